@@ -1,0 +1,44 @@
+/**
+ * In-memory correlation store: fast, and lost on restart. Used by tests and where losing
+ * receipts on a restart is acceptable; the embedded and Redis stores keep entries across one.
+ */
+import { applyPartState, newRecord } from "./aggregate";
+import { DEFAULT_TTL_MS, type Correlation, type CorrelationStore, type PartState, type PartUpdate } from "./types";
+
+export class MemoryStore implements CorrelationStore {
+  private readonly byPart = new Map<string, Correlation>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly ttlMs = DEFAULT_TTL_MS, private readonly now: () => number = Date.now) {
+    this.sweeper = setInterval(() => this.sweep(), Math.min(ttlMs, 60_000));
+    this.sweeper.unref();
+  }
+
+  async put(rapidproId: string, partIds: string[]): Promise<void> {
+    const record = newRecord(rapidproId, partIds, this.now());
+    for (const id of partIds) this.byPart.set(id, record);
+  }
+
+  async findByPart(partId: string): Promise<Correlation | undefined> {
+    const record = this.byPart.get(partId);
+    return record && !this.expired(record) ? record : undefined;
+  }
+
+  async markPart(partId: string, state: PartState, reason?: string): Promise<PartUpdate | undefined> {
+    const record = await this.findByPart(partId);
+    if (!record) return undefined;
+    return applyPartState(record, record.parts.indexOf(partId), state, reason);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+  }
+
+  private expired(record: Correlation): boolean {
+    return this.now() - record.createdAt > this.ttlMs;
+  }
+
+  private sweep(): void {
+    for (const [id, record] of this.byPart) if (this.expired(record)) this.byPart.delete(id);
+  }
+}
