@@ -1,0 +1,165 @@
+/**
+ * Opens correlation stores and queues by URL, and shares each one within the process.
+ *
+ * Several Node-RED config nodes may name the same store; they must get the same one (two LMDB
+ * handles on one file in one process are not allowed, and one Redis connection is enough).
+ * So each store is opened once per URL or directory and reference counted: every `open*`
+ * returns its own handle, and the store closes when the last handle does.
+ */
+import path from "node:path";
+import { EMBEDDED_STORE_DIRNAME, EmbeddedStore } from "./embedded";
+import { MemoryStore } from "./memory";
+import type { DurableQueue } from "./queue";
+import { EmbeddedQueue, embeddedQueueDir } from "./queue-embedded";
+import { MemoryQueue } from "./queue-memory";
+import { describeRedisUrl, RedisStore } from "./redis";
+import { DEFAULT_TTL_MS, type CorrelationStore } from "./types";
+
+export interface StoreOptions {
+  /** Unset: embedded store in `dir`. `redis://...` or `rediss://...`: Redis. `memory:`: in memory, lost on restart. */
+  url?: string;
+  /** Directory for the embedded store (the Node-RED user directory); the store makes a folder inside it. */
+  dir?: string;
+  /** How long an entry lives; default 72 h. */
+  ttlMs?: number;
+}
+
+export interface QueueOptions {
+  /** Unset: embedded queue in `dir`. `memory:`: in memory. Redis queues are not available yet. */
+  url?: string;
+  dir?: string;
+  /** Names the queue within its store: letters, digits, '-' and '_'. */
+  name: string;
+}
+
+interface Shared<T> {
+  opening: Promise<T>;
+  users: number;
+  /** Something about how it was opened that later users must agree with. */
+  settings: string;
+}
+
+const stores = new Map<string, Shared<CorrelationStore>>();
+const queues = new Map<string, Shared<DurableQueue<unknown>>>();
+
+/** Opens (or joins) the store the options name. Close the handle when done with it. */
+export async function openStore(options: StoreOptions): Promise<CorrelationStore> {
+  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+  const { id, open } = storeTarget(options, ttlMs);
+  const store = await join(stores, id, `ttlMs=${ttlMs}`, open);
+  return handle<CorrelationStore>(() => leave(stores, id), {
+    put: (rapidproId, partIds) => store.put(rapidproId, partIds),
+    findByPart: (partId) => store.findByPart(partId),
+    markPart: (partId, state, reason) => store.markPart(partId, state, reason),
+  });
+}
+
+/** Opens (or joins) the named queue. Close the handle when done with it. */
+export async function openQueue<T>(options: QueueOptions): Promise<DurableQueue<T>> {
+  const { id, open } = queueTarget(options);
+  const queue = (await join(queues, id, "", open)) as DurableQueue<T>;
+  return handle<DurableQueue<T>>(() => leave(queues, id), {
+    push: (key, value) => queue.push(key, value),
+    peek: (limit, skipKeys) => queue.peek(limit, skipKeys),
+    ack: (itemId) => queue.ack(itemId),
+    size: () => queue.size(),
+  });
+}
+
+function storeTarget(options: StoreOptions, ttlMs: number): { id: string; open: () => Promise<CorrelationStore> } {
+  const url = options.url?.trim();
+  if (!url) {
+    const dir = embeddedDir(options.dir, "store");
+    return { id: `embedded:${dir}`, open: () => EmbeddedStore.open({ dir, ttlMs }) };
+  }
+  if (url.startsWith("memory:")) return { id: url, open: async () => new MemoryStore(ttlMs) };
+  if (url.startsWith("redis://") || url.startsWith("rediss://")) {
+    describeRedisUrl(url); // rejects a malformed URL here, with a message that holds no password
+    return { id: url, open: async () => new RedisStore({ url, ttlMs }) };
+  }
+  throw new Error(`store url must be empty (embedded), memory: or redis://..., got a ${schemeOf(url)} URL`);
+}
+
+function queueTarget(options: QueueOptions): { id: string; open: () => Promise<DurableQueue<unknown>> } {
+  const url = options.url?.trim();
+  if (!url) {
+    const dir = embeddedDir(options.dir, "queue");
+    return { id: embeddedQueueDir(dir, options.name), open: () => EmbeddedQueue.open({ dir, name: options.name }) };
+  }
+  if (url.startsWith("memory:")) return { id: `${url}#${options.name}`, open: async () => new MemoryQueue() };
+  throw new Error(`queue url must be empty (embedded) or memory:, got a ${schemeOf(url)} URL`);
+}
+
+function embeddedDir(dir: string | undefined, what: string): string {
+  if (!dir) throw new Error(`the embedded ${what} needs a directory (dir), usually the Node-RED user directory`);
+  return what === "store" ? path.join(path.resolve(dir), EMBEDDED_STORE_DIRNAME) : path.resolve(dir);
+}
+
+/** The scheme only: the rest of a URL may hold a password. */
+function schemeOf(url: string): string {
+  const match = /^([a-z][a-z0-9+.-]*):/i.exec(url);
+  return match ? `"${match[1]}:"` : "scheme-less";
+}
+
+async function join<T>(registry: Map<string, Shared<T>>, id: string, settings: string, open: () => Promise<T>): Promise<T> {
+  let shared = registry.get(id);
+  if (shared && shared.settings !== settings) {
+    throw new Error(`this store is already open with ${shared.settings}; every user of one store must use the same settings, got ${settings}`);
+  }
+  if (!shared) {
+    shared = { opening: open(), users: 0, settings };
+    registry.set(id, shared);
+    const opened = shared;
+    // A failed open must not stay cached: the next caller tries again.
+    opened.opening.catch(() => {
+      if (registry.get(id) === opened) registry.delete(id);
+    });
+  }
+  shared.users++;
+  try {
+    return await shared.opening;
+  } catch (err) {
+    shared.users--;
+    throw err;
+  }
+}
+
+async function leave<T extends { close(): Promise<void> }>(registry: Map<string, Shared<T>>, id: string): Promise<void> {
+  const shared = registry.get(id);
+  if (!shared) return;
+  shared.users--;
+  if (shared.users > 0) return;
+  registry.delete(id);
+  await (await shared.opening).close();
+}
+
+/**
+ * A handle on a shared store: the given methods, plus a `close` that counts once however
+ * often it is called, and refuses use after it.
+ */
+function handle<T extends { close(): Promise<void> }>(release: () => Promise<void>, methods: Omit<T, "close">): T {
+  let closed = false;
+  const guarded = {} as Record<string, unknown>;
+  for (const [name, method] of Object.entries(methods as Record<string, (...args: unknown[]) => Promise<unknown>>)) {
+    guarded[name] = async (...args: unknown[]) => {
+      if (closed) throw new Error("this store handle is closed");
+      return method(...args);
+    };
+  }
+  guarded.close = async () => {
+    if (closed) return;
+    closed = true;
+    await release();
+  };
+  return guarded as unknown as T;
+}
+
+export { DEFAULT_TTL_MS } from "./types";
+export type { Correlation, CorrelationStore, PartState, PartUpdate } from "./types";
+export type { DurableQueue, QueueItem } from "./queue";
+export { QueueConsumer, type ConsumerOptions, type DeliveryOutcome } from "./queue-consumer";
+export { MemoryStore } from "./memory";
+export { EmbeddedStore } from "./embedded";
+export { RedisStore } from "./redis";
+export { MemoryQueue } from "./queue-memory";
+export { EmbeddedQueue } from "./queue-embedded";

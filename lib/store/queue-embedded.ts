@@ -1,0 +1,145 @@
+/**
+ * Durable queue on LMDB, one environment per queue: `push` resolves after the commit is
+ * fsynced, so an acknowledged item survives `kill -9`. Items are keyed by an increasing
+ * sequence number, which is queue order; the next number is found again on open.
+ *
+ * One process owns a queue directory: the sequence lives in memory, so two processes pushing
+ * to one directory could hand out the same number.
+ */
+import path from "node:path";
+import type { Database, RootDatabase } from "lmdb";
+import { describeError, openLmdb } from "./embedded";
+import { checkLimit, checkPush, checkQueueName, headsPerKey, type DurableQueue, type QueueItem } from "./queue";
+
+/** Entries looked at by one `peek`: bounds the work when a few keys hold a long backlog. */
+const PEEK_MAX_SCAN = 10_000;
+
+interface Entry {
+  key: string;
+  value: unknown;
+  enqueuedAt: number;
+}
+
+export interface EmbeddedQueueOptions {
+  /** Parent directory (the Node-RED user directory); the queue gets a folder inside it. */
+  dir: string;
+  name: string;
+  now?: () => number;
+  /** Told when a damaged entry is set aside, since no caller is waiting for it. */
+  onBackgroundError?: (err: Error) => void;
+}
+
+export function embeddedQueueDir(dir: string, name: string): string {
+  checkQueueName(name);
+  return path.join(path.resolve(dir), `rapidpro-sms-queue-${name}`);
+}
+
+export class EmbeddedQueue<T> implements DurableQueue<T> {
+  private readonly items: Database<Buffer, number>;
+  /** Entries that could not be read back; kept, not dropped, so someone can look at them. */
+  private readonly damaged: Database<Buffer, number>;
+  private readonly now: () => number;
+  private nextSeq: number;
+  private closed = false;
+
+  private constructor(private readonly root: RootDatabase, private readonly options: EmbeddedQueueOptions) {
+    this.now = options.now ?? Date.now;
+    // Raw bytes, parsed here, so one damaged entry is set aside instead of breaking every read.
+    this.items = root.openDB<Buffer, number>({ name: "items", encoding: "binary" });
+    this.damaged = root.openDB<Buffer, number>({ name: "damaged", encoding: "binary" });
+    const last = Array.from(this.items.getKeys({ reverse: true, limit: 1 }))[0];
+    this.nextSeq = typeof last === "number" ? last + 1 : 1;
+  }
+
+  static async open<T>(options: EmbeddedQueueOptions): Promise<EmbeddedQueue<T>> {
+    const root = await openLmdb(embeddedQueueDir(options.dir, options.name), `embedded queue ${options.name}`);
+    return new EmbeddedQueue<T>(root, options);
+  }
+
+  async push(key: string, value: T): Promise<QueueItem<T>> {
+    this.checkOpen();
+    checkPush(key, value);
+    const seq = this.nextSeq++;
+    const entry: Entry = { key, value, enqueuedAt: this.now() };
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(JSON.stringify(entry));
+    } catch (err) {
+      throw new Error(`queue push: value cannot be stored as JSON: ${describeError(err)}`);
+    }
+    try {
+      await this.items.put(seq, bytes);
+    } catch (err) {
+      throw new Error(`embedded queue ${this.options.name}: push failed: ${describeError(err)}`);
+    }
+    return { id: String(seq), key, value: entry.value as T, enqueuedAt: entry.enqueuedAt };
+  }
+
+  async peek(limit: number, skipKeys?: ReadonlySet<string>): Promise<QueueItem<T>[]> {
+    this.checkOpen();
+    checkLimit(limit);
+    const readable: QueueItem<T>[] = [];
+    const unreadable: { seq: number; bytes: Buffer }[] = [];
+    for (const { key: seq, value: bytes } of this.items.getRange({ limit: PEEK_MAX_SCAN })) {
+      const value = parseEntry(bytes);
+      if (value) {
+        readable.push({ id: String(seq), key: value.key, value: value.value as T, enqueuedAt: value.enqueuedAt });
+      } else {
+        // Copied: lmdb may reuse the buffer it handed out once the iteration moves on.
+        unreadable.push({ seq, bytes: Buffer.from(bytes) });
+      }
+    }
+    if (unreadable.length > 0) await this.setAside(unreadable);
+    return headsPerKey(readable, limit, skipKeys);
+  }
+
+  async ack(id: string): Promise<void> {
+    this.checkOpen();
+    const seq = Number(id);
+    if (!Number.isSafeInteger(seq)) throw new Error(`embedded queue ${this.options.name}: ack of an id this queue never gave: ${JSON.stringify(id)}`);
+    try {
+      await this.items.remove(seq);
+    } catch (err) {
+      throw new Error(`embedded queue ${this.options.name}: ack failed: ${describeError(err)}`);
+    }
+  }
+
+  async size(): Promise<number> {
+    this.checkOpen();
+    return this.items.getCount();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.root.close();
+  }
+
+  private async setAside(entries: { seq: number; bytes: Buffer }[]): Promise<void> {
+    await this.items.transaction(() => {
+      for (const { seq, bytes } of entries) {
+        this.damaged.put(seq, bytes);
+        this.items.remove(seq);
+      }
+    });
+    const ids = entries.map((e) => String(e.seq)).join(", ");
+    this.options.onBackgroundError?.(new Error(`embedded queue ${this.options.name}: set aside ${entries.length} damaged item(s) (${ids}) in its "damaged" table`));
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error(`embedded queue ${this.options.name} is closed`);
+  }
+}
+
+function parseEntry(bytes: Buffer): Entry | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const e = value as Record<string, unknown>;
+  const ok = typeof e.key === "string" && e.key !== "" && "value" in e && typeof e.enqueuedAt === "number";
+  return ok ? (e as unknown as Entry) : undefined;
+}

@@ -1,0 +1,68 @@
+/**
+ * A durable FIFO queue for MO messages and statuses bound for RapidPro.
+ *
+ * The bridge acknowledges the aggregator once an item is pushed (DESIGN.md, "Delivery
+ * guarantees"), and an item leaves the queue only when `ack` says RapidPro accepted it. So:
+ * - `push` resolves only once the item is as durable as the implementation can make it;
+ * - items come back oldest first and survive a restart (embedded);
+ * - items that share a key (the statuses of one message) are handed out one at a time, in
+ *   push order: `peek` shows only the oldest item of each key, so a consumer working on
+ *   several keys at once still cannot reorder one key's items.
+ */
+
+export interface QueueItem<T> {
+  /** Unique within its queue; pass it to `ack`. */
+  id: string;
+  /** Ordering key: items of one key are delivered in push order. */
+  key: string;
+  value: T;
+  /** Epoch ms when pushed. */
+  enqueuedAt: number;
+}
+
+export interface DurableQueue<T> {
+  /** Appends an item; resolves when it is durable. `value` must survive JSON. */
+  push(key: string, value: T): Promise<QueueItem<T>>;
+  /**
+   * Up to `limit` items, oldest first, at most one per key (that key's oldest), leaving out
+   * keys in `skipKeys` (keys whose head is already being delivered or is waiting to retry).
+   */
+  peek(limit: number, skipKeys?: ReadonlySet<string>): Promise<QueueItem<T>[]>;
+  /** Removes an item once RapidPro accepted it; acking an unknown id is a no-op. */
+  ack(id: string): Promise<void>;
+  /** Items still waiting. */
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Queue names become file and key names, so they are kept plain. */
+export function checkQueueName(name: string): void {
+  if (typeof name !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+    throw new Error(`queue name must be 1 to 64 letters, digits, '-' or '_', got ${JSON.stringify(name)}`);
+  }
+}
+
+/** Checks a push: the key must be a string and the value must come back from JSON unchanged in kind. */
+export function checkPush(key: string, value: unknown): void {
+  if (typeof key !== "string" || key === "") throw new Error("queue push: key must be a non-empty string");
+  if (value === undefined || typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
+    throw new Error(`queue push: value of type ${typeof value} cannot be stored`);
+  }
+}
+
+export function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`queue peek: limit must be a positive integer, got ${limit}`);
+}
+
+/** What `peek` hands out, given the waiting items in queue order. */
+export function headsPerKey<T>(items: Iterable<QueueItem<T>>, limit: number, skipKeys: ReadonlySet<string> | undefined): QueueItem<T>[] {
+  const seen = new Set<string>(skipKeys);
+  const heads: QueueItem<T>[] = [];
+  for (const item of items) {
+    if (heads.length >= limit) break;
+    if (seen.has(item.key)) continue;
+    seen.add(item.key);
+    heads.push(item);
+  }
+  return heads;
+}

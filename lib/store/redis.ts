@@ -1,0 +1,225 @@
+/**
+ * Correlation store in Redis, shared by several Node-RED instances behind one load balancer.
+ *
+ * Keys (all under `prefix`, all with the store's TTL as Redis expiry):
+ * - `rec:<uuid>`    one submission: JSON `{ rev, record }`;
+ * - `part:<partId>` the `rec:` key that holds this part.
+ *
+ * `markPart` is a compare-and-set: read the record, apply the part state with the shared rule
+ * in aggregate.ts, then a Lua script writes the result only if the record is still the one
+ * read (its `rev` is unchanged); otherwise it reads again. Instances never overwrite each
+ * other's receipts, and the rule lives in one place instead of being rewritten in Lua.
+ *
+ * Writes resolve only when Redis replied. While Redis is unreachable, ioredis holds commands
+ * in its offline queue and sends them after reconnecting, up to `maxRetriesPerRequest`
+ * reconnect attempts; after that the call rejects, so nothing is acknowledged unwritten.
+ * How durable a reply is depends on the server: use `appendonly yes` (with the default
+ * `appendfsync everysec`, a server crash can lose about the last second).
+ *
+ * Redis Cluster is not supported: `put` writes several keys in one MULTI.
+ */
+import { randomUUID } from "node:crypto";
+import Redis from "ioredis";
+import { applyPartState, newRecord } from "./aggregate";
+import { checkPartState, checkPut, checkRecord, checkTtl, describeError } from "./embedded";
+import { DEFAULT_TTL_MS, type Correlation, type CorrelationStore, type PartState, type PartUpdate } from "./types";
+
+/** Tries of one `markPart` when other instances keep changing the same message. */
+const MAX_CAS_ATTEMPTS = 50;
+
+/**
+ * Writes ARGV[2] over KEYS[1] (keeping its expiry) when KEYS[1] still holds ARGV[1]. Also
+ * answers 1 when KEYS[1] already holds ARGV[2]: ARGV[2] carries a fresh rev, so that can only
+ * be this very write, sent again by ioredis after a reconnect lost the first reply.
+ */
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  return 1
+end
+if current == ARGV[2] then return 1 end
+return 0
+`;
+
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://...`. */
+  url: string;
+  ttlMs?: number;
+  /** Key prefix, so one Redis can serve several bridges. */
+  prefix?: string;
+  /** Reconnect attempts a command waits through before it rejects. */
+  maxRetriesPerRequest?: number;
+  /** Told about connection errors, which have no caller to reject. Messages carry no password. */
+  onBackgroundError?: (err: Error) => void;
+}
+
+interface Stored {
+  rev: string;
+  record: Correlation;
+}
+
+type RedisWithCas = Redis & {
+  compareAndSet(key: string, expected: string, next: string): Promise<number>;
+};
+
+export class RedisStore implements CorrelationStore {
+  private readonly client: RedisWithCas;
+  private readonly ttlMs: number;
+  private readonly prefix: string;
+  /** Where we talk to, without the password, for messages. */
+  readonly location: string;
+  private readonly secrets: string[];
+  private closed = false;
+
+  constructor(private readonly options: RedisStoreOptions) {
+    checkTtl(options.ttlMs);
+    this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+    this.prefix = options.prefix ?? "rapidpro-sms:";
+    const { location, secrets } = describeRedisUrl(options.url);
+    this.location = location;
+    this.secrets = secrets;
+    this.client = new Redis(options.url, {
+      maxRetriesPerRequest: options.maxRetriesPerRequest ?? 10,
+      retryStrategy: (times) => Math.min(times * 200, 2_000),
+      enableOfflineQueue: true,
+      autoResendUnfulfilledCommands: true,
+    }) as RedisWithCas;
+    this.client.defineCommand("compareAndSet", { numberOfKeys: 1, lua: COMPARE_AND_SET });
+    // Without a listener ioredis prints every connection error itself; ours scrubs the password.
+    this.client.on("error", (err: unknown) => this.options.onBackgroundError?.(this.error("connection", err)));
+  }
+
+  async put(rapidproId: string, partIds: string[]): Promise<void> {
+    this.checkOpen();
+    checkPut(rapidproId, partIds);
+    const recordKey = `${this.prefix}rec:${randomUUID()}`;
+    const stored: Stored = { rev: randomUUID(), record: newRecord(rapidproId, partIds, Date.now()) };
+    const tx = this.client.multi().set(recordKey, JSON.stringify(stored), "PX", this.ttlMs);
+    for (const id of partIds) tx.set(this.partKey(id), recordKey, "PX", this.ttlMs);
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await tx.exec();
+    } catch (err) {
+      throw this.error(`put for message ${JSON.stringify(rapidproId)}`, err);
+    }
+    const failed = replies?.find(([err]) => err) ?? (replies ? undefined : [new Error("transaction aborted")]);
+    if (failed) throw this.error(`put for message ${JSON.stringify(rapidproId)}`, failed[0]);
+  }
+
+  async findByPart(partId: string): Promise<Correlation | undefined> {
+    this.checkOpen();
+    return (await this.read(partId))?.stored.record;
+  }
+
+  async markPart(partId: string, state: PartState, reason?: string): Promise<PartUpdate | undefined> {
+    this.checkOpen();
+    checkPartState(state);
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const found = await this.read(partId);
+      if (!found) return undefined;
+      const { recordKey, raw, stored } = found;
+      const update = applyPartState(stored.record, stored.record.parts.indexOf(partId), state, reason);
+      const next = JSON.stringify({ rev: randomUUID(), record: stored.record } satisfies Stored);
+      let written: number;
+      try {
+        written = await this.client.compareAndSet(recordKey, raw, next);
+      } catch (err) {
+        throw this.error(`markPart for part ${JSON.stringify(partId)}`, err);
+      }
+      if (written === 1) return update;
+    }
+    throw new Error(`redis store (${this.location}): markPart for part ${JSON.stringify(partId)} gave up after ${MAX_CAS_ATTEMPTS} conflicting updates`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.client.status !== "ready") {
+      this.client.disconnect();
+      return;
+    }
+    // QUIT lets replies still on the way arrive; a server that stopped answering gets cut off.
+    let timer: NodeJS.Timeout | undefined;
+    const cutOff = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 2_000);
+    });
+    await Promise.race([this.client.quit().catch(() => undefined), cutOff]);
+    clearTimeout(timer);
+    this.client.disconnect();
+  }
+
+  private async read(partId: string): Promise<{ recordKey: string; raw: string; stored: Stored } | undefined> {
+    const where = `part ${JSON.stringify(partId)}`;
+    let recordKey: string | null;
+    let raw: string | null;
+    try {
+      recordKey = await this.client.get(this.partKey(partId));
+      if (recordKey === null) return undefined;
+      raw = await this.client.get(recordKey);
+    } catch (err) {
+      throw this.error(`lookup of ${where}`, err);
+    }
+    // The record may expire between the two reads: then the part is simply unknown.
+    if (raw === null) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch (err) {
+      throw new Error(`redis store (${this.location}): corrupt correlation record (${where}): ${describeError(err)}`);
+    }
+    const p = parsed as Partial<Stored> | null;
+    if (typeof p !== "object" || p === null || typeof p.rev !== "string") {
+      throw new Error(`redis store (${this.location}): corrupt correlation record (${where}): no rev`);
+    }
+    try {
+      const record = checkRecord(p.record, where);
+      if (!record.parts.includes(partId)) throw new Error(`corrupt correlation record (${where}): the record does not list this part`);
+      return { recordKey, raw, stored: { rev: p.rev, record } };
+    } catch (err) {
+      throw new Error(`redis store (${this.location}): ${describeError(err)}`);
+    }
+  }
+
+  private partKey(partId: string): string {
+    return `${this.prefix}part:${partId}`;
+  }
+
+  /** A described error that never carries the password, nor the driver's error object. */
+  private error(what: string, err: unknown): Error {
+    let message = describeError(err);
+    for (const secret of this.secrets) message = message.split(secret).join("***");
+    return new Error(`redis store (${this.location}): ${what} failed: ${message}`);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error(`redis store (${this.location}) is closed`);
+  }
+}
+
+/**
+ * The URL without its password, for messages, and the password spellings to scrub from
+ * driver messages (Redis quotes a wrong AUTH argument back in some replies).
+ */
+export function describeRedisUrl(url: string): { location: string; secrets: string[] } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error("redis store: the URL is not valid (expected redis://[user:password@]host:port[/db])");
+  }
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+    throw new Error(`redis store: the URL must start with redis:// or rediss://, not ${parsed.protocol}//`);
+  }
+  const secrets = parsed.password ? [parsed.password, safeDecode(parsed.password)].filter((s) => s.length > 0) : [];
+  if (parsed.password) parsed.password = "***";
+  return { location: parsed.toString(), secrets: [...new Set(secrets)] };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
