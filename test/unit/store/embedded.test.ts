@@ -1,0 +1,172 @@
+import { test, describe, after } from "node:test";
+import assert from "node:assert/strict";
+import { fork } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { open } from "lmdb";
+import { EmbeddedStore } from "../../../lib/store/embedded";
+import { EmbeddedQueue } from "../../../lib/store/queue-embedded";
+import { storeSemantics } from "./semantics";
+import { WRITER_MARKER, writerIds } from "./fixtures/durable-writer";
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "rapidpro-sms-embedded-"));
+  tempDirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+storeSemantics("embedded", { open: (ttlMs) => EmbeddedStore.open({ dir: tempDir(), ttlMs }) });
+
+describe("embedded store on disk", () => {
+  test("entries and part states survive closing and reopening", async () => {
+    const dir = tempDir();
+    const first = await EmbeddedStore.open({ dir });
+    await first.put("rp-1", ["a", "b"]);
+    await first.markPart("a", "delivered");
+    await first.close();
+
+    const second = await EmbeddedStore.open({ dir });
+    const found = await second.findByPart("b");
+    assert.deepEqual(found?.states, ["delivered", "pending"]);
+    assert.equal(found?.reported, "sent");
+    assert.deepEqual((await second.markPart("b", "delivered"))?.report, { status: "delivered" });
+    await second.close();
+  });
+
+  test("the sweep removes expired records and their part index, but not a reused part id", async () => {
+    let now = 1_000_000;
+    const store = await EmbeddedStore.open({ dir: tempDir(), ttlMs: 10_000, now: () => now });
+    await store.put("old", ["p1", "shared"]);
+    now += 5_000;
+    await store.put("young", ["p2"]);
+    now += 6_000; // "old" is 11 s old, "young" 6 s
+    await store.put("newer", ["shared"]); // a new submission took over the part id
+    assert.equal(await store.sweep(), 1);
+    assert.equal(await store.findByPart("p1"), undefined);
+    assert.equal((await store.findByPart("p2"))?.rapidproId, "young");
+    assert.equal((await store.findByPart("shared"))?.rapidproId, "newer");
+    now += 100_000;
+    assert.equal(await store.sweep(), 2);
+    assert.equal(await store.findByPart("shared"), undefined);
+    await store.close();
+  });
+
+  test("a damaged record gives a clear error and leaves the others readable", async () => {
+    const dir = tempDir();
+    const store = await EmbeddedStore.open({ dir });
+    await store.put("good", ["g1"]);
+    await store.put("bad", ["b1"]);
+    await store.put("dangling", ["d1"]);
+    await store.close();
+
+    // Damage the stored bytes behind the store's back.
+    const raw = open({ path: dir, maxDbs: 8 });
+    const parts = raw.openDB<Buffer, string>({ name: "parts", encoding: "binary" });
+    const records = raw.openDB<Buffer, [number, string]>({ name: "records", encoding: "binary" });
+    const badKey = JSON.parse(parts.get("b1")!.toString()) as [number, string];
+    await records.put(badKey, Buffer.from("{\"rapidproId\": 42"));
+    await parts.put("d1", Buffer.from("\"not a record key\""));
+    await raw.close();
+
+    const reopened = await EmbeddedStore.open({ dir });
+    await assert.rejects(reopened.findByPart("b1"), /corrupt correlation record \(part "b1"\)/);
+    await assert.rejects(reopened.markPart("b1", "delivered"), /markPart for part "b1" failed: corrupt correlation record/);
+    await assert.rejects(reopened.findByPart("d1"), /corrupt correlation record \(part "d1"\): the part index entry is not a record key/);
+    assert.equal((await reopened.findByPart("g1"))?.rapidproId, "good");
+    assert.deepEqual((await reopened.markPart("g1", "delivered"))?.report, { status: "delivered" });
+    await reopened.close();
+  });
+
+  test("records of the wrong shape are refused with the reason", async () => {
+    const dir = tempDir();
+    const store = await EmbeddedStore.open({ dir });
+    await store.put("rp", ["x"]);
+    await store.close();
+    const raw = open({ path: dir, maxDbs: 8, encoding: "json" });
+    const parts = raw.openDB({ name: "parts", encoding: "json" });
+    const records = raw.openDB({ name: "records", encoding: "json" });
+    const key = parts.get("x") as [number, string];
+    await records.put(key, { rapidproId: "rp", parts: ["x"], states: ["lost"], createdAt: Date.now() });
+    await raw.close();
+
+    const reopened = await EmbeddedStore.open({ dir });
+    await assert.rejects(reopened.findByPart("x"), /states holds an unknown state/);
+    await reopened.close();
+  });
+
+  test("a directory that cannot be used gives a clear error", async () => {
+    const file = path.join(tempDir(), "a-file");
+    writeFileSync(file, "not a directory");
+    await assert.rejects(EmbeddedStore.open({ dir: file }), /embedded store: cannot open the database in .*a-file/);
+  });
+
+  test("a bad TTL is refused", async () => {
+    await assert.rejects(EmbeddedStore.open({ dir: tempDir(), ttlMs: 0 }), /ttlMs must be a positive number/);
+  });
+});
+
+describe("durability under kill -9", () => {
+  test("every entry and queue item acknowledged before SIGKILL is there after reopening", async () => {
+    const dir = tempDir();
+    const writer = path.join(__dirname, "fixtures", "durable-writer.js");
+    const child = fork(writer, [WRITER_MARKER, dir, "100000"], { stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    let acked = -1;
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? code)));
+
+    // Kill it once it acknowledged a good number of writes, in the middle of more.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`writer acked only ${acked + 1} entries in 60 s; stderr: ${stderr}`)), 60_000);
+      let buffered = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split("\n");
+        buffered = lines.pop() ?? "";
+        for (const line of lines) {
+          const match = /^acked (\d+)$/.exec(line);
+          if (match) acked = Math.max(acked, Number(match[1]));
+        }
+        if (acked >= 60) {
+          clearTimeout(timer);
+          child.kill("SIGKILL");
+          resolve();
+        }
+      });
+      child.on("exit", () => {
+        clearTimeout(timer);
+        if (acked < 60) reject(new Error(`writer exited early after ${acked + 1} acks; stderr: ${stderr}`));
+      });
+    });
+    // Writes acknowledged after the last line we read are not checked; none may be missing.
+    assert.equal(await exited, "SIGKILL");
+
+    const store = await EmbeddedStore.open({ dir: `${dir}/store` });
+    const queue = await EmbeddedQueue.open<{ k: number }>({ dir, name: "mo" });
+    try {
+      for (let k = 0; k <= acked; k++) {
+        const { rapidproId, parts } = writerIds(k);
+        const found = await store.findByPart(parts[1]);
+        assert.equal(found?.rapidproId, rapidproId, `entry ${k} was acknowledged but is missing`);
+        assert.deepEqual(found?.states, ["delivered", "pending"], `entry ${k}'s delivered part was acknowledged but is missing`);
+      }
+      const items: number[] = [];
+      for (;;) {
+        const [head] = await queue.peek(1);
+        if (!head) break;
+        items.push(head.value.k);
+        await queue.ack(head.id);
+      }
+      assert.ok(items.length >= acked + 1, `queue holds ${items.length} items, ${acked + 1} were acknowledged`);
+      assert.deepEqual(items.slice(0, acked + 1), Array.from({ length: acked + 1 }, (_, k) => k), "queue order lost");
+    } finally {
+      await queue.close();
+      await store.close();
+    }
+  });
+});

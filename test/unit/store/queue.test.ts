@@ -1,0 +1,287 @@
+import { after, afterEach, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { open } from "lmdb";
+import type { DurableQueue, QueueItem } from "../../../lib/store/queue";
+import { MemoryQueue } from "../../../lib/store/queue-memory";
+import { EmbeddedQueue, embeddedQueueDir } from "../../../lib/store/queue-embedded";
+import { QueueConsumer, type DeliveryOutcome } from "../../../lib/store/queue-consumer";
+
+interface Msg {
+  n: number;
+}
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "rapidpro-sms-queue-"));
+  tempDirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const implementations: { name: string; open: () => Promise<DurableQueue<Msg>> }[] = [
+  { name: "memory", open: async () => new MemoryQueue<Msg>() },
+  { name: "embedded", open: () => EmbeddedQueue.open<Msg>({ dir: tempDir(), name: "test" }) },
+];
+
+const values = (items: QueueItem<Msg>[]) => items.map((i) => `${i.key}:${i.value.n}`);
+
+for (const impl of implementations) {
+  describe(`${impl.name} queue`, () => {
+    const opened: DurableQueue<Msg>[] = [];
+    const openQueue = async () => {
+      const queue = await impl.open();
+      opened.push(queue);
+      return queue;
+    };
+    afterEach(async () => {
+      while (opened.length > 0) await opened.pop()?.close();
+    });
+
+    test("hands out items oldest first", async () => {
+      const queue = await openQueue();
+      for (const [key, n] of [["x", 1], ["y", 2], ["z", 3]] as const) await queue.push(key, { n });
+      assert.deepEqual(values(await queue.peek(10)), ["x:1", "y:2", "z:3"]);
+      assert.deepEqual(values(await queue.peek(2)), ["x:1", "y:2"]);
+      assert.equal(await queue.size(), 3);
+    });
+
+    test("shows only the oldest item of each key, so one key's items stay in order", async () => {
+      const queue = await openQueue();
+      const pushed: QueueItem<Msg>[] = [];
+      for (const [key, n] of [["m1", 1], ["m2", 2], ["m1", 3], ["m1", 4], ["m2", 5]] as const) pushed.push(await queue.push(key, { n }));
+      assert.deepEqual(values(await queue.peek(10)), ["m1:1", "m2:2"]);
+      await queue.ack(pushed[0].id);
+      assert.deepEqual(values(await queue.peek(10)), ["m2:2", "m1:3"]);
+      assert.deepEqual(values(await queue.peek(10, new Set(["m2"]))), ["m1:3"]);
+      await queue.ack(pushed[2].id);
+      await queue.ack(pushed[1].id);
+      assert.deepEqual(values(await queue.peek(10)), ["m1:4", "m2:5"]);
+    });
+
+    test("ack removes exactly one item; acking again or an unknown id is harmless", async () => {
+      const queue = await openQueue();
+      const a = await queue.push("k", { n: 1 });
+      await queue.push("k", { n: 2 });
+      await queue.ack(a.id);
+      await queue.ack(a.id);
+      await queue.ack("999999");
+      assert.deepEqual(values(await queue.peek(10)), ["k:2"]);
+      assert.equal(await queue.size(), 1);
+    });
+
+    test("an item comes back as it was pushed, id and time included", async () => {
+      const queue = await openQueue();
+      const value = { n: 7, text: "Hej på dig 👋", nested: { list: [1, "two", null] } } as unknown as Msg;
+      const pushed = await queue.push("key", value);
+      const [peeked] = await queue.peek(1);
+      assert.deepEqual(peeked, pushed);
+      assert.deepEqual(peeked.value, value);
+    });
+
+    const badPushes: { name: string; key: unknown; value: unknown; error: RegExp }[] = [
+      { name: "an empty key", key: "", value: { n: 1 }, error: /key must be a non-empty string/ },
+      { name: "undefined", key: "k", value: undefined, error: /value of type undefined cannot be stored/ },
+      { name: "a function", key: "k", value: () => 1, error: /value of type function cannot be stored/ },
+      { name: "a circular object", key: "k", value: (() => { const o: Record<string, unknown> = {}; o.self = o; return o; })(), error: /circular|JSON/i },
+    ];
+    for (const row of badPushes) {
+      test(`push refuses ${row.name} with a reason and stores nothing`, async () => {
+        const queue = await openQueue();
+        await assert.rejects(queue.push(row.key as string, row.value as Msg), row.error);
+        assert.equal(await queue.size(), 0);
+      });
+    }
+
+    test("peek refuses a limit that is not a positive integer", async () => {
+      const queue = await openQueue();
+      await assert.rejects(queue.peek(0), /limit must be a positive integer/);
+    });
+
+    test("a closed queue refuses work with a reason", async () => {
+      const queue = await impl.open();
+      await queue.close();
+      await assert.rejects(queue.push("k", { n: 1 }), /closed/);
+      await assert.rejects(queue.peek(1), /closed/);
+    });
+  });
+}
+
+describe("embedded queue across restarts", () => {
+  test("items, order and the next id survive closing and reopening", async () => {
+    const dir = tempDir();
+    const first = await EmbeddedQueue.open<Msg>({ dir, name: "status" });
+    const a = await first.push("m1", { n: 1 });
+    await first.push("m2", { n: 2 });
+    await first.push("m1", { n: 3 });
+    await first.ack(a.id);
+    await first.close();
+
+    const second = await EmbeddedQueue.open<Msg>({ dir, name: "status" });
+    const later = await second.push("m3", { n: 4 });
+    assert.ok(Number(later.id) > Number(a.id) + 2, "ids must keep growing after a restart");
+    assert.deepEqual(values(await second.peek(10)), ["m2:2", "m1:3", "m3:4"]);
+    await second.close();
+  });
+
+  test("queues of different names are separate", async () => {
+    const dir = tempDir();
+    const mo = await EmbeddedQueue.open<Msg>({ dir, name: "mo" });
+    const status = await EmbeddedQueue.open<Msg>({ dir, name: "status" });
+    await mo.push("k", { n: 1 });
+    assert.equal(await status.size(), 0);
+    await mo.close();
+    await status.close();
+  });
+
+  test("a bad queue name is refused", async () => {
+    await assert.rejects(EmbeddedQueue.open({ dir: tempDir(), name: "../escape" }), /queue name must be/);
+  });
+
+  test("a damaged item is set aside with a report, and the items behind it still flow", async () => {
+    const dir = tempDir();
+    const queue = await EmbeddedQueue.open<Msg>({ dir, name: "mo" });
+    await queue.push("k1", { n: 1 });
+    const broken = await queue.push("k2", { n: 2 });
+    await queue.push("k3", { n: 3 });
+    await queue.close();
+
+    const raw = open({ path: embeddedQueueDir(dir, "mo"), maxDbs: 8 });
+    const items = raw.openDB<Buffer, number>({ name: "items", encoding: "binary" });
+    await items.put(Number(broken.id), Buffer.from("{ not json"));
+    await raw.close();
+
+    const reports: string[] = [];
+    const reopened = await EmbeddedQueue.open<Msg>({ dir, name: "mo", onBackgroundError: (err) => reports.push(err.message) });
+    assert.deepEqual(values(await reopened.peek(10)), ["k1:1", "k3:3"]);
+    assert.equal(reports.length, 1);
+    assert.match(reports[0], /set aside 1 damaged item\(s\) \(2\)/);
+    assert.equal(await reopened.size(), 2);
+    await reopened.close();
+
+    // Set aside, not deleted: the bytes are still there for a person to look at.
+    const check = open({ path: embeddedQueueDir(dir, "mo"), maxDbs: 8 });
+    const damaged = check.openDB<Buffer, number>({ name: "damaged", encoding: "binary" });
+    assert.equal(damaged.get(Number(broken.id))?.toString(), "{ not json");
+    await check.close();
+  });
+});
+
+/** Polls (bounded) until the condition holds. */
+async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("queue consumer", () => {
+  test("delivers everything, in order per key, acking only what was accepted", async () => {
+    const queue = new MemoryQueue<Msg>();
+    const plan: [string, number][] = [["a", 1], ["b", 1], ["a", 2], ["c", 1], ["b", 2], ["a", 3], ["c", 2], ["a", 4]];
+    for (const [key, n] of plan) await queue.push(key, { n });
+    const seen = new Map<string, number[]>();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const consumer = new QueueConsumer<Msg>(queue, async (item) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      seen.set(item.key, [...(seen.get(item.key) ?? []), item.value.n]);
+      inFlight--;
+      return "done";
+    }, { concurrency: 3, pollMs: 50 });
+    consumer.start();
+    await eventually(async () => (await queue.size()) === 0, "the queue to drain");
+    await consumer.stop();
+    assert.deepEqual(Object.fromEntries(seen), { a: [1, 2, 3, 4], b: [1, 2], c: [1, 2] });
+    assert.ok(maxInFlight > 1 && maxInFlight <= 3, `in flight at once: ${maxInFlight}`);
+  });
+
+  test("an item that fails is retried later and keeps its key's later items waiting", async () => {
+    const queue = new MemoryQueue<Msg>();
+    await queue.push("m1", { n: 1 });
+    await queue.push("m1", { n: 2 });
+    await queue.push("m2", { n: 1 });
+    const attempts: string[] = [];
+    let failuresLeft = 2;
+    const errors: string[] = [];
+    const consumer = new QueueConsumer<Msg>(queue, async (item) => {
+      attempts.push(`${item.key}:${item.value.n}`);
+      if (item.key === "m1" && item.value.n === 1 && failuresLeft > 0) {
+        failuresLeft--;
+        if (failuresLeft === 0) throw new Error("courier unreachable");
+        return "retry";
+      }
+      return "done";
+    }, { concurrency: 2, retryDelayMs: 20, pollMs: 50, onError: (err) => errors.push(err.message) });
+    consumer.start();
+    await eventually(async () => (await queue.size()) === 0, "the queue to drain");
+    await consumer.stop();
+    const m1 = attempts.filter((a) => a.startsWith("m1"));
+    assert.deepEqual(m1, ["m1:1", "m1:1", "m1:1", "m1:2"]);
+    assert.ok(attempts.includes("m2:1"));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0], /delivery of item \d+ failed, will retry: courier unreachable/);
+  });
+
+  test("a refused item is dropped with a report; a stopped consumer leaves the rest queued", async () => {
+    const queue = new MemoryQueue<Msg>();
+    await queue.push("bad", { n: 1 });
+    const errors: string[] = [];
+    let release: (() => void) | undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const outcomes: Record<string, DeliveryOutcome> = { bad: "drop", slow: "done" };
+    let slowStarted = false;
+    const consumer = new QueueConsumer<Msg>(queue, async (item) => {
+      if (item.key === "slow") {
+        slowStarted = true;
+        await gate;
+      }
+      return outcomes[item.key] ?? "retry";
+    }, { pollMs: 20, onError: (err) => errors.push(err.message) });
+    consumer.start();
+    await eventually(async () => (await queue.size()) === 0, "the refused item to be dropped");
+    assert.match(errors.join("\n"), /refused for good and is dropped/);
+
+    await queue.push("slow", { n: 1 });
+    await queue.push("never", { n: 1 });
+    consumer.notify();
+    await eventually(() => slowStarted, "the slow delivery to start");
+    const stopping = consumer.stop();
+    release?.();
+    await stopping;
+    // "slow" finished and was acked; "never" keeps failing and stays for the next start.
+    assert.deepEqual(values(await queue.peek(10)), ["never:1"]);
+  });
+
+  test("a queue that cannot be read is reported, and the consumer keeps trying", async () => {
+    let failing = true;
+    const inner = new MemoryQueue<Msg>();
+    await inner.push("k", { n: 1 });
+    const flaky: DurableQueue<Msg> = {
+      push: (key, value) => inner.push(key, value),
+      peek: async (limit, skip) => {
+        if (failing) throw new Error("disk I/O error");
+        return inner.peek(limit, skip);
+      },
+      ack: (id) => inner.ack(id),
+      size: () => inner.size(),
+      close: () => inner.close(),
+    };
+    const errors: string[] = [];
+    const consumer = new QueueConsumer<Msg>(flaky, async () => "done", { pollMs: 20, onError: (err) => errors.push(err.message) });
+    consumer.start();
+    await eventually(() => errors.length >= 2, "two reports of the failing queue");
+    assert.match(errors[0], /reading the queue failed, will look again: disk I\/O error/);
+    failing = false;
+    await eventually(async () => (await inner.size()) === 0, "the queue to drain once readable");
+    await consumer.stop();
+  });
+});

@@ -1,0 +1,261 @@
+/**
+ * The behaviour every CorrelationStore must have (lib/store/types.ts), written once and run
+ * against each implementation by memory.test.ts, embedded.test.ts and redis.test.ts.
+ */
+import { after, afterEach, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { CorrelationStore, PartState, PartUpdate } from "../../../lib/store/types";
+
+export interface StoreUnderTest {
+  /** A fresh, empty store with this TTL (default: the store's own). */
+  open(ttlMs?: number): Promise<CorrelationStore>;
+  /**
+   * A second store on the same data (another Node-RED instance), where the implementation
+   * allows one; concurrency is then also tested across the two.
+   */
+  openPeer?(first: CorrelationStore): Promise<CorrelationStore>;
+  /** Removes what the suite left behind (temp dirs, servers). */
+  cleanup?(): Promise<void>;
+}
+
+type Event = [part: string, state: PartState, reason?: string];
+type Report = PartUpdate["report"];
+
+const sent: Report = { status: "sent" };
+const delivered: Report = { status: "delivered" };
+const failed = (reason?: string): Report => ({ status: "failed", reason });
+
+/** One message, one part: what each receipt reports. */
+const SINGLE_PART: { name: string; events: PartState[]; reports: Report[] }[] = [
+  { name: "sent then delivered", events: ["sent", "delivered"], reports: [sent, delivered] },
+  { name: "delivered straight away", events: ["delivered"], reports: [delivered] },
+  { name: "failed straight away", events: ["failed"], reports: [failed(undefined)] },
+  { name: "a late 'sent' after delivered is not reported", events: ["delivered", "sent"], reports: [delivered, undefined] },
+  { name: "delivered after failed does not go back", events: ["failed", "delivered"], reports: [failed(undefined), undefined] },
+  { name: "a repeated receipt is reported once", events: ["delivered", "delivered"], reports: [delivered, undefined] },
+  { name: "a repeated 'sent' is reported once", events: ["sent", "sent", "delivered"], reports: [sent, undefined, delivered] },
+  { name: "pending reports nothing", events: ["pending", "sent"], reports: [undefined, sent] },
+];
+
+/** One message of three parts a, b, c: what each receipt reports. */
+const MULTI_PART: { name: string; events: Event[]; reports: Report[] }[] = [
+  {
+    name: "delivered only when every part is",
+    events: [["a", "delivered"], ["b", "delivered"], ["c", "delivered"]],
+    reports: [sent, undefined, delivered],
+  },
+  {
+    name: "failed as soon as one part failed, with its reason",
+    events: [["a", "delivered"], ["b", "failed", "EXPIRED"], ["c", "delivered"]],
+    reports: [sent, failed("EXPIRED"), undefined],
+  },
+  {
+    name: "the first failure's reason is kept",
+    events: [["a", "failed", "first"], ["b", "failed", "second"], ["c", "failed", "third"]],
+    reports: [failed("first"), undefined, undefined],
+  },
+  {
+    name: "sent parts, then all delivered in another order",
+    events: [["c", "sent"], ["b", "sent"], ["a", "sent"], ["b", "delivered"], ["c", "delivered"], ["a", "delivered"]],
+    reports: [sent, undefined, undefined, undefined, undefined, delivered],
+  },
+  {
+    name: "a final part state is not replaced by a late one",
+    events: [["a", "delivered"], ["a", "sent"], ["a", "failed", "late"], ["b", "delivered"], ["c", "delivered"]],
+    reports: [sent, undefined, undefined, undefined, delivered],
+  },
+  {
+    name: "redelivered receipts after completion report nothing",
+    events: [["a", "delivered"], ["b", "delivered"], ["c", "delivered"], ["c", "delivered"], ["b", "failed", "x"]],
+    reports: [sent, undefined, delivered, undefined, undefined],
+  },
+];
+
+export function storeSemantics(name: string, sut: StoreUnderTest | { skip: string }): void {
+  if ("skip" in sut) {
+    describe(`${name} store semantics`, { skip: sut.skip }, () => undefined);
+    return;
+  }
+  describe(`${name} store semantics`, () => {
+    const open: CorrelationStore[] = [];
+    let counter = 0;
+    /** Ids unique per test, so tests on a shared backend never see each other. */
+    const uid = (label: string) => `${label}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+    const openStore = async (ttlMs?: number) => {
+      const store = await sut.open(ttlMs);
+      open.push(store);
+      return store;
+    };
+
+    afterEach(async () => {
+      while (open.length > 0) await open.pop()?.close();
+    });
+    after(async () => {
+      await sut.cleanup?.();
+    });
+
+    test("put then findByPart finds the message by any of its parts, all parts pending", async () => {
+      const store = await openStore();
+      const [rp, p1, p2] = [uid("rp"), uid("p1"), uid("p2")];
+      const before = Date.now();
+      await store.put(rp, [p1, p2]);
+      for (const part of [p1, p2]) {
+        const found = await store.findByPart(part);
+        assert.ok(found, `part ${part} not found`);
+        assert.equal(found.rapidproId, rp);
+        assert.deepEqual(found.parts, [p1, p2]);
+        assert.deepEqual(found.states, ["pending", "pending"]);
+        assert.equal(found.reported, undefined);
+        assert.ok(found.createdAt >= before - 1000 && found.createdAt <= Date.now() + 1000);
+      }
+    });
+
+    test("an unknown part is not found and markPart on it changes nothing", async () => {
+      const store = await openStore();
+      assert.equal(await store.findByPart(uid("nope")), undefined);
+      assert.equal(await store.markPart(uid("nope"), "delivered"), undefined);
+    });
+
+    test("ids are compared exactly", async () => {
+      const store = await openStore();
+      const part = uid("AbC");
+      await store.put(uid("rp"), [part]);
+      assert.equal(await store.findByPart(part.toLowerCase()), undefined);
+      assert.equal(await store.findByPart(` ${part}`), undefined);
+      assert.ok(await store.findByPart(part));
+    });
+
+    for (const row of SINGLE_PART) {
+      test(`single part: ${row.name}`, async () => {
+        const store = await openStore();
+        const [rp, part] = [uid("rp"), uid("part")];
+        await store.put(rp, [part]);
+        const reports: Report[] = [];
+        for (const state of row.events) {
+          const update = await store.markPart(part, state);
+          assert.equal(update?.rapidproId, rp);
+          reports.push(update?.report);
+        }
+        assert.deepEqual(reports, row.reports);
+      });
+    }
+
+    for (const row of MULTI_PART) {
+      test(`multi-part: ${row.name}`, async () => {
+        const store = await openStore();
+        const rp = uid("rp");
+        const ids: Record<string, string> = { a: uid("a"), b: uid("b"), c: uid("c") };
+        await store.put(rp, [ids.a, ids.b, ids.c]);
+        const reports: Report[] = [];
+        for (const [part, state, reason] of row.events) {
+          const update = await store.markPart(ids[part], state, reason);
+          reports.push(update?.report);
+        }
+        assert.deepEqual(reports, row.reports);
+      });
+    }
+
+    test("the record shows each part's state and the status reported", async () => {
+      const store = await openStore();
+      const [rp, a, b] = [uid("rp"), uid("a"), uid("b")];
+      await store.put(rp, [a, b]);
+      await store.markPart(b, "failed", "REJECTD");
+      const found = await store.findByPart(a);
+      assert.deepEqual(found?.states, ["pending", "failed"]);
+      assert.equal(found?.reported, "failed");
+      assert.equal(found?.reason, "REJECTD");
+    });
+
+    test("the same RapidPro message submitted twice keeps both submissions apart", async () => {
+      const store = await openStore();
+      const [rp, first, second] = [uid("rp"), uid("first"), uid("second")];
+      await store.put(rp, [first]);
+      await store.put(rp, [second]);
+      assert.deepEqual((await store.markPart(first, "failed", "x"))?.report, failed("x"));
+      assert.deepEqual((await store.markPart(second, "delivered"))?.report, delivered);
+      assert.deepEqual((await store.findByPart(first))?.parts, [first]);
+    });
+
+    test("concurrent receipts for every part of one message: one 'delivered', nothing lost", async () => {
+      const store = await openStore();
+      const peer = sut.openPeer ? await sut.openPeer(store) : store;
+      if (peer !== store) open.push(peer);
+      const rp = uid("rp");
+      const parts = Array.from({ length: 12 }, (_, i) => uid(`part${i}`));
+      await store.put(rp, parts);
+      // Alternate between the two instances, all at once.
+      const updates = await Promise.all(parts.map((part, i) => (i % 2 === 0 ? store : peer).markPart(part, "delivered")));
+      const reports = updates.map((u) => u?.report?.status).filter((s) => s !== undefined);
+      assert.equal(reports.filter((s) => s === "delivered").length, 1, `reports: ${JSON.stringify(reports)}`);
+      assert.ok(reports.filter((s) => s === "sent").length <= 1, `reports: ${JSON.stringify(reports)}`);
+      const found = await store.findByPart(parts[0]);
+      assert.deepEqual(found?.states, parts.map(() => "delivered"));
+      assert.equal(found?.reported, "delivered");
+    });
+
+    test("concurrent receipts with one failure: failed once, never delivered", async () => {
+      const store = await openStore();
+      const rp = uid("rp");
+      const parts = Array.from({ length: 8 }, (_, i) => uid(`part${i}`));
+      await store.put(rp, parts);
+      const updates = await Promise.all(parts.map((part, i) => store.markPart(part, i === 5 ? "failed" : "delivered", i === 5 ? "boom" : undefined)));
+      const statuses = updates.map((u) => u?.report?.status).filter((s) => s !== undefined);
+      assert.equal(statuses.filter((s) => s === "failed").length, 1, JSON.stringify(statuses));
+      assert.equal(statuses.includes("delivered"), false, JSON.stringify(statuses));
+      assert.equal((await store.findByPart(parts[0]))?.reported, "failed");
+    });
+
+    test("entries expire after the TTL", async () => {
+      const ttlMs = 400;
+      const store = await openStore(ttlMs);
+      const [rp, part] = [uid("rp"), uid("part")];
+      await store.put(rp, [part]);
+      assert.ok(await store.findByPart(part), "found before the TTL");
+      await new Promise((resolve) => setTimeout(resolve, ttlMs * 3));
+      assert.equal(await store.findByPart(part), undefined);
+      assert.equal(await store.markPart(part, "delivered"), undefined);
+    });
+
+    const badPuts: { name: string; rp: unknown; parts: unknown; error: RegExp }[] = [
+      { name: "empty RapidPro id", rp: "", parts: ["p"], error: /rapidproId must be a non-empty string/ },
+      { name: "no parts", rp: "rp", parts: [], error: /partIds must be a non-empty list/ },
+      { name: "an empty part id", rp: "rp", parts: ["p", ""], error: /every part id must be a non-empty string/ },
+      { name: "a part id that is not a string", rp: "rp", parts: [42], error: /every part id must be a non-empty string/ },
+      { name: "the same part twice", rp: "rp", parts: ["p", "p"], error: /part ids must be distinct/ },
+    ];
+    for (const row of badPuts) {
+      test(`put refuses ${row.name} with a reason`, async (t) => {
+        if (name === "memory") {
+          t.skip("MemoryStore (lib/store/memory.ts, owned by the lead) does not check its input");
+          return;
+        }
+        const store = await openStore();
+        await assert.rejects(store.put(row.rp as string, row.parts as string[]), row.error);
+      });
+    }
+
+    test("markPart refuses an unknown state with a reason", async (t) => {
+      if (name === "memory") {
+        t.skip("MemoryStore (lib/store/memory.ts, owned by the lead) does not check its input");
+        return;
+      }
+      const store = await openStore();
+      const part = uid("part");
+      await store.put(uid("rp"), [part]);
+      await assert.rejects(store.markPart(part, "read" as PartState), /unknown part state "read"/);
+      assert.deepEqual((await store.findByPart(part))?.states, ["pending"]);
+    });
+
+    test("a closed store refuses work with a reason instead of hanging", async (t) => {
+      if (name === "memory") {
+        t.skip("MemoryStore (lib/store/memory.ts, owned by the lead) keeps working after close");
+        return;
+      }
+      const store = await sut.open();
+      await store.close();
+      await assert.rejects(store.put(uid("rp"), [uid("p")]), /closed/);
+      await assert.rejects(store.findByPart(uid("p")), /closed/);
+      await store.close(); // a second close is harmless
+    });
+  });
+}
