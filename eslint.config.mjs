@@ -13,6 +13,11 @@ export default tseslint.config(
     },
   },
   {
+    // Node-RED constructors are plain functions; `const node = this` is the idiom its docs use.
+    files: ["nodes/**/*.ts"],
+    rules: { "@typescript-eslint/no-this-alias": "off" },
+  },
+  {
     files: ["scripts/**/*.js", "**/*.cjs"],
     languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", process: "readonly", __dirname: "readonly", console: "readonly" } },
     rules: { "@typescript-eslint/no-require-imports": "off" },

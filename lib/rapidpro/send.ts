@@ -1,0 +1,206 @@
+/**
+ * Reading courier's send request (MT) into the MT contract.
+ *
+ * Courier's EX channel sends each part of a message as one request, with the method
+ * (GET, POST, PUT), content type (urlencoded, json, xml or any custom header value) and body
+ * template the channel was claimed with. Variables in the URL are always query-escaped; in
+ * the body they are encoded for the content type, or not at all for a custom one.
+ * (reference: rapidpro-external-channel.md §3)
+ */
+import { XMLParser } from "fast-xml-parser";
+import type { MT } from "../contract";
+
+/** Which request field holds each MT property: comma-separated names, tried in order. */
+export interface FieldMapping {
+  to: string;
+  text: string;
+  from: string;
+  id: string;
+  channel: string;
+  quickReplies: string;
+  sessionStatus: string;
+}
+
+/** Courier's variable names as the default body template and URL use them. */
+export const DEFAULT_FIELDS: FieldMapping = {
+  to: "to,to_no_plus",
+  text: "text",
+  from: "from,from_no_plus",
+  id: "uuid,id",
+  channel: "channel",
+  quickReplies: "quick_replies,quick_reply",
+  sessionStatus: "session_status",
+};
+
+/**
+ * How to read the body. `auto` follows the Content-Type header; `raw` is for channels claimed
+ * with a custom content type, where courier substitutes values without any encoding, so the
+ * body is split on `&` and `=` and nothing is decoded (a text containing `&` cannot be told
+ * apart there: prefer urlencoded, json or xml).
+ */
+export type BodyFormat = "auto" | "form" | "json" | "xml" | "raw";
+
+export interface SendRequest {
+  method: string;
+  /** The Content-Type header, if any. */
+  contentType?: string;
+  /** The raw query string, without `?`. */
+  query: string;
+  /** The raw body as text ("" when there is none). */
+  body: string;
+}
+
+export type SendParseResult = { ok: true; mt: MT } | { ok: false; status: number; reason: string };
+
+type Fields = Map<string, string[]>;
+
+const xml = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: false,
+  isArray: (name) => name === "item",
+  processEntities: true,
+  htmlEntities: true,
+});
+
+export function parseSendRequest(req: SendRequest, mapping: FieldMapping = DEFAULT_FIELDS, format: BodyFormat = "auto"): SendParseResult {
+  const fields: Fields = new Map();
+  addAll(fields, new URLSearchParams(req.query));
+
+  const method = req.method.toUpperCase();
+  if (method !== "GET" && method !== "POST" && method !== "PUT") {
+    return { ok: false, status: 405, reason: `method ${method} not allowed: courier sends GET, POST or PUT` };
+  }
+  if (method !== "GET" && req.body.length > 0) {
+    const bodyFormat = format === "auto" ? formatOf(req.contentType) : format;
+    const parsed = parseBody(req.body, bodyFormat);
+    if (typeof parsed === "string") return { ok: false, status: 400, reason: parsed };
+    for (const [name, values] of parsed) fields.set(name, values);
+  }
+
+  const to = first(fields, mapping.to);
+  const text = first(fields, mapping.text);
+  if (!to) return { ok: false, status: 400, reason: `missing destination: none of ${names(mapping.to)} in the request` };
+  if (text === undefined || text === "") return { ok: false, status: 400, reason: `missing text: none of ${names(mapping.text)} in the request` };
+
+  const mt: MT = { id: first(fields, mapping.id) ?? "", to, from: first(fields, mapping.from) ?? "", text };
+  const channel = first(fields, mapping.channel);
+  if (channel) mt.channel = channel;
+  const quickReplies = all(fields, mapping.quickReplies);
+  if (quickReplies.length > 0) mt.quickReplies = quickReplies;
+  const sessionStatus = first(fields, mapping.sessionStatus);
+  if (sessionStatus) mt.sessionStatus = sessionStatus;
+  return { ok: true, mt };
+}
+
+/** Courier's content types: urlencoded, json and xml by header; anything else is custom (raw). */
+function formatOf(contentType: string | undefined): Exclude<BodyFormat, "auto"> {
+  const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (type === "application/x-www-form-urlencoded") return contentType?.includes(";") ? "raw" : "form";
+  if (type === "application/json" || type.endsWith("+json")) return "json";
+  if (type === "text/xml" || type === "application/xml" || type.endsWith("+xml")) return "xml";
+  return "raw";
+}
+
+function parseBody(body: string, format: Exclude<BodyFormat, "auto">): Fields | string {
+  switch (format) {
+    case "form":
+      return addAll(new Map(), new URLSearchParams(body));
+    case "json":
+      return parseJson(body);
+    case "xml":
+      return parseXml(body);
+    case "raw":
+      return parseRaw(body);
+  }
+}
+
+function parseJson(body: string): Fields | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (err) {
+    return `unparseable JSON body: ${(err as Error).message}`;
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return "JSON body must be an object";
+  const fields: Fields = new Map();
+  for (const [name, v] of Object.entries(value)) {
+    if (Array.isArray(v)) fields.set(name, v.filter(isScalar).map(String));
+    else if (isScalar(v)) fields.set(name, [String(v)]);
+  }
+  return fields;
+}
+
+function parseXml(body: string): Fields | string {
+  let doc: unknown;
+  try {
+    doc = xml.parse(body, true);
+  } catch (err) {
+    return `unparseable XML body: ${(err as Error).message}`;
+  }
+  const fields: Fields = new Map();
+  collectXml(doc, fields);
+  if (fields.size === 0) return "XML body has no elements";
+  return fields;
+}
+
+/** Every element anywhere in the document, by its name; the first occurrence wins. */
+function collectXml(node: unknown, fields: Fields): void {
+  if (node === null || typeof node !== "object") return;
+  for (const [name, value] of Object.entries(node as Record<string, unknown>)) {
+    if (name.startsWith("?")) continue;
+    const items = isItemList(value);
+    if (items && !fields.has(name)) fields.set(name, items);
+    else if (isScalar(value) && !fields.has(name)) fields.set(name, [String(value)]);
+    else if (value === "" && !fields.has(name)) fields.set(name, []);
+    collectXml(value, fields);
+  }
+}
+
+/** `<quick_replies><item>One</item><item>Two</item></quick_replies>` as courier renders them. */
+function isItemList(value: unknown): string[] | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const item = (value as Record<string, unknown>).item;
+  return Array.isArray(item) ? item.filter(isScalar).map(String) : undefined;
+}
+
+function parseRaw(body: string): Fields {
+  const fields: Fields = new Map();
+  for (const pair of body.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    const value = eq < 0 ? "" : pair.slice(eq + 1);
+    fields.set(name, [...(fields.get(name) ?? []), value]);
+  }
+  return fields;
+}
+
+function addAll(fields: Fields, params: URLSearchParams): Fields {
+  for (const name of new Set(params.keys())) fields.set(name, params.getAll(name));
+  return fields;
+}
+
+function names(list: string): string[] {
+  return list.split(",").map((n) => n.trim()).filter(Boolean);
+}
+
+function first(fields: Fields, list: string): string | undefined {
+  for (const name of names(list)) {
+    const values = fields.get(name);
+    if (values && values.length > 0) return values[0];
+  }
+  return undefined;
+}
+
+function all(fields: Fields, list: string): string[] {
+  for (const name of names(list)) {
+    const values = fields.get(name);
+    if (values && values.length > 0) return values.filter((v) => v !== "");
+  }
+  return [];
+}
+
+function isScalar(v: unknown): v is string | number | boolean {
+  return typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+}

@@ -1,0 +1,18 @@
+/**
+ * UUID forms courier accepts. Both are lowercase only: courier's router and gocommon's
+ * `uuids.Is` reject upper case.
+ */
+
+/** A channel UUID as courier's router matches it in `/c/ex/{uuid}/...` (web/server.go). */
+const CHANNEL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A message UUID as gocommon `uuids.Is` checks it (versions 1 to 7, RFC 4122 variant). */
+const MESSAGE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-7][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+export function isChannelUuid(value: string): boolean {
+  return CHANNEL_UUID.test(value);
+}
+
+export function isMessageUuid(value: string): boolean {
+  return MESSAGE_UUID.test(value);
+}

@@ -1,0 +1,105 @@
+/**
+ * rapidpro-in: the endpoint courier's EX channel sends MT to. Each request is held until a
+ * rapidpro-out node answers it from the submit result, or until the timeout answers 503 so
+ * that courier retries: RapidPro stays the store of record until the aggregator has the message.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { replyForError, replyForShutdown, replyForTimeout } from "../../lib/rapidpro/reply";
+import { DEFAULT_FIELDS, parseSendRequest, type BodyFormat, type FieldMapping } from "../../lib/rapidpro/send";
+import { openEndpoint, type Endpoint } from "../shared/endpoint";
+import { heldRequests } from "../shared/pending";
+import type { RapidproChannelNode } from "../rapidpro-channel/rapidpro-channel";
+
+interface RapidproInDef extends NodeDef, Partial<Record<`field_${keyof FieldMapping}`, string>> {
+  channel: string;
+  path: string;
+  timeout: string | number;
+  format: BodyFormat;
+}
+
+/** Courier waits 30 s for an answer; answering before that keeps the retry ours to decide. */
+const DEFAULT_TIMEOUT_S = 25;
+/** Courier's bodies are at most a few kB; anything near a megabyte is not courier. */
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export default function (RED: NodeAPI) {
+  function RapidproIn(this: Node, config: RapidproInDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const channel = RED.nodes.getNode(config.channel) as RapidproChannelNode | null;
+    const timeoutMs = (Number(config.timeout) > 0 ? Number(config.timeout) : DEFAULT_TIMEOUT_S) * 1000;
+    const mapping = fieldMapping(config);
+    let timeouts = 0;
+
+    if (!channel) {
+      node.status({ fill: "red", shape: "ring", text: "rapidpro-in.status.no-channel" });
+      node.error(RED._("rapidpro-in.errors.no-channel"));
+      return;
+    }
+
+    const opened = openEndpoint(RED, {
+      path: config.path || "/rapidpro/send",
+      methods: ["get", "post", "put"],
+      limitBytes: BODY_LIMIT_BYTES,
+      onError: (err) => node.error(err),
+      onRequest(call, respond) {
+        if (!channel.authorizes(header(call.headers.authorization))) {
+          respond(replyForError(401, "Authorization header missing or wrong"));
+          return;
+        }
+        const parsed = parseSendRequest(
+          { method: call.method, contentType: header(call.headers["content-type"]), query: call.query, body: call.body },
+          mapping,
+          config.format || "auto",
+        );
+        if (!parsed.ok) {
+          node.warn(`refused a send request: ${parsed.reason}`);
+          respond(replyForError(parsed.status, parsed.reason));
+          return;
+        }
+        const request = heldRequests.hold(node.id, respond, timeoutMs, () => {
+          timeouts++;
+          node.warn(`no answer for message ${parsed.mt.id || "(no id)"} within ${timeoutMs / 1000} s: answered 503 so courier retries`);
+          showStatus();
+          return replyForTimeout(timeoutMs);
+        });
+        node.send({ payload: parsed.mt, rapidpro: { request, source: node.id } } as NodeMessage);
+      },
+    });
+
+    if ("error" in opened) {
+      node.status({ fill: "red", shape: "ring", text: opened.error });
+      node.error(opened.error);
+      return;
+    }
+    const endpoint: Endpoint = opened;
+    const showStatus = () => {
+      if (channel.configError) node.status({ fill: "red", shape: "ring", text: "rapidpro-in.status.bad-channel" });
+      else if (timeouts > 0) node.status({ fill: "yellow", shape: "dot", text: RED._("rapidpro-in.status.timeouts", { count: timeouts }) });
+      else node.status({ fill: "green", shape: "dot", text: RED._("rapidpro-in.status.listening", { path: config.path || "/rapidpro/send" }) });
+    };
+    showStatus();
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      endpoint.close();
+      heldRequests.releaseOwner(node.id, replyForShutdown);
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType("rapidpro-in", RapidproIn);
+}
+
+function fieldMapping(config: RapidproInDef): FieldMapping {
+  const mapping = { ...DEFAULT_FIELDS };
+  for (const key of Object.keys(DEFAULT_FIELDS) as Array<keyof FieldMapping>) {
+    const configured = config[`field_${key}`];
+    if (configured && configured.trim()) mapping[key] = configured.trim();
+  }
+  return mapping;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,145 @@
+/**
+ * rapidpro-out: everything the bridge says to RapidPro. It answers courier's held MT request
+ * from `msg.submit`, and posts MO, statuses and opt-outs to the channel's courier URLs. When
+ * the msg carries an aggregator acknowledgement (`msg.ack`), it is settled with courier's
+ * answer, so the aggregator hears "ok" only once RapidPro has the message.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import type { MO, Status, SubmitResult } from "../../lib/contract";
+import type { AckOutcome } from "../../lib/pending";
+import { receiveCall, statusCall, stoppedCall, type BuildResult } from "../../lib/rapidpro/callbacks";
+import { replyForError, replyForSubmit } from "../../lib/rapidpro/reply";
+import { heldRequests, pendingAcks, type RapidproMsgInfo } from "../shared/pending";
+import type { RapidproChannelNode } from "../rapidpro-channel/rapidpro-channel";
+
+type Action = "reply" | "receive" | "status" | "stopped";
+
+interface RapidproOutDef extends NodeDef {
+  channel: string;
+  action: "auto" | Action;
+  acceptedText: string;
+}
+
+interface BridgeMsg extends NodeMessage {
+  rapidpro?: RapidproMsgInfo;
+  submit?: SubmitResult;
+  ack?: string;
+  courier?: { action: Action; status?: number; attempts?: number };
+}
+
+export default function (RED: NodeAPI) {
+  function RapidproOut(this: Node, config: RapidproOutDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const channel = RED.nodes.getNode(config.channel) as RapidproChannelNode | null;
+    const acceptedText = config.acceptedText || "Accepted";
+    let inFlight = 0;
+    let failures = 0;
+
+    const showStatus = () => {
+      if (!channel || channel.configError) node.status({ fill: "red", shape: "ring", text: "rapidpro-out.status.bad-channel" });
+      else if (failures > 0) node.status({ fill: "yellow", shape: "dot", text: RED._("rapidpro-out.status.failures", { count: failures, pending: inFlight }) });
+      else node.status({ fill: "green", shape: "dot", text: RED._("rapidpro-out.status.pending", { count: inFlight }) });
+    };
+    showStatus();
+
+    node.on("input", (input: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
+      const msg = input as BridgeMsg;
+      const action = config.action && config.action !== "auto" ? config.action : actionOf(msg);
+      if (!action) {
+        done(new Error("cannot tell what to send to RapidPro: expected msg.submit with msg.rapidpro.request (a reply), payload.status (a status), payload.from (an MO) or topic 'stopped' (an opt-out)"));
+        return;
+      }
+      if (action === "reply") {
+        answerHeldRequest(msg, send, done);
+        return;
+      }
+      if (!channel?.courier) {
+        settleAck(msg, { ok: false, temporary: true, reason: "RapidPro channel not configured" });
+        done(new Error(`RapidPro channel not usable: ${channel?.configError ?? "no channel selected"}`));
+        return;
+      }
+      const built = buildCall(action, msg.payload);
+      if (!built.ok) {
+        settleAck(msg, { ok: false, temporary: false, reason: built.reason });
+        done(new Error(built.reason));
+        return;
+      }
+      const status = action === "status" ? (msg.payload as Status) : undefined;
+      inFlight++;
+      showStatus();
+      channel.courier
+        .send(built.call, { orderKey: status ? String(status.id) : undefined, deadline: msg.ack ? pendingAcks.deadlineOf(msg.ack) : undefined })
+        .then((outcome) => {
+          inFlight--;
+          if (outcome.ok) {
+            settleAck(msg, { ok: true });
+            msg.courier = { action, status: outcome.status, attempts: outcome.attempts };
+            showStatus();
+            send(msg);
+            done();
+          } else {
+            failures++;
+            settleAck(msg, { ok: false, temporary: outcome.temporary, reason: outcome.reason });
+            showStatus();
+            done(new Error(`RapidPro did not take the ${action} call: ${outcome.reason}`));
+          }
+        })
+        .catch((err: Error) => {
+          inFlight--;
+          settleAck(msg, { ok: false, temporary: true, reason: err.message });
+          done(err);
+        });
+    });
+
+    function answerHeldRequest(msg: BridgeMsg, send: (msg: NodeMessage) => void, done: (err?: Error) => void) {
+      const token = msg.rapidpro?.request;
+      if (!token || !heldRequests.has(token)) {
+        done(new Error("the courier request of this msg was already answered or timed out (msg.rapidpro.request unknown)"));
+        return;
+      }
+      const reply = msg.submit ? replyForSubmit(msg.submit, { acceptedText }) : replyForError(503, "flow gave no submit result");
+      heldRequests.settle(token, reply);
+      msg.courier = { action: "reply", status: reply.status };
+      send(msg);
+      if (msg.submit) done();
+      else done(new Error("msg.submit missing: answered courier 503 so it retries"));
+    }
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType("rapidpro-out", RapidproOut);
+}
+
+/** The action a msg asks for, when the node's config leaves it to the msg. */
+function actionOf(msg: BridgeMsg): Action | undefined {
+  if (msg.rapidpro?.request && (msg.submit || !isObject(msg.payload) || !("status" in msg.payload))) return "reply";
+  if (msg.topic === "stopped") return "stopped";
+  if (isObject(msg.payload) && "status" in msg.payload && "id" in msg.payload) return "status";
+  if (isObject(msg.payload) && "from" in msg.payload) return "receive";
+  return undefined;
+}
+
+function buildCall(action: Exclude<Action, "reply">, payload: unknown): BuildResult {
+  if (!isObject(payload)) return { ok: false, reason: `msg.payload must be an object for a ${action} call` };
+  switch (action) {
+    case "receive":
+      return receiveCall(payload as unknown as MO);
+    case "status":
+      return statusCall(payload as unknown as Status);
+    case "stopped":
+      return stoppedCall(String(payload.from ?? ""));
+  }
+}
+
+function settleAck(msg: BridgeMsg, outcome: AckOutcome): void {
+  if (msg.ack) pendingAcks.settle(msg.ack, outcome);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
