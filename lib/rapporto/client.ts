@@ -1,0 +1,207 @@
+/**
+ * Sends MTs to one Rapporto account: the shared rate limit, a keep-alive connection pool, and
+ * retries of temporary failures inside the time courier waits for its answer. A retry is only
+ * made when it cannot deliver the message twice: after a reply that says it was not taken
+ * (408 rate exceeded, 503 same partnerMsgId in progress, connection refused), or, after a
+ * reply or timeout that leaves it open (500, no answer), only when partnerMsgId makes the
+ * resend idempotent ("resends with the same id are sent once and return the same provider id").
+ */
+import http from "node:http";
+import https from "node:https";
+import type { MT, SubmitResult } from "../contract";
+import type { CorrelationStore } from "../store/types";
+import { DOCUMENTED_RATE_PER_SECOND } from "./codes";
+import { httpRequest, TransportError } from "./http";
+import { buildMtRequest, MtInputError, parseMtReply, ptagFor, type MtOptions, type MtReply, type MtRequest } from "./mt";
+import { compileProfile, type Account, type CompiledProfile } from "./profile";
+import { RateLimiter, RateLimitError } from "./rate";
+
+export interface ClientOptions {
+  /** Messages per second for the whole account; default the documented ceiling, 10. */
+  ratePerSecond?: number;
+  /** One request's time limit. */
+  requestTimeoutMs?: number;
+  /** Total time for one message, retries included: courier waits about 30 s for its answer. */
+  budgetMs?: number;
+  /** Send partnerMsgId (= the RapidPro id) so a resend is never delivered twice; needs enabling by Rapporto. */
+  partnerMsgId?: boolean;
+  /** First pause after a temporary failure; doubles each time. */
+  backoffMs?: number;
+  /** Pause of the whole account after a 408; doubles while 408s continue. */
+  throttlePauseMs?: number;
+  /** Largest reply body read. */
+  maxReplyBytes?: number;
+  maxWaiting?: number;
+}
+
+export interface SendOutcome {
+  result: SubmitResult;
+  /** HTTP requests made for this message. */
+  attempts: number;
+  /** Set when the message was accepted but the correlation could not be stored. */
+  storeError?: string;
+}
+
+const DEFAULTS = {
+  requestTimeoutMs: 10_000,
+  budgetMs: 25_000,
+  backoffMs: 500,
+  throttlePauseMs: 200,
+  maxReplyBytes: 64 * 1024,
+  maxWaiting: 10_000,
+};
+
+/** More than this many 500s in a row: "stop after >10 consecutive 500s and contact support". */
+const MAX_CONSECUTIVE_500 = 10;
+
+export class RapportoClient {
+  readonly limiter: RateLimiter;
+  private readonly account: Account & { profile: CompiledProfile };
+  private readonly options: Required<Omit<ClientOptions, "ratePerSecond" | "partnerMsgId">> & { partnerMsgId: boolean };
+  private readonly agent: http.Agent;
+  private consecutive500 = 0;
+  private throttleStreak = 0;
+  private closed = false;
+  private readonly sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+
+  /** Throws with the reason when the account or profile is not usable. */
+  constructor(account: Account, options: ClientOptions = {}) {
+    let url: URL;
+    try {
+      url = new URL(account.url);
+    } catch {
+      throw new Error("MT URL is not a valid URL");
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`MT URL must be http or https, not ${url.protocol}`);
+    if (!account.serviceId) throw new Error("serviceId is required");
+    if (!account.pass) throw new Error("pass is required");
+    this.account = { ...account, profile: compileProfile(account.profile) };
+    this.options = { ...DEFAULTS, ...stripUndefined(options), partnerMsgId: options.partnerMsgId ?? false };
+    this.limiter = new RateLimiter(options.ratePerSecond ?? DOCUMENTED_RATE_PER_SECOND, this.options.maxWaiting);
+    const agentOptions = { keepAlive: true, maxSockets: 20 };
+    this.agent = url.protocol === "https:" ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  }
+
+  /**
+   * Sends one MT and resolves with the submit result; never rejects. The RapidPro id goes in
+   * ptag (when it fits the documented format) and, when enabled, in partnerMsgId.
+   */
+  async send(mt: MT, options: MtOptions = {}, deadline = Date.now() + this.options.budgetMs): Promise<SendOutcome> {
+    const mtOptions: MtOptions = { ...options };
+    const id = mt.id === undefined || mt.id === null ? "" : String(mt.id);
+    if (mtOptions.ptag === undefined && id) mtOptions.ptag = ptagFor(id);
+    if (this.options.partnerMsgId && mtOptions.partnerMsgId === undefined && id) mtOptions.partnerMsgId = id.slice(0, 50);
+    let request: MtRequest;
+    try {
+      request = buildMtRequest(this.account, mt, mtOptions);
+    } catch (err) {
+      const text = err instanceof MtInputError ? err.message : `cannot build request: ${(err as Error).message}`;
+      return { result: refused({ accepted: false, code: "input", text, temporary: false }), attempts: 0 };
+    }
+    const idempotent = mtOptions.partnerMsgId !== undefined;
+    let attempts = 0;
+    let backoff = this.options.backoffMs;
+    for (;;) {
+      try {
+        await this.limiter.acquire(deadline - 1000);
+      } catch (err) {
+        const text = err instanceof RateLimitError ? err.message : String(err);
+        return { result: refused({ accepted: false, code: "throttled", text, temporary: true, throttled: true }), attempts };
+      }
+      attempts++;
+      const reply = await this.attempt(request, deadline);
+      this.track(reply);
+      if (reply.accepted) return { result: { accepted: true, parts: 1, smscIds: [reply.id] }, attempts };
+      const retryable = reply.temporary && !this.closed && (idempotent || !reply.ambiguous);
+      const pause = reply.throttled ? 0 : backoff;
+      if (!retryable || Date.now() + pause + 1000 > deadline) return { result: refused(this.explain(reply)), attempts };
+      if (pause > 0) await this.sleep(pause);
+      backoff *= 2;
+    }
+  }
+
+  /** Sends, and when accepted records Rapporto id → RapidPro id before resolving. */
+  async sendAndRecord(mt: MT, store: CorrelationStore, options: MtOptions = {}, deadline?: number): Promise<SendOutcome> {
+    const outcome = await this.send(mt, options, deadline);
+    const id = mt.id === undefined || mt.id === null ? "" : String(mt.id);
+    if (outcome.result.accepted && id === "") {
+      outcome.storeError = "accepted, but the MT has no id, so its receipts cannot be matched";
+    } else if (outcome.result.accepted) {
+      try {
+        await store.put(id, outcome.result.smscIds);
+      } catch (err) {
+        // Accepted is accepted: reporting a failure would make courier send it again.
+        outcome.storeError = `accepted, but the correlation was not stored: ${(err as Error).message}`;
+      }
+    }
+    return outcome;
+  }
+
+  /** Stops retries and waiting, and closes idle connections. */
+  close(): void {
+    this.closed = true;
+    this.limiter.close();
+    for (const s of this.sleeping) {
+      clearTimeout(s.timer);
+      s.resolve();
+    }
+    this.sleeping.clear();
+    this.agent.destroy();
+  }
+
+  private async attempt(request: MtRequest, deadline: number): Promise<MtReply> {
+    const timeout = Math.max(1, Math.min(this.options.requestTimeoutMs, deadline - Date.now()));
+    try {
+      const raw = await httpRequest(request, this.agent, timeout, this.options.maxReplyBytes);
+      return parseMtReply(this.account.profile, raw.status, this.redact(raw.body));
+    } catch (err) {
+      const e = err instanceof TransportError ? err : new TransportError(String(err), "network", false);
+      return { accepted: false, code: e.code, text: this.redact(e.message), temporary: true, ambiguous: !e.notSent };
+    }
+  }
+
+  private track(reply: MtReply): void {
+    if (!reply.accepted && reply.throttled) {
+      this.throttleStreak++;
+      this.limiter.pause(this.options.throttlePauseMs * 2 ** Math.min(this.throttleStreak - 1, 4));
+    } else {
+      this.throttleStreak = 0;
+    }
+    this.consecutive500 = !reply.accepted && reply.code === 500 ? this.consecutive500 + 1 : 0;
+  }
+
+  private explain(reply: Exclude<MtReply, { accepted: true }>): Exclude<MtReply, { accepted: true }> {
+    if (reply.code === 500 && this.consecutive500 > MAX_CONSECUTIVE_500) {
+      return { ...reply, text: `${reply.text} (${this.consecutive500} consecutive 500 replies: Rapporto asks partners to stop and contact support)` };
+    }
+    return reply;
+  }
+
+  /** The provider might echo the request; the password must not reach a log that way. */
+  private redact(text: string): string {
+    const pass = this.account.pass;
+    if (!pass) return text;
+    return text.split(pass).join("***").split(encodeURIComponent(pass)).join("***");
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          this.sleeping.delete(entry);
+          resolve();
+        }, ms),
+        resolve,
+      };
+      this.sleeping.add(entry);
+    });
+  }
+}
+
+function refused(reply: Exclude<MtReply, { accepted: true }>): SubmitResult {
+  return { accepted: false, parts: 0, smscIds: [], error: { code: reply.code, text: reply.text, temporary: reply.temporary, ...(reply.throttled ? { throttled: true } : {}) } };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

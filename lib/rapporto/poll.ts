@@ -1,0 +1,167 @@
+/**
+ * Status polling, for partners that "inform Rapporto if [they need a] polling mechanism".
+ * No polling request is documented publicly (reference §1.2: "only push is public"), so the
+ * URL and the reply format are configuration: a URL template and a pattern with a named
+ * group `status` (Rapporto's DLR codes 0/2/5/9) and optionally `reason` (unifiedExtStatus).
+ * Each answer becomes the same parameters a DLR push carries, so one code path handles both.
+ */
+import http from "node:http";
+import https from "node:https";
+import { DLR_STATUS } from "./codes";
+import { httpRequest, type RawReply } from "./http";
+import type { PushParams } from "./mo";
+import { encodeValue } from "./mt";
+
+export interface PollOptions {
+  /** e.g. `https://host/status?serviceId={serviceId}&pass={pass}&id={transactionId}`; values are URL-encoded. */
+  urlTemplate: string;
+  /** Regular expression with `(?<status>...)` and optionally `(?<reason>...)`. */
+  statusPattern: string;
+  serviceId: string;
+  pass: string;
+  intervalMs: number;
+  /** Bound on ids polled at once; beyond it the oldest is given up. */
+  maxOutstanding: number;
+  /** Give up on an id this long after it was added. */
+  maxAgeMs: number;
+  requestTimeoutMs?: number;
+}
+
+export interface PollEvents {
+  /** A final status (or a new one) for an id, as DLR push parameters. */
+  status(params: PushParams): void;
+  /** An id given up (too old, or pushed out by newer ones). */
+  expired(transactionId: string, why: string): void;
+  /** A poll that failed; the id stays outstanding. Never contains the password. */
+  error(transactionId: string, reason: string): void;
+}
+
+const PLACEHOLDER = /\{(transactionId|ptag|serviceId|pass)\}/g;
+
+/** Checks the template and pattern once; throws with the reason. */
+export function checkPollOptions(options: PollOptions): RegExp {
+  if (!options.urlTemplate.includes("{transactionId}") && !options.urlTemplate.includes("{ptag}")) {
+    throw new Error("poll URL template needs {transactionId} or {ptag}");
+  }
+  let pattern: RegExp;
+  try {
+    pattern = new RegExp(options.statusPattern);
+  } catch (err) {
+    throw new Error(`poll status pattern is not a valid regular expression: ${(err as Error).message}`);
+  }
+  if (!options.statusPattern.includes("(?<status>")) throw new Error("poll status pattern needs a named group (?<status>...)");
+  if (!(options.intervalMs >= 1000)) throw new Error("poll interval must be at least 1000 ms");
+  if (!(options.maxOutstanding >= 1)) throw new Error("poll needs room for at least one outstanding id");
+  return pattern;
+}
+
+/** Fills the template, URL-encoding every value. */
+export function pollUrl(template: string, values: Record<string, string | undefined>): string {
+  return template.replace(PLACEHOLDER, (_, name: string) => encodeValue(values[name] ?? ""));
+}
+
+/** Reads one poll reply: the push parameters it amounts to, or undefined when it says nothing yet. */
+export function parsePollReply(pattern: RegExp, transactionId: string, ptag: string | undefined, reply: RawReply): PushParams | undefined | Error {
+  if (reply.status < 200 || reply.status >= 300) return new Error(`poll answered HTTP ${reply.status}`);
+  const groups = pattern.exec(reply.body)?.groups;
+  if (!groups?.status) return undefined;
+  if (!DLR_STATUS[groups.status]) return new Error(`poll answered unknown status "${groups.status}"`);
+  const params: PushParams = { transactionId, status: groups.status };
+  if (ptag) params.ptag = ptag;
+  if (groups.reason) params.unifiedExtStatus = groups.reason;
+  return params;
+}
+
+interface Outstanding {
+  ptag?: string;
+  added: number;
+  lastStatus?: string;
+}
+
+/** Codes after which nothing more will come for an id. */
+const FINAL = new Set(["2", "5", "9"]);
+
+export class DlrPoller {
+  private readonly pattern: RegExp;
+  private readonly outstanding = new Map<string, Outstanding>();
+  private readonly agent: http.Agent;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(private readonly options: PollOptions, private readonly events: PollEvents, private readonly now: () => number = Date.now) {
+    this.pattern = checkPollOptions(options);
+    this.agent = options.urlTemplate.startsWith("https:") ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  }
+
+  get size(): number {
+    return this.outstanding.size;
+  }
+
+  /** Starts polling an id returned by an MT. */
+  track(transactionId: string, ptag?: string): void {
+    this.outstanding.delete(transactionId);
+    this.outstanding.set(transactionId, { ptag, added: this.now() });
+    for (const oldest of this.outstanding.keys()) {
+      if (this.outstanding.size <= this.options.maxOutstanding) break;
+      this.outstanding.delete(oldest);
+      this.events.expired(oldest, `more than ${this.options.maxOutstanding} outstanding ids`);
+    }
+  }
+
+  /** A pushed DLR made polling this id unnecessary. */
+  forget(transactionId: string): void {
+    this.outstanding.delete(transactionId);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.pollOnce(), this.options.intervalMs);
+  }
+
+  /** Polls every outstanding id once, one after another (the same rate limit applies on Rapporto's side). */
+  async pollOnce(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (const [id, entry] of [...this.outstanding]) {
+        if (!this.outstanding.has(id)) continue;
+        if (this.now() - entry.added > this.options.maxAgeMs) {
+          this.outstanding.delete(id);
+          this.events.expired(id, "no final status within the polling time");
+          continue;
+        }
+        await this.pollId(id, entry);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.agent.destroy();
+  }
+
+  private async pollId(id: string, entry: Outstanding): Promise<void> {
+    const url = pollUrl(this.options.urlTemplate, { transactionId: id, ptag: entry.ptag, serviceId: this.options.serviceId, pass: this.options.pass });
+    let result: PushParams | undefined | Error;
+    try {
+      const reply = await httpRequest({ method: "GET", url, headers: {} }, this.agent, this.options.requestTimeoutMs ?? 10_000, 64 * 1024);
+      result = parsePollReply(this.pattern, id, entry.ptag, reply);
+    } catch (err) {
+      result = err as Error;
+    }
+    if (result instanceof Error) {
+      const pass = this.options.pass;
+      this.events.error(id, pass ? result.message.split(pass).join("***") : result.message);
+      return;
+    }
+    if (!result) return;
+    const code = String(result.status);
+    if (FINAL.has(code)) this.outstanding.delete(id);
+    if (entry.lastStatus === code) return;
+    entry.lastStatus = code;
+    this.events.status(result);
+  }
+}

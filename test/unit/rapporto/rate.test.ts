@@ -1,0 +1,57 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { RateLimiter, RateLimitError } from "../../../lib/rapporto/rate";
+
+describe("RateLimiter (\"peak traffic doesn't exceed 10 messages per second\")", () => {
+  test("starts are spaced at least 1/rate apart, in arrival order", async () => {
+    const limiter = new RateLimiter(50); // 20 ms apart
+    const starts: number[] = [];
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        limiter.acquire().then(() => {
+          starts.push(performance.now());
+          order.push(i);
+        }),
+      ),
+    );
+    limiter.close();
+    assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // Timers may fire a little late, never much early: allow 1 ms of clock rounding.
+    for (let i = 1; i < starts.length; i++) assert.ok(starts[i] - starts[i - 1] >= 19, `gap ${starts[i] - starts[i - 1]} ms`);
+  });
+
+  test("a slot that cannot come before the deadline is refused at once, without taking a slot", async () => {
+    const limiter = new RateLimiter(1); // 1 s apart
+    await limiter.acquire();
+    await assert.rejects(limiter.acquire(Date.now() + 100), RateLimitError);
+    assert.equal(limiter.queued, 0);
+    limiter.close();
+  });
+
+  test("pause delays everyone, including those already waiting", async () => {
+    const limiter = new RateLimiter(1000);
+    await limiter.acquire();
+    const t0 = Date.now();
+    const waiting = limiter.acquire();
+    limiter.pause(150);
+    await waiting;
+    assert.ok(Date.now() - t0 >= 140, `waited only ${Date.now() - t0} ms`);
+    limiter.close();
+  });
+
+  test("bounded queue: beyond maxWaiting is refused with a reason", async () => {
+    const limiter = new RateLimiter(1, 2);
+    await limiter.acquire();
+    const a = limiter.acquire();
+    const b = limiter.acquire();
+    await assert.rejects(limiter.acquire(), /more than 2 messages waiting/);
+    limiter.close();
+    await assert.rejects(a, /closed/);
+    await assert.rejects(b, /closed/);
+  });
+
+  test("a bad rate is refused with a reason", () => {
+    for (const rate of [0, -1, Number.NaN, Infinity]) assert.throws(() => new RateLimiter(rate), /positive number/);
+  });
+});
