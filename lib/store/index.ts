@@ -7,9 +7,9 @@
  * returns its own handle, and the store closes when the last handle does.
  */
 import path from "node:path";
-import { EMBEDDED_STORE_DIRNAME, EmbeddedStore } from "./embedded";
+import { checkTtl, EMBEDDED_STORE_DIRNAME, EmbeddedStore } from "./embedded";
 import { MemoryStore } from "./memory";
-import type { DurableQueue } from "./queue";
+import { checkQueueName, type DurableQueue } from "./queue";
 import { EmbeddedQueue, embeddedQueueDir } from "./queue-embedded";
 import { MemoryQueue } from "./queue-memory";
 import { describeRedisUrl, RedisStore } from "./redis";
@@ -44,6 +44,7 @@ const queues = new Map<string, Shared<DurableQueue<unknown>>>();
 
 /** Opens (or joins) the store the options name. Close the handle when done with it. */
 export async function openStore(options: StoreOptions): Promise<CorrelationStore> {
+  checkTtl(options.ttlMs);
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const { id, open } = storeTarget(options, ttlMs);
   const store = await join(stores, id, `ttlMs=${ttlMs}`, open);
@@ -81,6 +82,7 @@ function storeTarget(options: StoreOptions, ttlMs: number): { id: string; open: 
 }
 
 function queueTarget(options: QueueOptions): { id: string; open: () => Promise<DurableQueue<unknown>> } {
+  checkQueueName(options.name);
   const url = options.url?.trim();
   if (!url) {
     const dir = embeddedDir(options.dir, "queue");
