@@ -67,6 +67,8 @@ export interface SmscFaults {
   statusNext: { status: number; count: number } | null;
   /** Refuse binds with this status (0 = accept). */
   refuseBind: number;
+  /** Never answer unbind (the ESME's unbind timeout must fire). */
+  ignoreUnbind: boolean;
 }
 
 const NO_FAULTS: SmscFaults = {
@@ -76,6 +78,7 @@ const NO_FAULTS: SmscFaults = {
   throttleNext: 0,
   statusNext: null,
   refuseBind: 0,
+  ignoreUnbind: false,
 };
 
 export interface SmscCounters {
@@ -125,6 +128,8 @@ export interface SmscSim extends EventEmitter {
   drop(): number;
   /** Writes hostile bytes to every bound connection; returns how many. */
   sendHostile(kind: keyof typeof HOSTILE_BYTES): number;
+  /** Writes raw bytes to every bound connection; responses arrive as 'response' events. */
+  sendRaw(bytes: Buffer): number;
   /** Sends an MO (in parts if long); resolves with each part's deliver_sm_resp status (-1: none). */
   sendMo(mo: MoRequest): Promise<number[]>;
   /** Sends any request to the first bound ESME; resolves with its response (undefined: none in 5 s). */
@@ -285,7 +290,10 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
 
   function onPdu(peer: Peer, pdu: smpp.PDU): void {
     if (pdu.command in BIND_MODES) return onBind(peer, pdu);
-    if (pdu.isResponse()) return; // deliver_sm_resp: handled by the send callback
+    if (pdu.isResponse()) {
+      sim.emit("response", pdu); // deliver_sm_resp is also handled by its send callback
+      return;
+    }
     switch (pdu.command) {
       case "submit_sm":
         return onSubmit(peer, pdu);
@@ -295,6 +303,7 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
         return;
       case "unbind":
         counters.unbinds += 1;
+        if (faults.ignoreUnbind) return;
         peer.session.send(pdu.response(), () => peer.session.close());
         peer.mode = undefined;
         return;
@@ -344,15 +353,16 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
     for (const peer of all) peer.session.destroy();
     return all.length;
   };
-  sim.sendHostile = (kind) => {
+  sim.sendRaw = (bytes) => {
     let n = 0;
     for (const peer of peers) {
       if (!peer.mode) continue;
-      peer.session.socket.write(HOSTILE_BYTES[kind]);
+      peer.session.socket.write(bytes);
       n += 1;
     }
     return n;
   };
+  sim.sendHostile = (kind) => sim.sendRaw(HOSTILE_BYTES[kind]);
   sim.sendMo = async (mo) => {
     const parts = moParts(mo, (nextRef = (nextRef + 1) % 256));
     if (mo.reverse) parts.reverse();
