@@ -77,3 +77,12 @@ export function typeAddress(address: unknown, role: "source" | "destination", ov
   }
   return { ok: true, addr: rule.wire(text), ton: override.ton ?? rule.ton, npi: override.npi ?? rule.npi, kind: rule.kind };
 }
+
+/**
+ * An address from a deliver_sm as the message contract wants it: a number typed
+ * international (TON 1) gets its "+" back, so RapidPro sees E.164.
+ */
+export function addressFromPdu(address: unknown, ton: unknown): string {
+  const text = typeof address === "string" ? address.replace(/\0+$/, "").trim() : "";
+  return ton === TON.international && /^[0-9]+$/.test(text) ? `+${text}` : text;
+}

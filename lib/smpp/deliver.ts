@@ -10,6 +10,7 @@ import { describeDataCoding, type DataCodingOptions } from "../sms/dcs";
 import { GSM7_ESCAPE, gsm7CharOctets } from "../sms/gsm7";
 import type { Reassembler } from "../sms/reassembly";
 import { checkConcat, findConcat, splitUdh, type ConcatInfo } from "../sms/udh";
+import { addressFromPdu } from "./address";
 import { readReceipt, type Receipt } from "./receipt";
 
 /** esm_class bits 2-5 give the message type; 0x04 is an SMSC delivery receipt. */
@@ -19,7 +20,9 @@ const ESM_UDHI = 0x40;
 
 /** The deliver_sm fields we read, as the `smpp` package names them. Anything may be malformed. */
 export interface DeliverSmFields {
+  source_addr_ton?: unknown;
   source_addr?: unknown;
+  dest_addr_ton?: unknown;
   destination_addr?: unknown;
   esm_class?: unknown;
   data_coding?: unknown;
@@ -112,10 +115,6 @@ function sarConcat(fields: DeliverSmFields): ConcatInfo | undefined {
   return { reference: Number(reference), referenceBits: 16, total: Number(total), seq: Number(seq) };
 }
 
-function address(value: unknown): string {
-  return typeof value === "string" ? value.replace(/\0+$/, "") : "";
-}
-
 /** Decides what a deliver_sm carries and reads it. Never throws. */
 export function readDeliverSm<C = undefined>(fields: DeliverSmFields, options: DeliverOptions<C> = {}): DeliverContent<C> {
   try {
@@ -170,8 +169,8 @@ function readMo<C>(fields: DeliverSmFields, options: DeliverOptions<C>, octets: 
     concat = sar;
   }
 
-  const from = address(fields.source_addr);
-  const to = address(fields.destination_addr);
+  const from = addressFromPdu(fields.source_addr, fields.source_addr_ton);
+  const to = addressFromPdu(fields.destination_addr, fields.dest_addr_ton);
   const date = () => new Date((options.now ?? Date.now)()).toISOString();
   const contexts = options.context === undefined ? [] : [options.context];
   if (!concat || concat.total === 1 || !options.reassembler) {

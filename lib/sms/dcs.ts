@@ -60,10 +60,11 @@ const DATA_CODING_RULES: ReadonlyArray<DataCodingRule> = [
 
 export interface DataCodingOptions {
   /**
-   * What the SMSC means by data_coding 0, "SMSC default alphabet": GSM 03.38 unless the
-   * bind says otherwise (some SMSCs use Latin-1 or ASCII there).
+   * Per-bind corrections, data_coding → alphabet. Typical: 0 ("SMSC default alphabet") as
+   * Latin-1 or ASCII where the SMSC means that, or 1 as GSM for a peer that labels GSM
+   * octets IA5 the way node-smpp does.
    */
-  smscDefault?: Alphabet;
+  dataCodingOverrides?: Readonly<Partial<Record<number, Alphabet>>>;
 }
 
 /** What an incoming data_coding octet says about the short message's octets. */
@@ -71,7 +72,8 @@ export function describeDataCoding(dataCoding: number, options: DataCodingOption
   if (!Number.isInteger(dataCoding) || dataCoding < 0 || dataCoding > 0xff) {
     return { notText: `data_coding ${String(dataCoding)} is not an octet` };
   }
-  if (dataCoding === 0x00 && options.smscDefault) return { alphabet: options.smscDefault };
+  const override = options.dataCodingOverrides?.[dataCoding];
+  if (override) return { alphabet: override };
   const rule = DATA_CODING_RULES.find((r) => dataCoding >= r.first && dataCoding <= r.last);
   // The rules cover 0x00-0xFF, so a rule is always found.
   return rule ? rule.describe(dataCoding) : { notText: "unknown data_coding" };

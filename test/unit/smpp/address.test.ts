@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { typeAddress, type AddressOverride } from "../../../lib/smpp/address";
+import { addressFromPdu, typeAddress, type AddressOverride } from "../../../lib/smpp/address";
 
 describe("typing submit_sm addresses", () => {
   const cases: Array<{ name: string; address: unknown; role: "source" | "destination"; override?: AddressOverride; expected: { addr: string; ton: number; npi: number } | RegExp }> = [
@@ -43,4 +43,15 @@ describe("typing submit_sm addresses", () => {
       }
     });
   }
+});
+
+describe("addresses read from a deliver_sm", () => {
+  const cases = [
+    { name: "an international number (TON 1) gets its + back, so RapidPro sees E.164", address: "250788123123", ton: 1, expected: "+250788123123" },
+    { name: "any other TON is left as it is", address: "250788123123", ton: 0, expected: "250788123123" },
+    { name: "an alphanumeric sender stays as it is, even with TON 1", address: "Bank", ton: 1, expected: "Bank" },
+    { name: "a trailing NUL is not part of the address", address: "1234\0", ton: 3, expected: "1234" },
+    { name: "not a string gives an empty address", address: undefined, ton: 1, expected: "" },
+  ];
+  for (const c of cases) test(c.name, () => assert.equal(addressFromPdu(c.address, c.ton), c.expected));
 });

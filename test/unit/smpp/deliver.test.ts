@@ -18,12 +18,12 @@ const NOW = Date.parse("2026-11-23T07:00:00.000Z");
 const now = () => NOW;
 const hex = (s: string) => Buffer.from(s.replace(/ /g, ""), "hex");
 
-type Expected = { mo: string } | { receipt: [string, string] } | { invalid: RegExp; commandStatus?: number };
+type Expected = { mo: string; from?: string } | { receipt: [string, string] } | { invalid: RegExp; commandStatus?: number };
 
 function check(result: DeliverContent<unknown>, expected: Expected) {
   if ("mo" in expected) {
     assert.equal(result.kind, "mo", JSON.stringify(result));
-    if (result.kind === "mo") assert.deepEqual(result.mo, { from: "250788000001", to: "1234", text: expected.mo, date: "2026-11-23T07:00:00.000Z" });
+    if (result.kind === "mo") assert.deepEqual(result.mo, { from: expected.from ?? "250788000001", to: "1234", text: expected.mo, date: "2026-11-23T07:00:00.000Z" });
   } else if ("receipt" in expected) {
     assert.equal(result.kind, "receipt", JSON.stringify(result));
     if (result.kind === "receipt") assert.deepEqual([result.receipt.messageId, result.receipt.status], expected.receipt);
@@ -39,6 +39,11 @@ function check(result: DeliverContent<unknown>, expected: Expected) {
 describe("reading a deliver_sm as the smpp package hands it over", () => {
   const cases: Array<{ name: string; fields: Record<string, unknown>; expected: Expected }> = [
     { name: "reference §1.3: 'Incoming dc=0, bytes 48 00 1B 28 decoded as \"H@{\"'", fields: { data_coding: 0, short_message: hex("48 00 1b 28") }, expected: { mo: "H@{" } },
+    {
+      name: "an international sender (source_addr_ton 1) comes out in E.164 with +",
+      fields: { source_addr_ton: 1, source_addr: "250788000001", data_coding: 0, short_message: Buffer.from("x") },
+      expected: { mo: "x", from: "+250788000001" },
+    },
     { name: "GSM with € and a newline", fields: { data_coding: 0, short_message: hex("41 1b65 0a 42") }, expected: { mo: "A€\nB" } },
     { name: "UCS-2 with a surrogate pair", fields: { data_coding: 8, short_message: hex("0068 0069 0020 d83dde00") }, expected: { mo: "hi 😀" } },
     { name: "Latin-1 (data_coding 3)", fields: { data_coding: 3, short_message: Buffer.from("café", "latin1") }, expected: { mo: "café" } },

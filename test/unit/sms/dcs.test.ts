@@ -3,10 +3,16 @@ import assert from "node:assert/strict";
 import { describeDataCoding, type DataCodingInfo } from "../../../lib/sms/dcs";
 
 describe("reading an incoming data_coding", () => {
-  const cases: Array<{ name: string; dataCoding: number; expected: DataCodingInfo; smscDefault?: "latin1" }> = [
+  const cases: Array<{ name: string; dataCoding: number; expected: DataCodingInfo; overrides?: Record<number, "latin1" | "gsm7"> }> = [
     { name: "reference §1.3: 'Incoming dc=0, bytes 48 00 1B 28 decoded as \"H@{\"': 0 is GSM 03.38", dataCoding: 0x00, expected: { alphabet: "gsm7" } },
-    { name: "Rapporto SMPP: 'data_coding: 0 default (GSM or ASCII per account setting)': the bind can say Latin-1", dataCoding: 0x00, smscDefault: "latin1", expected: { alphabet: "latin1" } },
+    { name: "Rapporto SMPP: 'data_coding: 0 default (GSM or ASCII per account setting)': the bind can say Latin-1", dataCoding: 0x00, overrides: { 0: "latin1" }, expected: { alphabet: "latin1" } },
     { name: "Rapporto SMPP: '1 ASCII'", dataCoding: 0x01, expected: { alphabet: "ia5" } },
+    {
+      name: "reference §0: node-smpp 'sends GSM 03.38 bytes labelled data_coding=0x01 (IA5)': a bind can read 1 as GSM",
+      dataCoding: 0x01,
+      overrides: { 1: "gsm7" },
+      expected: { alphabet: "gsm7" },
+    },
     { name: "Rapporto SMPP: '3 Latin-1'", dataCoding: 0x03, expected: { alphabet: "latin1" } },
     { name: "Rapporto SMPP: '8 UCS2'", dataCoding: 0x08, expected: { alphabet: "ucs2" } },
     { name: "2 and 4 are octet data, not text", dataCoding: 0x04, expected: { notText: "8-bit binary" } },
@@ -28,7 +34,7 @@ describe("reading an incoming data_coding", () => {
     { name: "a negative value", dataCoding: -1, expected: { notText: "data_coding -1 is not an octet" } },
   ];
   for (const c of cases) {
-    test(c.name, () => assert.deepEqual(describeDataCoding(c.dataCoding, { smscDefault: c.smscDefault }), c.expected));
+    test(c.name, () => assert.deepEqual(describeDataCoding(c.dataCoding, { dataCodingOverrides: c.overrides }), c.expected));
   }
 
   test("every octet 0x00-0xFF gets an answer", () => {
