@@ -34,6 +34,8 @@ export interface DeliverSmFields {
   sar_msg_ref_num?: unknown;
   sar_total_segments?: unknown;
   sar_segment_seqnum?: unknown;
+  /** Any other field of the PDU (so the `smpp` package's PDU object fits as it is). */
+  [field: string]: unknown;
 }
 
 export type DeliverContent<C> =

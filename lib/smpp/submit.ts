@@ -23,7 +23,8 @@ export const MAX_PAYLOAD_OCTETS = 16000;
 /** A short_message is at most 254 octets (node-smpp throws RangeError beyond, reference §1.2). */
 const MAX_SHORT_MESSAGE_OCTETS = 254;
 
-export interface SubmitSmParams {
+/** A type alias, not an interface, so it fits the `smpp` typings' `Record<string, unknown>`. */
+export type SubmitSmParams = {
   service_type: string;
   source_addr_ton: number;
   source_addr_npi: number;
@@ -43,12 +44,12 @@ export interface SubmitSmParams {
   sar_total_segments?: number;
   sar_segment_seqnum?: number;
   more_messages_to_send?: number;
-}
+};
 
 /** Gives the concatenation reference for the next long message; width is 8 or 16 bits. */
 export type ReferenceGenerator = (bits: ReferenceBits) => number;
 
-export interface SubmitOptions extends EncodingOptions {
+export interface SubmitSmOptions extends EncodingOptions {
   split?: Concatenation;
   /** At most this many parts; a longer text is refused, never truncated. Default 10. */
   maxParts?: number;
@@ -104,7 +105,7 @@ function inOctetRange(value: number, max: number): boolean {
 }
 
 /** Builds the submit_sm PDUs for an MT, or says why it cannot be sent. */
-export function buildSubmitSm(mt: MT, options: SubmitOptions = {}): SubmitBuild {
+export function buildSubmitSm(mt: MT, options: SubmitSmOptions = {}): SubmitBuild {
   if (typeof mt?.text !== "string") return refuse("INVALID_TEXT", "MT text is not a string");
   const source = typeAddress(mt.from, "source", options.source);
   if (!source.ok) return refuse("INVALID_SOURCE", source.reason);

@@ -1,17 +1,16 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import * as smpp from "smpp";
 import { readDeliverSm, type DeliverContent, type DeliverSmFields } from "../../../lib/smpp/deliver";
 import { Reassembler, type PartialMessage } from "../../../lib/sms/reassembly";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const smpp = require("smpp") as {
-  PDU: { new (command: string, options: object): { toBuffer(): Buffer }; fromBuffer(buffer: Buffer): DeliverSmFields };
-};
 
 /** The deliver_sm as the session layer sees it: encoded and decoded by the smpp package. */
 function viaPackage(fields: Record<string, unknown>): DeliverSmFields {
   const wire = new smpp.PDU("deliver_sm", { source_addr: "250788000001", destination_addr: "1234", ...fields }).toBuffer();
-  return smpp.PDU.fromBuffer(wire);
+  const pdu = smpp.PDU.fromBuffer(wire);
+  assert.ok(pdu, "the package reads back what it wrote");
+  return pdu;
 }
 
 const NOW = Date.parse("2026-11-23T07:00:00.000Z");

@@ -1,12 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import * as smpp from "smpp";
 import type { MT } from "../../../lib/contract";
-import { buildSubmitSm, createReferenceGenerator, relativeValidity, type SubmitOptions, type SubmitSmParams } from "../../../lib/smpp/submit";
+import { buildSubmitSm, createReferenceGenerator, relativeValidity, type SubmitSmOptions, type SubmitSmParams } from "../../../lib/smpp/submit";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const smpp = require("smpp") as {
-  PDU: { new (command: string, options: object): { toBuffer(): Buffer }; fromBuffer(buffer: Buffer): Record<string, unknown> };
-};
 
 const mt = (text: string, extra: Partial<MT> = {}): MT => ({ id: "m-1", to: "+250788123123", from: "Nyaruka", text, ...extra });
 const fixedReference = () => 0x4d;
@@ -21,7 +18,7 @@ interface Expectation {
 }
 
 describe("submit_sm content for an MT", () => {
-  const cases: Array<{ name: string; text: string; options?: SubmitOptions; expected: Expectation }> = [
+  const cases: Array<{ name: string; text: string; options?: SubmitSmOptions; expected: Expectation }> = [
     {
       name: "reference §1.3: 'data_coding:0 given explicitly → GSM bytes under dc=0. This is what the bridge should send by default.'",
       text: "Hi @ {x}",
@@ -146,7 +143,7 @@ describe("submit_sm content for an MT", () => {
 });
 
 describe("an MT that cannot be sent gets a permanent error with a reason", () => {
-  const cases: Array<{ name: string; mt: MT; options?: SubmitOptions; code: string; text: RegExp }> = [
+  const cases: Array<{ name: string; mt: MT; options?: SubmitSmOptions; code: string; text: RegExp }> = [
     {
       name: "reference §6: 'cap the number of parts with an explicit error (Kannel max-messages; Jasmin truncates silently)'",
       mt: mt("a".repeat(154 * 3)),
@@ -227,6 +224,7 @@ describe("the smpp package sends our PDUs as built", () => {
         // our Buffer short_message bypasses that, so the wire keeps our data_coding.
         const wire = new smpp.PDU("submit_sm", { ...params }).toBuffer();
         const back = smpp.PDU.fromBuffer(wire);
+        assert.ok(back, "the package reads back what it wrote");
         assert.equal(back.data_coding, params.data_coding);
         assert.equal(back.esm_class, params.esm_class);
         assert.ok(wire.includes(params.short_message), "short_message octets are on the wire unchanged");
