@@ -8,7 +8,7 @@
  * a small capture step sits at the top of the root app, as core's `http in` node does for raw
  * bodies. The route honours `httpNodeMiddleware` and is removed when the node closes.
  */
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { NodeAPI } from "node-red";
 import type { Express, NextFunction, Request, Response } from "express";
 import { jsonReply, type HttpReply } from "../../lib/http/reply";
@@ -40,10 +40,12 @@ export interface Endpoint {
   close(): void;
 }
 
-interface CapturedRequest extends Request {
+/** What the capture step leaves on the request. `_body` tells body-parser it is already read. */
+interface CapturedFields {
   _body?: boolean;
   rawBodyText?: string;
 }
+type CapturedRequest = Request & CapturedFields;
 
 /** Route keys ("POST /rapidpro/send") in use, with their body limit. */
 const routes = new Map<string, number>();
@@ -134,38 +136,45 @@ function installCapture(app: Express): void {
   if (at > 0) stack.unshift(stack.splice(at, 1)[0]);
 }
 
-/** Reads the body of requests for our routes before any other parser can. */
-function captureBody(req: CapturedRequest, res: Response, next: NextFunction): void {
-  const limit = routes.get(routeKey(req.method, normalisePath(req.path)));
+/**
+ * Reads the body of requests for our routes before any other parser can. It runs first in
+ * the root app, before Express has decorated req and res, so it uses Node's own API only.
+ */
+function captureBody(req: IncomingMessage & CapturedFields, res: ServerResponse, next: () => void): void {
+  const limit = routes.get(routeKey(req.method ?? "", normalisePath((req.url ?? "/").split("?")[0])));
   if (limit === undefined) return next();
+  const refuse = (error: string) => {
+    res.writeHead(413, { "content-type": "application/json", connection: "close" });
+    res.end(JSON.stringify({ message: "Error", error }));
+  };
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limit) {
-    res.status(413).json({ message: "Error", error: `body of ${declared} bytes is over the ${limit} byte limit` });
+    refuse(`body of ${declared} bytes is over the ${limit} byte limit`);
     req.resume();
     return;
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  let done = false;
+  let finished = false;
   req.on("data", (chunk: Buffer) => {
-    if (done) return;
+    if (finished) return;
     size += chunk.length;
     if (size > limit) {
-      done = true;
-      res.status(413).json({ message: "Error", error: `body is over the ${limit} byte limit` });
+      finished = true;
+      refuse(`body is over the ${limit} byte limit`);
       return;
     }
     chunks.push(chunk);
   });
   req.on("end", () => {
-    if (done) return;
-    done = true;
+    if (finished) return;
+    finished = true;
     req.rawBodyText = Buffer.concat(chunks).toString("utf8");
     req._body = true;
     next();
   });
   req.on("error", () => {
-    done = true;
+    finished = true;
   });
 }
 
