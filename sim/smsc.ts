@@ -319,6 +319,7 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
     counters.connections += 1;
     counters.openConnections += 1;
     session.on("error", () => undefined); // a client reset is normal here
+    session.socket.setNoDelay(true);
     session.socket.on("close", () => {
       peers.delete(peer);
       counters.openConnections -= 1;

@@ -153,6 +153,9 @@ class Link {
             : {}),
         });
         this.session = session;
+        // Without this, Nagle holds back every submit after the first until an ACK comes
+        // back, so a window of N behaves like a window of 1 or 2 on a quiet link.
+        session.socket.setNoDelay(true);
         // Kept for the life of the object: a late socket error must never be unhandled.
         session.on("error", (error) => this.destroy(describeSessionError(error)));
         session.on("close", () => this.destroy("connection closed by the peer"));
