@@ -249,7 +249,7 @@ describe("close", () => {
   });
 
   test("a submit still unanswered at close fails as temporary, never silently", async () => {
-    const r = await rig({ drainTimeoutMs: 200 });
+    const r = await rig({ drainTimeoutMs: 200, window: 1 });
     try {
       await bound(r);
       r.sim.setFault({ ignoreSubmits: true });
