@@ -12,6 +12,7 @@ import { MemoryStore } from "./memory";
 import { checkQueueName, type DurableQueue } from "./queue";
 import { EmbeddedQueue, embeddedQueueDir } from "./queue-embedded";
 import { MemoryQueue } from "./queue-memory";
+import { RedisQueue } from "./queue-redis";
 import { describeRedisUrl, RedisStore } from "./redis";
 import { DEFAULT_TTL_MS, type CorrelationStore } from "./types";
 
@@ -22,14 +23,21 @@ export interface StoreOptions {
   dir?: string;
   /** How long an entry lives; default 72 h. */
   ttlMs?: number;
+  /**
+   * Told about failures no call can report (Redis connection lost, an expiry sweep that
+   * failed). Of several users of one store, the first one's listener is kept.
+   */
+  onBackgroundError?: (err: Error) => void;
 }
 
 export interface QueueOptions {
-  /** Unset: embedded queue in `dir`. `memory:`: in memory. Redis queues are not available yet. */
+  /** Unset: embedded queue in `dir`. `redis://...`: Redis, shared by several instances. `memory:`: in memory. */
   url?: string;
   dir?: string;
   /** Names the queue within its store: letters, digits, '-' and '_'. */
   name: string;
+  /** As in StoreOptions: told about damaged items set aside. */
+  onBackgroundError?: (err: Error) => void;
 }
 
 interface Shared<T> {
@@ -71,12 +79,12 @@ function storeTarget(options: StoreOptions, ttlMs: number): { id: string; open: 
   const url = options.url?.trim();
   if (!url) {
     const dir = embeddedDir(options.dir, "store");
-    return { id: `embedded:${dir}`, open: () => EmbeddedStore.open({ dir, ttlMs }) };
+    return { id: `embedded:${dir}`, open: () => EmbeddedStore.open({ dir, ttlMs, onBackgroundError: options.onBackgroundError }) };
   }
   if (url.startsWith("memory:")) return { id: url, open: async () => new MemoryStore(ttlMs) };
   if (url.startsWith("redis://") || url.startsWith("rediss://")) {
     describeRedisUrl(url); // rejects a malformed URL here, with a message that holds no password
-    return { id: url, open: async () => new RedisStore({ url, ttlMs }) };
+    return { id: url, open: async () => new RedisStore({ url, ttlMs, onBackgroundError: options.onBackgroundError }) };
   }
   throw new Error(`store url must be empty (embedded), memory: or redis://..., got a ${schemeOf(url)} URL`);
 }
@@ -86,10 +94,14 @@ function queueTarget(options: QueueOptions): { id: string; open: () => Promise<D
   const url = options.url?.trim();
   if (!url) {
     const dir = embeddedDir(options.dir, "queue");
-    return { id: embeddedQueueDir(dir, options.name), open: () => EmbeddedQueue.open({ dir, name: options.name }) };
+    return { id: embeddedQueueDir(dir, options.name), open: () => EmbeddedQueue.open({ dir, name: options.name, onBackgroundError: options.onBackgroundError }) };
   }
   if (url.startsWith("memory:")) return { id: `${url}#${options.name}`, open: async () => new MemoryQueue() };
-  throw new Error(`queue url must be empty (embedded) or memory:, got a ${schemeOf(url)} URL`);
+  if (url.startsWith("redis://") || url.startsWith("rediss://")) {
+    describeRedisUrl(url);
+    return { id: `${url}#${options.name}`, open: async () => new RedisQueue({ url, name: options.name, onBackgroundError: options.onBackgroundError }) };
+  }
+  throw new Error(`queue url must be empty (embedded), memory: or redis://..., got a ${schemeOf(url)} URL`);
 }
 
 function embeddedDir(dir: string | undefined, what: string): string {
@@ -165,3 +177,4 @@ export { EmbeddedStore } from "./embedded";
 export { RedisStore } from "./redis";
 export { MemoryQueue } from "./queue-memory";
 export { EmbeddedQueue } from "./queue-embedded";
+export { RedisQueue } from "./queue-redis";

@@ -69,25 +69,21 @@ export class RedisStore implements CorrelationStore {
   private readonly prefix: string;
   /** Where we talk to, without the password, for messages. */
   readonly location: string;
-  private readonly secrets: string[];
+  private readonly scrub: (err: unknown) => string;
   private closed = false;
 
   constructor(private readonly options: RedisStoreOptions) {
     checkTtl(options.ttlMs);
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.prefix = options.prefix ?? "rapidpro-sms:";
-    const { location, secrets } = describeRedisUrl(options.url);
-    this.location = location;
-    this.secrets = secrets;
-    this.client = new Redis(options.url, {
-      maxRetriesPerRequest: options.maxRetriesPerRequest ?? 10,
-      retryStrategy: (times) => Math.min(times * 200, 2_000),
-      enableOfflineQueue: true,
-      autoResendUnfulfilledCommands: true,
-    }) as RedisWithCas;
+    const connection = connectRedis(options.url, {
+      maxRetriesPerRequest: options.maxRetriesPerRequest,
+      onError: (message) => options.onBackgroundError?.(new Error(`redis store (${connection.location}): connection failed: ${message}`)),
+    });
+    this.client = connection.client as RedisWithCas;
+    this.location = connection.location;
+    this.scrub = connection.scrub;
     this.client.defineCommand("compareAndSet", { numberOfKeys: 1, lua: COMPARE_AND_SET });
-    // Without a listener ioredis prints every connection error itself; ours scrubs the password.
-    this.client.on("error", (err: unknown) => this.options.onBackgroundError?.(this.error("connection", err)));
   }
 
   async put(rapidproId: string, partIds: string[]): Promise<void> {
@@ -135,18 +131,7 @@ export class RedisStore implements CorrelationStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.client.status !== "ready") {
-      this.client.disconnect();
-      return;
-    }
-    // QUIT lets replies still on the way arrive; a server that stopped answering gets cut off.
-    let timer: NodeJS.Timeout | undefined;
-    const cutOff = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, 2_000);
-    });
-    await Promise.race([this.client.quit().catch(() => undefined), cutOff]);
-    clearTimeout(timer);
-    this.client.disconnect();
+    await closeRedis(this.client);
   }
 
   private async read(partId: string): Promise<{ recordKey: string; raw: string; stored: Stored } | undefined> {
@@ -187,14 +172,49 @@ export class RedisStore implements CorrelationStore {
 
   /** A described error that never carries the password, nor the driver's error object. */
   private error(what: string, err: unknown): Error {
-    let message = describeError(err);
-    for (const secret of this.secrets) message = message.split(secret).join("***");
-    return new Error(`redis store (${this.location}): ${what} failed: ${message}`);
+    return new Error(`redis store (${this.location}): ${what} failed: ${this.scrub(err)}`);
   }
 
   private checkOpen(): void {
     if (this.closed) throw new Error(`redis store (${this.location}) is closed`);
   }
+}
+
+/**
+ * An ioredis client set up the way both Redis users here need it: commands wait in the
+ * offline queue through a bounded number of reconnects, and are sent again when a connection
+ * drops before their reply came. `scrub` turns a driver error into a message without the
+ * password; connection errors go to `onError` (without a listener ioredis would print them).
+ */
+export function connectRedis(
+  url: string,
+  options: { maxRetriesPerRequest?: number; onError: (message: string) => void },
+): { client: Redis; location: string; scrub: (err: unknown) => string } {
+  const { location, secrets } = describeRedisUrl(url);
+  const scrub = (err: unknown) => secrets.reduce((message, secret) => message.split(secret).join("***"), describeError(err));
+  const client = new Redis(url, {
+    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 10,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+    enableOfflineQueue: true,
+    autoResendUnfulfilledCommands: true,
+  });
+  client.on("error", (err: unknown) => options.onError(scrub(err)));
+  return { client, location, scrub };
+}
+
+/** QUIT lets replies still on the way arrive; a server that stopped answering gets cut off. */
+export async function closeRedis(client: Redis): Promise<void> {
+  if (client.status !== "ready") {
+    client.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const cutOff = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 2_000);
+  });
+  await Promise.race([client.quit().catch(() => undefined), cutOff]);
+  clearTimeout(timer);
+  client.disconnect();
 }
 
 /**

@@ -113,8 +113,23 @@ describe("openQueue", () => {
     await again.close();
   });
 
-  test("refuses a Redis URL (not available yet) and a bad name, with reasons", async () => {
-    await assert.rejects(openQueue({ url: "redis://:hunter2@127.0.0.1:1", name: "mo" }), (e: Error) => /queue url must be empty \(embedded\) or memory:/.test(e.message) && !e.message.includes("hunter2"));
+  test("redis:// opens a Redis queue, shared by url and name", { skip: redisSkipReason || undefined }, async () => {
+    const server = await startRedis();
+    try {
+      const a = await openQueue<{ n: number }>({ url: server.url, name: "mo" });
+      const b = await openQueue<{ n: number }>({ url: server.url, name: "mo" });
+      const other = await openQueue<{ n: number }>({ url: server.url, name: "status" });
+      await a.push("k", { n: 1 });
+      assert.equal(await b.size(), 1);
+      assert.equal(await other.size(), 0);
+      await Promise.all([a.close(), b.close(), other.close()]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("refuses an unknown scheme and a bad name, with reasons", async () => {
+    await assert.rejects(openQueue({ url: "amqp://u:hunter2@127.0.0.1:1", name: "mo" }), (e: Error) => /queue url must be empty \(embedded\), memory: or redis:/.test(e.message) && !e.message.includes("hunter2"));
     await assert.rejects(openQueue({ dir: tempDir(), name: "a/b" }), /queue name must be/);
   });
 });

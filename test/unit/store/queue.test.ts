@@ -1,4 +1,4 @@
-import { after, afterEach, describe, test } from "node:test";
+import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -8,6 +8,8 @@ import type { DurableQueue, QueueItem } from "../../../lib/store/queue";
 import { MemoryQueue } from "../../../lib/store/queue-memory";
 import { EmbeddedQueue, embeddedQueueDir } from "../../../lib/store/queue-embedded";
 import { QueueConsumer, type DeliveryOutcome } from "../../../lib/store/queue-consumer";
+import { RedisQueue } from "../../../lib/store/queue-redis";
+import { redisSkipReason, startRedis, type RedisServer } from "../../helpers/redis-server";
 
 interface Msg {
   n: number;
@@ -19,19 +21,31 @@ function tempDir(): string {
   tempDirs.push(dir);
   return dir;
 }
-after(() => {
+let redis: RedisServer | undefined;
+let redisQueues = 0;
+after(async () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  await redis?.stop();
 });
 
-const implementations: { name: string; open: () => Promise<DurableQueue<Msg>> }[] = [
+const implementations: { name: string; open: () => Promise<DurableQueue<Msg>>; skip?: string }[] = [
   { name: "memory", open: async () => new MemoryQueue<Msg>() },
   { name: "embedded", open: () => EmbeddedQueue.open<Msg>({ dir: tempDir(), name: "test" }) },
+  {
+    name: "redis",
+    skip: redisSkipReason || undefined,
+    async open() {
+      redis ??= await startRedis();
+      // A prefix per queue keeps tests apart on the one server.
+      return new RedisQueue<Msg>({ url: redis.url, name: "test", prefix: `q${++redisQueues}:` });
+    },
+  },
 ];
 
 const values = (items: QueueItem<Msg>[]) => items.map((i) => `${i.key}:${i.value.n}`);
 
 for (const impl of implementations) {
-  describe(`${impl.name} queue`, () => {
+  describe(`${impl.name} queue`, { skip: impl.skip }, () => {
     const opened: DurableQueue<Msg>[] = [];
     const openQueue = async () => {
       const queue = await impl.open();
@@ -283,5 +297,106 @@ describe("queue consumer", () => {
     failing = false;
     await eventually(async () => (await inner.size()) === 0, "the queue to drain once readable");
     await consumer.stop();
+  });
+});
+
+describe("redis queue shared by several instances", { skip: redisSkipReason || undefined }, () => {
+  let server: RedisServer;
+  const queues: RedisQueue<Msg>[] = [];
+  let prefixes = 0;
+  const instance = (prefix: string, leaseMs?: number) => {
+    const queue = new RedisQueue<Msg>({ url: server.url, name: "shared", prefix, leaseMs });
+    queues.push(queue);
+    return queue;
+  };
+  before(async () => {
+    server = await startRedis({ appendonly: true });
+  });
+  afterEach(async () => {
+    while (queues.length > 0) await queues.pop()?.close();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test("a key being delivered by one instance is not handed to another until acked", async () => {
+    const prefix = `s${++prefixes}:`;
+    const [a, b] = [instance(prefix), instance(prefix)];
+    const first = await a.push("m1", { n: 1 });
+    await b.push("m1", { n: 2 });
+    await a.push("m2", { n: 1 });
+    await b.push("m3", { n: 1 });
+    assert.deepEqual(values(await a.peek(2)), ["m1:1", "m2:1"]);
+    assert.deepEqual(values(await b.peek(10)), ["m3:1"], "b must not get m1 or m2 while a holds them");
+    await a.ack(first.id);
+    // b still holds m3 itself, so it sees m3 again (a consumer skips the keys it is busy with).
+    assert.deepEqual(values(await b.peek(10)), ["m1:2", "m3:1"]);
+    assert.deepEqual(values(await a.peek(10)), ["m2:1"], "a keeps m2, and m1 and m3 now belong to b");
+    assert.equal(await a.size(), 3);
+  });
+
+  test("the key of an instance that went silent is handed to another after the lease", async () => {
+    const prefix = `s${++prefixes}:`;
+    const [a, b] = [instance(prefix, 200), instance(prefix, 200)];
+    await a.push("m1", { n: 1 });
+    assert.deepEqual(values(await a.peek(10)), ["m1:1"]);
+    assert.deepEqual(values(await b.peek(10)), []);
+    await eventually(async () => (await b.peek(10)).length === 1, "the lease to run out");
+  });
+
+  test("items survive a redis-server restart, in order, and ids keep growing", async () => {
+    const prefix = `s${++prefixes}:`;
+    const queue = instance(prefix);
+    const pushed: QueueItem<Msg>[] = [];
+    for (let n = 1; n <= 20; n++) pushed.push(await queue.push(`k${n % 4}`, { n }));
+    await server.restart();
+    const later = await queue.push("k0", { n: 21 });
+    assert.ok(Number(later.id) > Number(pushed.at(-1)!.id));
+    assert.equal(await queue.size(), 21);
+    const drained: number[] = [];
+    for (let round = 0; round < 30 && drained.length < 21; round++) {
+      const [head] = await queue.peek(1);
+      if (!head) break;
+      drained.push(head.value.n);
+      await queue.ack(head.id);
+    }
+    assert.deepEqual(drained, Array.from({ length: 21 }, (_, i) => i + 1));
+  });
+
+  test("a damaged item is set aside with a report and the rest flows", async () => {
+    const prefix = `s${++prefixes}:`;
+    const reports: string[] = [];
+    const queue = new RedisQueue<Msg>({ url: server.url, name: "shared", prefix, onBackgroundError: (err) => reports.push(err.message) });
+    queues.push(queue);
+    await queue.push("k1", { n: 1 });
+    const broken = await queue.push("k2", { n: 2 });
+    const probe = instance(prefix);
+    await probe.close();
+    const raw = new (await import("ioredis")).default(server.url);
+    await raw.set(`${prefix}q:shared:item:${broken.id}`, "{ not json");
+    raw.disconnect();
+    assert.deepEqual(values(await queue.peek(10)), ["k1:1"]);
+    assert.match(reports.join("\n"), new RegExp(`set aside 1 damaged item\\(s\\) \\(${broken.id}\\)`));
+    assert.equal(await queue.size(), 1);
+  });
+
+  test("two consumers on two instances deliver every item once, in order per key", async () => {
+    const prefix = `s${++prefixes}:`;
+    const [a, b] = [instance(prefix), instance(prefix)];
+    for (let n = 0; n < 40; n++) await (n % 2 ? a : b).push(`m${n % 5}`, { n });
+    const delivered = new Map<string, number[]>();
+    const deliver = async (item: QueueItem<Msg>): Promise<DeliveryOutcome> => {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      delivered.set(item.key, [...(delivered.get(item.key) ?? []), item.value.n]);
+      return "done";
+    };
+    const consumers = [new QueueConsumer(a, deliver, { concurrency: 3, pollMs: 20 }), new QueueConsumer(b, deliver, { concurrency: 3, pollMs: 20 })];
+    for (const c of consumers) c.start();
+    await eventually(async () => (await a.size()) === 0, "both consumers to drain the queue");
+    await Promise.all(consumers.map((c) => c.stop()));
+    for (let k = 0; k < 5; k++) {
+      const expected = Array.from({ length: 8 }, (_, i) => i * 5 + k);
+      assert.deepEqual(delivered.get(`m${k}`), expected, `key m${k}`);
+    }
   });
 });

@@ -1,0 +1,195 @@
+/**
+ * Durable queue in Redis, for several Node-RED instances behind one load balancer.
+ *
+ * Keys under `<prefix>q:<name>:`:
+ * - `seq`          INCR counter: ids in push order across all instances;
+ * - `order`        sorted set of waiting ids, scored by id;
+ * - `item:<id>`    JSON `{ key, value, enqueuedAt }`;
+ * - `lease:<key>`  which instance is delivering that key's head, expiring after `leaseMs`;
+ * - `damaged`      ids of items that could not be read back (their `item:` stays for a person).
+ *
+ * Order per key across instances comes from the lease: `peek` takes a key's head only when
+ * no other instance holds that key's lease, and takes the lease in the same script. `ack`
+ * gives it back. An instance that dies mid-delivery loses its leases after `leaseMs`, and
+ * another instance delivers the item again: a duplicate, never a loss.
+ *
+ * The scripts name keys they compute themselves, so this does not run on Redis Cluster.
+ */
+import { randomUUID } from "node:crypto";
+import type Redis from "ioredis";
+import { describeError } from "./embedded";
+import { checkLimit, checkPush, checkQueueName, type DurableQueue, type QueueItem } from "./queue";
+import { closeRedis, connectRedis } from "./redis";
+
+/** Waiting items one `peek` looks at: bounds the time the script holds Redis. */
+const PEEK_MAX_SCAN = 1_000;
+
+/**
+ * KEYS: order. ARGV: base (key prefix), token, leaseMs, limit, maxScan, skipped keys...
+ * Returns a flat list id1, json1, id2, json2, ... then "damaged" and the damaged ids.
+ */
+const CLAIM_HEADS = `
+local base, token, leaseMs, limit, maxScan = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local seen = {}
+for i = 6, #ARGV do seen[ARGV[i]] = true end
+local out, damaged, taken = {}, {}, 0
+local ids = redis.call('ZRANGE', KEYS[1], 0, maxScan - 1)
+for _, id in ipairs(ids) do
+  if taken >= limit then break end
+  local raw = redis.call('GET', base .. 'item:' .. id)
+  local ok, entry = pcall(cjson.decode, raw or '')
+  if not ok or type(entry) ~= 'table' or type(entry.key) ~= 'string' then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZADD', base .. 'damaged', tonumber(id), id)
+    table.insert(damaged, id)
+  elseif not seen[entry.key] then
+    seen[entry.key] = true
+    local lease = base .. 'lease:' .. entry.key
+    local holder = redis.call('GET', lease)
+    if holder == false or holder == token then
+      redis.call('SET', lease, token, 'PX', leaseMs)
+      table.insert(out, id)
+      table.insert(out, raw)
+      taken = taken + 1
+    end
+  end
+end
+table.insert(out, 'damaged')
+for _, id in ipairs(damaged) do table.insert(out, id) end
+return out
+`;
+
+/** KEYS: order. ARGV: base, token, id. Removes the item and gives back its key's lease if ours. */
+const ACK = `
+local base, token, id = ARGV[1], ARGV[2], ARGV[3]
+local raw = redis.call('GET', base .. 'item:' .. id)
+redis.call('ZREM', KEYS[1], id)
+redis.call('DEL', base .. 'item:' .. id)
+if raw then
+  local ok, entry = pcall(cjson.decode, raw)
+  if ok and type(entry) == 'table' and type(entry.key) == 'string' then
+    local lease = base .. 'lease:' .. entry.key
+    if redis.call('GET', lease) == token then redis.call('DEL', lease) end
+  end
+end
+return 1
+`;
+
+export interface RedisQueueOptions {
+  url: string;
+  name: string;
+  prefix?: string;
+  /** How long a key stays with the instance delivering it if that instance goes silent. */
+  leaseMs?: number;
+  maxRetriesPerRequest?: number;
+  now?: () => number;
+  onBackgroundError?: (err: Error) => void;
+}
+
+type RedisWithScripts = Redis & {
+  claimHeads(order: string, ...args: (string | number)[]): Promise<string[]>;
+  ackItem(order: string, base: string, token: string, id: string): Promise<number>;
+};
+
+export class RedisQueue<T> implements DurableQueue<T> {
+  private readonly client: RedisWithScripts;
+  private readonly base: string;
+  /** This instance, as lease holder. */
+  private readonly token = randomUUID();
+  private readonly leaseMs: number;
+  private readonly now: () => number;
+  private readonly location: string;
+  private readonly scrub: (err: unknown) => string;
+  private closed = false;
+
+  constructor(private readonly options: RedisQueueOptions) {
+    checkQueueName(options.name);
+    const connection = connectRedis(options.url, {
+      maxRetriesPerRequest: options.maxRetriesPerRequest,
+      onError: (message) => options.onBackgroundError?.(new Error(`redis queue ${options.name} (${connection.location}): connection failed: ${message}`)),
+    });
+    this.client = connection.client as RedisWithScripts;
+    this.location = connection.location;
+    this.scrub = connection.scrub;
+    this.base = `${options.prefix ?? "rapidpro-sms:"}q:${options.name}:`;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+    this.client.defineCommand("claimHeads", { numberOfKeys: 1, lua: CLAIM_HEADS });
+    this.client.defineCommand("ackItem", { numberOfKeys: 1, lua: ACK });
+  }
+
+  async push(key: string, value: T): Promise<QueueItem<T>> {
+    this.checkOpen();
+    checkPush(key, value);
+    const enqueuedAt = this.now();
+    let json: string;
+    try {
+      json = JSON.stringify({ key, value, enqueuedAt });
+    } catch (err) {
+      throw new Error(`queue push: value cannot be stored as JSON: ${describeError(err)}`);
+    }
+    try {
+      const id = String(await this.client.incr(`${this.base}seq`));
+      const replies = await this.client.multi().set(`${this.base}item:${id}`, json).zadd(`${this.base}order`, id, id).exec();
+      const failed = replies?.find(([err]) => err);
+      if (!replies || failed) throw failed?.[0] ?? new Error("transaction aborted");
+      return { id, key, value: JSON.parse(json).value as T, enqueuedAt };
+    } catch (err) {
+      throw this.error("push", err);
+    }
+  }
+
+  async peek(limit: number, skipKeys?: ReadonlySet<string>): Promise<QueueItem<T>[]> {
+    this.checkOpen();
+    checkLimit(limit);
+    let reply: string[];
+    try {
+      reply = await this.client.claimHeads(`${this.base}order`, this.base, this.token, this.leaseMs, limit, PEEK_MAX_SCAN, ...(skipKeys ?? []));
+    } catch (err) {
+      throw this.error("peek", err);
+    }
+    const split = reply.indexOf("damaged");
+    const damaged = reply.slice(split + 1);
+    if (damaged.length > 0) {
+      this.options.onBackgroundError?.(new Error(`redis queue ${this.options.name}: set aside ${damaged.length} damaged item(s) (${damaged.join(", ")}) in ${this.base}damaged`));
+    }
+    const items: QueueItem<T>[] = [];
+    for (let i = 0; i < split; i += 2) {
+      const entry = JSON.parse(reply[i + 1]) as { key: string; value: T; enqueuedAt: number };
+      items.push({ id: reply[i], key: entry.key, value: entry.value, enqueuedAt: entry.enqueuedAt });
+    }
+    return items;
+  }
+
+  async ack(id: string): Promise<void> {
+    this.checkOpen();
+    try {
+      await this.client.ackItem(`${this.base}order`, this.base, this.token, id);
+    } catch (err) {
+      throw this.error("ack", err);
+    }
+  }
+
+  async size(): Promise<number> {
+    this.checkOpen();
+    try {
+      return await this.client.zcard(`${this.base}order`);
+    } catch (err) {
+      throw this.error("size", err);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await closeRedis(this.client);
+  }
+
+  private error(what: string, err: unknown): Error {
+    return new Error(`redis queue ${this.options.name} (${this.location}): ${what} failed: ${this.scrub(err)}`);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error(`redis queue ${this.options.name} is closed`);
+  }
+}
