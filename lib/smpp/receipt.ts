@@ -60,6 +60,9 @@ const TEXT_FIELDS: ReadonlyArray<readonly [string, keyof ReceiptText]> = [
   ["err", "err"],
 ];
 
+/** Each field's pattern: its name after a space or at the start, any case, then `:value`. */
+const FIELD_PATTERNS = TEXT_FIELDS.map(([label, key]) => [new RegExp(`(?:^|\\s)${label.replace(" ", "\\s+")}:(\\S*)`, "i"), key] as const);
+
 /** Dates are YYMMDDhhmm in the appendix; SMSCs add seconds or a century, up to 14 digits. */
 const DATE_FIELDS: ReadonlySet<keyof ReceiptText> = new Set(["submitDate", "doneDate"]);
 const DATE_PATTERN = /^[0-9]{10,14}$/;
@@ -70,8 +73,8 @@ export function parseReceiptText(text: string): ReceiptText {
   const textMatch = /(?:^|\s)text:/i.exec(text);
   const head = textMatch ? text.slice(0, textMatch.index) : text;
   if (textMatch) found.text = text.slice(textMatch.index + textMatch[0].length);
-  for (const [label, key] of TEXT_FIELDS) {
-    const match = new RegExp(`(?:^|\\s)${label.replace(" ", "\\s+")}:(\\S*)`, "i").exec(head);
+  for (const [pattern, key] of FIELD_PATTERNS) {
+    const match = pattern.exec(head);
     if (!match || match[1] === "") continue;
     if (DATE_FIELDS.has(key) && !DATE_PATTERN.test(match[1])) continue;
     found[key] = match[1];

@@ -15,9 +15,9 @@ export type CapacityUnit = "septets" | "octets";
  * single character. Segmentation cuts only between units.
  */
 export interface EncodedUnit {
-  octets: Buffer;
+  readonly octets: readonly number[];
   /** What the unit uses of a segment, in the alphabet's capacity unit. */
-  cost: number;
+  readonly cost: number;
 }
 
 interface AlphabetCodec {
@@ -31,17 +31,39 @@ interface AlphabetCodec {
 const ASCII_MAX = 0x7f;
 const LATIN1_MAX = 0xff;
 
-function singleOctet(ch: string, max: number, cost: number): EncodedUnit | undefined {
-  const code = ch.codePointAt(0) ?? Infinity;
-  return code <= max ? { octets: Buffer.from([code]), cost } : undefined;
+// Units are shared, read-only objects where the set is small, so encoding a text allocates
+// nothing per character but the array slot.
+const GSM7_UNITS = new Map<string, EncodedUnit>();
+const IA5_UNITS: EncodedUnit[] = [];
+const LATIN1_UNITS: EncodedUnit[] = [];
+for (let code = 0; code <= LATIN1_MAX; code++) {
+  const ch = String.fromCharCode(code);
+  LATIN1_UNITS.push({ octets: [code], cost: 1 });
+  // The SMSC converts IA5 to the GSM alphabet for the handset, so a character costs what
+  // it costs there: two septets for [ ] { } \ ^ ~ |, one otherwise.
+  if (code <= ASCII_MAX) IA5_UNITS.push({ octets: [code], cost: gsm7CharOctets(ch)?.length ?? 1 });
+}
+
+function gsm7Unit(ch: string): EncodedUnit | undefined {
+  let unit = GSM7_UNITS.get(ch);
+  if (!unit) {
+    const octets = gsm7CharOctets(ch);
+    if (!octets) return undefined;
+    unit = { octets, cost: octets.length };
+    GSM7_UNITS.set(ch, unit);
+  }
+  return unit;
 }
 
 function encodeUcs2(ch: string): EncodedUnit {
   // A code point above U+FFFF becomes a surrogate pair: one unit of four octets, so a
   // segment boundary can never fall between its halves.
-  const units = Buffer.alloc(ch.length * 2);
-  for (let i = 0; i < ch.length; i++) units.writeUInt16BE(ch.charCodeAt(i), i * 2);
-  return { octets: units, cost: units.length };
+  const octets: number[] = [];
+  for (let i = 0; i < ch.length; i++) {
+    const code = ch.charCodeAt(i);
+    octets.push(code >> 8, code & 0xff);
+  }
+  return { octets, cost: octets.length };
 }
 
 function decodeUcs2(octets: Buffer): string {
@@ -59,24 +81,19 @@ export const ALPHABETS: Readonly<Record<Alphabet, AlphabetCodec>> = {
   gsm7: {
     dataCoding: 0x00,
     capacityUnit: "septets",
-    encodeChar(ch) {
-      const octets = gsm7CharOctets(ch);
-      return octets ? { octets: Buffer.from(octets), cost: octets.length } : undefined;
-    },
+    encodeChar: gsm7Unit,
     decode: decodeGsm7,
   },
   ia5: {
     dataCoding: 0x01,
     capacityUnit: "septets",
-    // The SMSC converts IA5 to the GSM alphabet for the handset, so a character costs what
-    // it costs there: two septets for [ ] { } \ ^ ~ |, one otherwise.
-    encodeChar: (ch) => singleOctet(ch, ASCII_MAX, gsm7CharOctets(ch)?.length ?? 1),
+    encodeChar: (ch) => IA5_UNITS[ch.codePointAt(0) ?? Infinity],
     decode: (octets) => Array.from(octets, (code) => (code <= ASCII_MAX ? String.fromCharCode(code) : "?")).join(""),
   },
   latin1: {
     dataCoding: 0x03,
     capacityUnit: "octets",
-    encodeChar: (ch) => singleOctet(ch, LATIN1_MAX, 1),
+    encodeChar: (ch) => LATIN1_UNITS[ch.codePointAt(0) ?? Infinity],
     decode: (octets) => octets.toString("latin1"),
   },
   ucs2: {
@@ -86,6 +103,13 @@ export const ALPHABETS: Readonly<Record<Alphabet, AlphabetCodec>> = {
     decode: decodeUcs2,
   },
 };
+
+/** The octets of a run of units, as one Buffer. */
+export function unitOctets(units: readonly EncodedUnit[]): Buffer {
+  const octets: number[] = [];
+  for (const unit of units) octets.push(...unit.octets);
+  return Buffer.from(octets);
+}
 
 /** Which alphabet MT text should use. Anything it cannot carry goes as UCS-2 instead. */
 export type EncodingPreference = "auto" | "ucs2" | "latin1" | "ia5";

@@ -3,7 +3,7 @@
  * reference §6): a single message holds 140 octets (160 septets); a 6-octet UDH (IEI 0x00)
  * leaves 134 octets (153 septets); a 7-octet UDH (IEI 0x08) leaves 133 octets (152 septets).
  */
-import { ALPHABETS, encodeText, type CapacityUnit, type EncodedText, type EncodingOptions } from "./alphabet";
+import { ALPHABETS, encodeText, unitOctets, type CapacityUnit, type EncodedText, type EncodedUnit, type EncodingOptions } from "./alphabet";
 
 /**
  * How a long message travels: concatenation UDH with an 8- or 16-bit reference, SAR TLVs
@@ -48,25 +48,25 @@ export function capacity(unit: CapacityUnit, layout: Layout): number {
  */
 export function packUnits(encoded: EncodedText, room: number): Buffer[] {
   const parts: Buffer[] = [];
-  let current: Buffer[] = [];
+  let current: EncodedUnit[] = [];
   let used = 0;
   for (const unit of encoded.units) {
     if (used + unit.cost > room && current.length > 0) {
-      parts.push(Buffer.concat(current));
+      parts.push(unitOctets(current));
       current = [];
       used = 0;
     }
-    current.push(unit.octets);
+    current.push(unit);
     used += unit.cost;
   }
-  if (current.length > 0 || parts.length === 0) parts.push(Buffer.concat(current));
+  if (current.length > 0 || parts.length === 0) parts.push(unitOctets(current));
   return parts;
 }
 
 /** The parts an encoded text needs under a concatenation method: one when it fits alone. */
 export function splitEncoded(encoded: EncodedText, concatenation: Concatenation): Buffer[] {
   const unit = ALPHABETS[encoded.alphabet].capacityUnit;
-  if (encoded.cost <= capacity(unit, "single")) return [Buffer.concat(encoded.units.map((u) => u.octets))];
+  if (encoded.cost <= capacity(unit, "single")) return [unitOctets(encoded.units)];
   return packUnits(encoded, capacity(unit, PART_LAYOUT[concatenation]));
 }
 

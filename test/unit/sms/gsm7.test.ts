@@ -1,12 +1,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeGsm7, gsm7Septets, isGsm7, substituteForGsm7 } from "../../../lib/sms/gsm7";
-import { encodeUnits } from "../../../lib/sms/alphabet";
+import { encodeUnits, unitOctets } from "../../../lib/sms/alphabet";
 
 function gsmOctets(text: string): string {
   const units = encodeUnits(text, "gsm7");
   assert.ok(units, `"${text}" should be GSM`);
-  return Buffer.concat(units.map((u) => u.octets)).toString("hex");
+  return unitOctets(units).toString("hex");
 }
 
 describe("GSM 03.38 encoding as SMPP data_coding 0 carries it (unpacked septets)", () => {
