@@ -4,6 +4,7 @@
  * short_message it has already decoded by `data_coding & 0x0F` (wrong for the 0xF0 group,
  * its issue #66): the octets are rebuilt from that and decoded again by our own table.
  */
+import { encodings as packageEncodings } from "smpp";
 import type { MO } from "../contract";
 import { ALPHABETS, type Alphabet } from "../sms/alphabet";
 import { describeDataCoding, type DataCodingOptions } from "../sms/dcs";
@@ -68,14 +69,22 @@ function octet(value: unknown, fallback: number): number | undefined {
 }
 
 /**
- * Undoes the `smpp` package's text decoding. It reads the alphabet from the low nibble:
- * 0 and 1 as GSM 03.38, 3 as Latin-1, 8 as UTF-16BE; anything else stays a Buffer.
+ * Undoes the `smpp` package's text decoding. It picks the encoding from the low nibble of
+ * data_coding: 1 "ASCII" (its GSM 03.38), 3 "LATIN1", 8 "UCS2", and for 0 whatever its
+ * module-global `encodings.default` says at that moment (another flow's node may have set
+ * it, reference §1.4); any other value stays a Buffer.
  */
-const PACKAGE_DECODING: ReadonlyMap<number, (text: string) => Buffer> = new Map([
-  [0x00, gsmOctetsOf],
-  [0x01, gsmOctetsOf],
-  [0x03, (text: string) => Buffer.from(text, "latin1")],
-  [0x08, (text: string) => Buffer.from(text, "utf16le").swap16()],
+const PACKAGE_ENCODING_BY_NIBBLE: ReadonlyMap<number, () => string> = new Map([
+  [0x00, () => packageEncodings.default],
+  [0x01, () => "ASCII"],
+  [0x03, () => "LATIN1"],
+  [0x08, () => "UCS2"],
+]);
+
+const UNDO_PACKAGE_ENCODING: ReadonlyMap<string, (text: string) => Buffer> = new Map([
+  ["ASCII", gsmOctetsOf],
+  ["LATIN1", (text: string) => Buffer.from(text, "latin1")],
+  ["UCS2", (text: string) => Buffer.from(text, "utf16le").swap16()],
 ]);
 
 function gsmOctetsOf(text: string): Buffer {
@@ -106,7 +115,8 @@ function rawOctets(value: unknown, dataCoding: number): Octets {
   }
   if (Buffer.isBuffer(message)) return { ok: true, octets: Buffer.concat([header, message]) };
   if (typeof message !== "string") return { ok: false, reason: "short message text is missing" };
-  const undo = PACKAGE_DECODING.get(dataCoding & 0x0f);
+  const encoding = PACKAGE_ENCODING_BY_NIBBLE.get(dataCoding & 0x0f)?.();
+  const undo = encoding === undefined ? undefined : UNDO_PACKAGE_ENCODING.get(encoding);
   if (!undo) return { ok: false, reason: `cannot recover the octets of data_coding 0x${dataCoding.toString(16)}` };
   return { ok: true, octets: Buffer.concat([header, undo(message)]) };
 }

@@ -113,6 +113,20 @@ describe("reading a deliver_sm as the smpp package hands it over", () => {
   }
 });
 
+describe("the smpp package's module-global default encoding", () => {
+  test("reference §1.4: 'The encodings are module-global, so one Node-RED node changing smpp.encodings.default changes every flow': dc 0 still reads as GSM", () => {
+    const before = smpp.encodings.default;
+    try {
+      // What the Cequens "smpp out" node does (reference §2): LATIN1 as the global default.
+      smpp.encodings.default = "LATIN1";
+      const pdu = viaPackage({ data_coding: 0, short_message: hex("48 00 1b 28 1b 65") });
+      check(readDeliverSm(pdu, { now }), { mo: "H@{€" });
+    } finally {
+      smpp.encodings.default = before;
+    }
+  });
+});
+
 describe("hostile deliver_sm fields give a reason, never a throw", () => {
   const cases: Array<{ name: string; fields: DeliverSmFields; expected: RegExp }> = [
     { name: "esm_class not a number", fields: { esm_class: "4" }, expected: /esm_class 4 is not an octet/ },
