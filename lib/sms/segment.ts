@@ -76,8 +76,9 @@ export function countSegments(
   options: EncodingOptions & { concatenation?: Concatenation } = {},
 ): SegmentCount {
   const encoded = encodeText(text, options);
+  const concatenation = options.concatenation ?? "udh8";
   const unit = ALPHABETS[encoded.alphabet].capacityUnit;
-  const parts = splitEncoded(encoded, options.concatenation ?? "udh8").length;
-  const layout = parts === 1 ? "single" : PART_LAYOUT[options.concatenation ?? "udh8"];
+  const parts = splitEncoded(encoded, concatenation).length;
+  const layout = parts === 1 ? "single" : PART_LAYOUT[concatenation];
   return { alphabet: encoded.alphabet, dataCoding: encoded.dataCoding, parts, used: encoded.cost, unit, perPart: capacity(unit, layout) };
 }
