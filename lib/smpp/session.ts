@@ -870,7 +870,13 @@ export class SmppSession extends EventEmitter {
       result = Promise.reject(error);
     }
     result.then(
-      (status) => reply(typeof status === "number" && Number.isInteger(status) && status >= 0 ? status : ESME_ROK),
+      (status) => {
+        if (status === undefined) return reply(ESME_ROK);
+        if (Number.isInteger(status) && status >= 0 && status <= 0xffffffff) return reply(status);
+        // Never acknowledge on doubt: a nonsense verdict asks the SMSC to try again.
+        this.log("warn", `deliver_sm handler gave ${String(status)}, not a command status; answered ESME_RX_T_APPN`);
+        reply(ESME_RX_T_APPN);
+      },
       (error: unknown) => {
         this.log("warn", `deliver_sm handler failed (${(error as Error)?.message ?? String(error)}); answered ESME_RX_T_APPN`);
         reply(ESME_RX_T_APPN);
