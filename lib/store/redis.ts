@@ -115,7 +115,10 @@ export class RedisStore implements CorrelationStore {
       const found = await this.read(partId);
       if (!found) return undefined;
       const { recordKey, raw, stored } = found;
+      const before = JSON.stringify(stored.record);
       const update = applyPartState(stored.record, stored.record.parts.indexOf(partId), state, reason);
+      // A repeated or late receipt changes nothing: no write, and nothing to report.
+      if (JSON.stringify(stored.record) === before) return update;
       const next = JSON.stringify({ rev: randomUUID(), record: stored.record } satisfies Stored);
       let written: number;
       try {
