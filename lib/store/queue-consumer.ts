@@ -35,6 +35,7 @@ export class QueueConsumer<T> {
   private readonly retryDelayMs: number;
   private readonly maxRetryDelayMs: number;
   private readonly pollMs: number;
+  private readonly onError: (err: Error, item?: QueueItem<unknown>) => void;
   /** Keys whose head is being delivered. */
   private readonly busy = new Set<string>();
   /** Keys waiting to retry: key -> { item id, failed attempts, due time }. */
@@ -65,8 +66,6 @@ export class QueueConsumer<T> {
     };
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error("queue consumer: concurrency must be a positive integer");
   }
-
-  private readonly onError: (err: Error, item?: QueueItem<unknown>) => void;
 
   start(): void {
     if (!this.stopped) return;

@@ -275,6 +275,33 @@ describe("queue consumer", () => {
     assert.deepEqual(values(await queue.peek(10)), ["never:1"]);
   });
 
+  test("items not accepted before a restart are delivered, in order, by the next consumer", async () => {
+    const dir = tempDir();
+    const first = await EmbeddedQueue.open<Msg>({ dir, name: "mo" });
+    for (let n = 1; n <= 3; n++) await first.push("m", { n });
+    let tries = 0;
+    const down = new QueueConsumer<Msg>(first, async () => {
+      tries++;
+      return "retry"; // RapidPro unreachable
+    }, { retryDelayMs: 10, pollMs: 20 });
+    down.start();
+    await eventually(() => tries >= 2, "a few failed tries");
+    await down.stop();
+    await first.close();
+
+    const reopened = await EmbeddedQueue.open<Msg>({ dir, name: "mo" });
+    const delivered: number[] = [];
+    const up = new QueueConsumer<Msg>(reopened, async (item) => {
+      delivered.push(item.value.n);
+      return "done";
+    }, { pollMs: 20 });
+    up.start();
+    await eventually(async () => (await reopened.size()) === 0, "the queue to drain");
+    await up.stop();
+    await reopened.close();
+    assert.deepEqual(delivered, [1, 2, 3]);
+  });
+
   test("a queue that cannot be read is reported, and the consumer keeps trying", async () => {
     let failing = true;
     const inner = new MemoryQueue<Msg>();
