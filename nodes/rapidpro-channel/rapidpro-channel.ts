@@ -6,6 +6,7 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { authorizationMatches } from "../../lib/rapidpro/authorization";
 import { CourierClient } from "../../lib/rapidpro/courier-client";
 import { isChannelUuid } from "../../lib/rapidpro/uuid";
+import { resolveCredential } from "../shared/credentials";
 
 export interface RapidproChannelDef extends NodeDef {
   baseUrl: string;
@@ -34,7 +35,7 @@ export default function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
     this.baseUrl = (config.baseUrl ?? "").trim();
     this.channelUuid = (config.channelUuid ?? "").trim();
-    const expected = this.credentials?.authorization ?? "";
+    const expected = resolveCredential(this.credentials?.authorization);
 
     this.configError = validate(this.baseUrl, this.channelUuid);
     if (this.configError) {
