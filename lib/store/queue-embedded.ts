@@ -9,7 +9,7 @@
 import path from "node:path";
 import type { Database, RootDatabase } from "lmdb";
 import { describeError, openLmdb } from "./embedded";
-import { checkLimit, checkPush, checkQueueName, headsPerKey, type DurableQueue, type QueueItem } from "./queue";
+import { checkLimit, checkPush, checkQueueName, headsPerKey, serialiseEntry, type DurableQueue, type QueueItem } from "./queue";
 
 /** Entries looked at by one `peek`: bounds the work when a few keys hold a long backlog. */
 const PEEK_MAX_SCAN = 10_000;
@@ -61,12 +61,7 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
     checkPush(key, value);
     const seq = this.nextSeq++;
     const entry: Entry = { key, value, enqueuedAt: this.now() };
-    let bytes: Buffer;
-    try {
-      bytes = Buffer.from(JSON.stringify(entry));
-    } catch (err) {
-      throw new Error(`queue push: value cannot be stored as JSON: ${describeError(err)}`);
-    }
+    const bytes = Buffer.from(serialiseEntry(entry));
     try {
       await this.items.put(seq, bytes);
     } catch (err) {

@@ -2,7 +2,7 @@
  * In-memory queue: same ordering rules as the embedded one, lost on restart. For tests and
  * for flows that accept losing queued items when Node-RED stops.
  */
-import { checkLimit, checkPush, headsPerKey, type DurableQueue, type QueueItem } from "./queue";
+import { checkLimit, checkPush, headsPerKey, serialiseEntry, type DurableQueue, type QueueItem } from "./queue";
 
 export class MemoryQueue<T> implements DurableQueue<T> {
   /** Insertion order of a Map is queue order. */
@@ -16,7 +16,8 @@ export class MemoryQueue<T> implements DurableQueue<T> {
     this.checkOpen();
     checkPush(key, value);
     // A copy through JSON, so memory behaves like the stores that serialise.
-    const item: QueueItem<T> = { id: String(this.nextSeq++), key, value: JSON.parse(JSON.stringify(value)) as T, enqueuedAt: this.now() };
+    const stored = JSON.parse(serialiseEntry({ key, value, enqueuedAt: this.now() })) as Omit<QueueItem<T>, "id">;
+    const item: QueueItem<T> = { id: String(this.nextSeq++), ...stored };
     this.items.set(item.id, item);
     return { ...item };
   }

@@ -17,8 +17,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
-import { describeError } from "./embedded";
-import { checkLimit, checkPush, checkQueueName, type DurableQueue, type QueueItem } from "./queue";
+import { checkLimit, checkPush, checkQueueName, serialiseEntry, type DurableQueue, type QueueItem } from "./queue";
 import { closeRedis, connectRedis } from "./redis";
 
 /** Waiting items one `peek` looks at: bounds the time the script holds Redis. */
@@ -122,12 +121,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
     this.checkOpen();
     checkPush(key, value);
     const enqueuedAt = this.now();
-    let json: string;
-    try {
-      json = JSON.stringify({ key, value, enqueuedAt });
-    } catch (err) {
-      throw new Error(`queue push: value cannot be stored as JSON: ${describeError(err)}`);
-    }
+    const json = serialiseEntry({ key, value, enqueuedAt });
     try {
       const id = String(await this.client.incr(`${this.base}seq`));
       const replies = await this.client.multi().set(`${this.base}item:${id}`, json).zadd(`${this.base}order`, id, id).exec();

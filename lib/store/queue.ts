@@ -50,6 +50,15 @@ export function checkPush(key: string, value: unknown): void {
   }
 }
 
+/** The stored form of a queue entry; a value JSON cannot hold (a cycle, say) is refused with the reason. */
+export function serialiseEntry(entry: { key: string; value: unknown; enqueuedAt: number }): string {
+  try {
+    return JSON.stringify(entry);
+  } catch (err) {
+    throw new Error(`queue push: value cannot be stored as JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 export function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`queue peek: limit must be a positive integer, got ${limit}`);
 }
