@@ -194,6 +194,13 @@ export interface CourierSimOptions {
   channelUuid: string;
   /** Accept integer ids on status routes, as courier did before October 2025. */
   legacyIds?: boolean;
+  /** Told about each accepted call as it is answered (the benchmark times calls with it). */
+  onAccepted?: (call: ReceivedCall) => void;
+  /**
+   * Keep accepted calls in `accepted` (default true). Off, `accepted` stays empty and only
+   * `onAccepted` sees them, so that a long benchmark does not fill the simulator's memory.
+   */
+  keepCalls?: boolean;
 }
 
 const ACTION = /^\/c\/ex\/([^/]+)\/([a-z]+)\/?$/;
@@ -233,7 +240,9 @@ export async function startCourier(options: CourierSimOptions): Promise<CourierS
           refused.push({ path: req.url ?? "", status: outcome.status, error: outcome.error });
           return answer(outcome.status, { message: "Error", data: [{ type: "error", error: outcome.error }] });
         }
-        accepted.push({ ...outcome.call, at: Date.now() });
+        const call = { ...outcome.call, at: Date.now() };
+        if (options.keepCalls !== false) accepted.push(call);
+        options.onAccepted?.(call);
         for (const wake of waiters) wake();
         answer(200, { message: "Accepted", data: [{ type: outcome.call.action === "receive" ? "msg" : "status" }] });
       };

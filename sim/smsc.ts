@@ -52,6 +52,11 @@ export interface SmscOptions {
   idFormat?: "decimal" | "hex";
   /** PEM key and certificate: serve SMPP over TLS. */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /**
+   * Keep every accepted submit in `submitted` (default true). The benchmark turns it off so
+   * that hundreds of thousands of submits do not fill the simulator's own memory.
+   */
+  keepSubmitted?: boolean;
 }
 
 export interface SmscFaults {
@@ -256,7 +261,7 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
       if (!peer.session.send(pdu.response({ message_id: messageId }))) return; // connection gone: not accepted
       counters.accepted += 1;
       const record: SubmitRecord = { messageId, pdu, at: Date.now() };
-      submitted.push(record);
+      if (options.keepSubmitted !== false) submitted.push(record);
       sim.emit("submit", record);
       scheduleReceipt(record, submittedText(pdu));
     });
