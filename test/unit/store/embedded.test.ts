@@ -8,7 +8,7 @@ import { open } from "lmdb";
 import { EmbeddedStore } from "../../../lib/store/embedded";
 import { EmbeddedQueue } from "../../../lib/store/queue-embedded";
 import { storeSemantics } from "./semantics";
-import { WRITER_MARKER, writerIds } from "./fixtures/durable-writer";
+import { WRITER_MARKER, writerIds, type WriterMode } from "./fixtures/durable-writer";
 
 const tempDirs: string[] = [];
 function tempDir(): string {
@@ -110,63 +110,93 @@ describe("embedded store on disk", () => {
   });
 });
 
-describe("durability under kill -9", () => {
-  test("every entry and queue item acknowledged before SIGKILL is there after reopening", async () => {
-    const dir = tempDir();
-    const writer = path.join(__dirname, "fixtures", "durable-writer.js");
-    const child = fork(writer, [WRITER_MARKER, dir, "100000"], { stdio: ["ignore", "pipe", "pipe", "ipc"] });
-    let acked = -1;
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? code)));
-
-    // Kill it once it acknowledged a good number of writes, in the middle of more.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`writer acked only ${acked + 1} entries in 60 s; stderr: ${stderr}`)), 60_000);
-      let buffered = "";
-      child.stdout?.on("data", (chunk: Buffer) => {
-        buffered += chunk.toString();
-        const lines = buffered.split("\n");
-        buffered = lines.pop() ?? "";
-        for (const line of lines) {
-          const match = /^acked (\d+)$/.exec(line);
-          if (match) acked = Math.max(acked, Number(match[1]));
-        }
-        if (acked >= 60) {
-          clearTimeout(timer);
-          child.kill("SIGKILL");
-          resolve();
-        }
-      });
-      child.on("exit", () => {
+/**
+ * Runs the writer in `mode` until it acknowledged at least `atLeast` writes, kills it with
+ * SIGKILL, and returns the highest k it acknowledged.
+ */
+async function writeUntilKilled(mode: WriterMode, dir: string, atLeast: number): Promise<number> {
+  const writer = path.join(__dirname, "fixtures", "durable-writer.js");
+  const child = fork(writer, [WRITER_MARKER, mode, dir, "1000000"], { stdio: ["ignore", "pipe", "pipe", "ipc"] });
+  let acked = -1;
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`writer (${mode}) acked only ${acked + 1} writes in 60 s; stderr: ${stderr}`));
+    }, 60_000);
+    let buffered = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) {
+        const match = /^acked (\d+)$/.exec(line);
+        if (match) acked = Math.max(acked, Number(match[1]));
+      }
+      if (acked + 1 >= atLeast && child.exitCode === null) {
         clearTimeout(timer);
-        if (acked < 60) reject(new Error(`writer exited early after ${acked + 1} acks; stderr: ${stderr}`));
-      });
+        // Killed while it is in the middle of more writes.
+        child.kill("SIGKILL");
+        resolve();
+      }
     });
-    // Writes acknowledged after the last line we read are not checked; none may be missing.
-    assert.equal(await exited, "SIGKILL");
+    child.on("exit", () => {
+      clearTimeout(timer);
+      if (acked + 1 < atLeast) reject(new Error(`writer (${mode}) exited after ${acked + 1} acks; stderr: ${stderr}`));
+    });
+  });
+  assert.equal(await exited, "SIGKILL");
+  return acked;
+}
 
-    const store = await EmbeddedStore.open({ dir: `${dir}/store` });
-    const queue = await EmbeddedQueue.open<{ k: number }>({ dir, name: "mo" });
+describe("durability under kill -9", () => {
+  test("every put acknowledged before SIGKILL is there after reopening", async () => {
+    const dir = tempDir();
+    const acked = await writeUntilKilled("put", dir, 60);
+    const store = await EmbeddedStore.open({ dir });
     try {
       for (let k = 0; k <= acked; k++) {
         const { rapidproId, parts } = writerIds(k);
-        const found = await store.findByPart(parts[1]);
-        assert.equal(found?.rapidproId, rapidproId, `entry ${k} was acknowledged but is missing`);
-        assert.deepEqual(found?.states, ["delivered", "pending"], `entry ${k}'s delivered part was acknowledged but is missing`);
+        assert.equal((await store.findByPart(parts[1]))?.rapidproId, rapidproId, `put ${k} was acknowledged but is missing`);
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("every markPart acknowledged before SIGKILL is there after reopening", async () => {
+    const dir = tempDir();
+    const acked = await writeUntilKilled("mark", dir, 60);
+    const store = await EmbeddedStore.open({ dir });
+    try {
+      for (let k = 0; k <= acked; k++) {
+        const found = await store.findByPart(writerIds(k).parts[0]);
+        assert.deepEqual(found?.states, ["delivered", "pending"], `markPart ${k} was acknowledged but is missing`);
+        assert.equal(found?.reported, "sent");
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("every queue item acknowledged before SIGKILL is there after reopening, in order", async () => {
+    const dir = tempDir();
+    const acked = await writeUntilKilled("push", dir, 60);
+    const queue = await EmbeddedQueue.open<{ k: number }>({ dir, name: "mo" });
+    try {
       const items: number[] = [];
-      for (;;) {
+      for (let round = 0; round < 1_000_000; round++) {
         const [head] = await queue.peek(1);
         if (!head) break;
         items.push(head.value.k);
         await queue.ack(head.id);
       }
       assert.ok(items.length >= acked + 1, `queue holds ${items.length} items, ${acked + 1} were acknowledged`);
-      assert.deepEqual(items.slice(0, acked + 1), Array.from({ length: acked + 1 }, (_, k) => k), "queue order lost");
+      assert.deepEqual(items.slice(0, acked + 1), Array.from({ length: acked + 1 }, (_, k) => k), "acknowledged items missing or out of order");
     } finally {
       await queue.close();
-      await store.close();
     }
   });
 });
