@@ -27,7 +27,7 @@ export interface ClientOptions {
   partnerMsgId?: boolean;
   /** First pause after a temporary failure; doubles each time. */
   backoffMs?: number;
-  /** Pause of the whole account after a 408; doubles while 408s continue. */
+  /** Pause of the whole account after a 408, doubling while 408s continue; default one send interval (a slot frees up in the provider's window). */
   throttlePauseMs?: number;
   /** Largest reply body read. */
   maxReplyBytes?: number;
@@ -46,7 +46,6 @@ const DEFAULTS = {
   requestTimeoutMs: 10_000,
   budgetMs: 25_000,
   backoffMs: 500,
-  throttlePauseMs: 200,
   maxReplyBytes: 64 * 1024,
   maxWaiting: 10_000,
 };
@@ -57,10 +56,11 @@ const MAX_CONSECUTIVE_500 = 10;
 export class RapportoClient {
   readonly limiter: RateLimiter;
   private readonly account: Account & { profile: CompiledProfile };
-  private readonly options: Required<Omit<ClientOptions, "ratePerSecond" | "partnerMsgId">> & { partnerMsgId: boolean };
+  private readonly options: Required<Omit<ClientOptions, "ratePerSecond" | "partnerMsgId" | "throttlePauseMs">> & { partnerMsgId: boolean; throttlePauseMs?: number };
   private readonly agent: http.Agent;
   private consecutive500 = 0;
   private throttleStreak = 0;
+  private lastPauseAt = 0;
   private closed = false;
   private readonly sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
@@ -109,8 +109,9 @@ export class RapportoClient {
         return { result: refused({ accepted: false, code: "throttled", text, temporary: true, throttled: true }), attempts };
       }
       attempts++;
+      const startedAt = Date.now();
       const reply = await this.attempt(request, deadline);
-      this.track(reply);
+      this.track(reply, startedAt);
       if (reply.accepted) return { result: { accepted: true, parts: 1, smscIds: [reply.id] }, attempts };
       const retryable = reply.temporary && !this.closed && (idempotent || !reply.ambiguous);
       const pause = reply.throttled ? 0 : backoff;
@@ -160,10 +161,13 @@ export class RapportoClient {
     }
   }
 
-  private track(reply: MtReply): void {
+  private track(reply: MtReply, startedAt: number): void {
     if (!reply.accepted && reply.throttled) {
+      // Requests already on their way when we paused say nothing new about the pace.
+      if (startedAt < this.lastPauseAt) return;
       this.throttleStreak++;
-      this.limiter.pause(this.options.throttlePauseMs * 2 ** Math.min(this.throttleStreak - 1, 4));
+      this.lastPauseAt = Date.now();
+      this.limiter.pause((this.options.throttlePauseMs ?? this.limiter.interval) * 2 ** Math.min(this.throttleStreak - 1, 4));
     } else {
       this.throttleStreak = 0;
     }

@@ -10,3 +10,4 @@ export * from "./rate";
 export * from "./client";
 export * from "./poll";
 export { httpRequest, TransportError, type HttpRequest, type RawReply } from "./http";
+export * from "./receiver";

@@ -7,6 +7,8 @@
 
 export class RateLimitError extends Error {}
 
+const SLACK = 1.01;
+
 interface Waiter {
   deadline: number;
   resolve: () => void;
@@ -27,7 +29,9 @@ export class RateLimiter {
     private readonly now: () => number = Date.now,
   ) {
     if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) throw new Error(`rate must be a positive number of messages per second, not ${ratePerSecond}`);
-    this.intervalMs = 1000 / ratePerSecond;
+    // 1 % slack: starts exactly 1/rate apart reach the provider with some jitter, and two
+    // arriving a millisecond closer already make eleven in its one-second window.
+    this.intervalMs = (1000 / ratePerSecond) * SLACK;
   }
 
   /** Messages waiting for a slot. */
@@ -52,8 +56,13 @@ export class RateLimiter {
     });
   }
 
+  /** Time between two starts. */
+  get interval(): number {
+    return this.intervalMs;
+  }
+
   /** A throttling reply: nobody starts before `ms` from now, including those already waiting. */
-  pause(ms: number): void {
+  pause(ms: number = this.intervalMs): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
     if (this.timer) {
       clearTimeout(this.timer);
@@ -90,7 +99,10 @@ export class RateLimiter {
         return;
       }
       this.queue.shift();
-      this.nextSlot = now + this.intervalMs;
+      // Slots follow a fixed grid, so a timer that fires late does not slow every later
+      // message down; after an idle spell the grid starts again from now.
+      const planned = Math.max(this.nextSlot, this.pausedUntil);
+      this.nextSlot = (now - planned < this.intervalMs ? planned : now) + this.intervalMs;
       waiter.resolve();
     }
   }
