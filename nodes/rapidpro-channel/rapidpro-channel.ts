@@ -1,22 +1,37 @@
 /**
  * rapidpro-channel (config): one RapidPro External API (EX) channel. Owns the keep-alive
- * connection pool to courier that every rapidpro-out node of this channel shares.
+ * connections to courier that every rapidpro-out node of this channel shares, and the durable
+ * outbox of calls bound for courier (MO, statuses, opt-outs), drained in order per key.
  */
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { authorizationMatches } from "../../lib/rapidpro/authorization";
+import type { CourierCall } from "../../lib/rapidpro/callbacks";
 import { CourierClient } from "../../lib/rapidpro/courier-client";
 import { isChannelUuid } from "../../lib/rapidpro/uuid";
+import { QueueConsumer } from "../../lib/store/queue-consumer";
+import type { DurableQueue } from "../../lib/store/queue";
 import { resolveCredential } from "../shared/credentials";
+import { openNodeQueue } from "../shared/store";
 
 export interface RapidproChannelDef extends NodeDef {
   baseUrl: string;
   channelUuid: string;
   maxPending: string | number;
   giveUpAfter: string | number;
+  /** Keep MO and statuses in a durable queue before acknowledging the aggregator. */
+  queue: boolean | string;
+  /** Where the queue lives: empty for the user directory, `redis://…` for Redis. */
+  storeUrl: string;
 }
 
 export interface RapidproChannelCredentials {
   authorization?: string;
+}
+
+/** The durable outbox of one channel; undefined when the channel posts directly. */
+export interface Outbox {
+  /** Resolves once the call is durable; its key keeps calls of one message (or sender) in order. */
+  push(key: string, call: CourierCall): Promise<void>;
 }
 
 export interface RapidproChannelNode extends Node<RapidproChannelCredentials> {
@@ -28,14 +43,19 @@ export interface RapidproChannelNode extends Node<RapidproChannelCredentials> {
   authorizes(header: string | undefined): boolean;
   /** The shared client to courier (undefined when the config is invalid). */
   courier?: CourierClient;
+  /** Resolves to the outbox once it is open, or to undefined when the channel posts directly. */
+  outbox: Promise<Outbox | undefined>;
 }
 
 export default function (RED: NodeAPI) {
   function RapidproChannel(this: RapidproChannelNode, config: RapidproChannelDef) {
     RED.nodes.createNode(this, config);
+    const node = this;
     this.baseUrl = (config.baseUrl ?? "").trim();
     this.channelUuid = (config.channelUuid ?? "").trim();
     const expected = resolveCredential(this.credentials?.authorization);
+    let queue: DurableQueue<CourierCall> | undefined;
+    let consumer: QueueConsumer<CourierCall> | undefined;
 
     this.configError = validate(this.baseUrl, this.channelUuid);
     if (this.configError) {
@@ -49,18 +69,62 @@ export default function (RED: NodeAPI) {
       });
     }
     if (!expected) this.warn(RED._("rapidpro-channel.warn.no-authorization"));
-
     this.authorizes = (header) => !expected || authorizationMatches(header, expected);
 
+    const useQueue = config.queue === true || config.queue === "true";
+    this.outbox =
+      useQueue && this.courier
+        ? openNodeQueue<CourierCall>(RED, config.storeUrl, `courier-${this.channelUuid}`, (err) => node.error(`outbox: ${err.message}`)).then(
+            (opened) => {
+              queue = opened;
+              consumer = new QueueConsumer(opened, (item) => deliver(node, item.value), {
+                concurrency: 32,
+                onError: (err) => node.error(`outbox: ${err.message}`),
+              });
+              consumer.start();
+              return {
+                async push(key, call) {
+                  await opened.push(key, call);
+                  consumer?.notify();
+                },
+              };
+            },
+            (err: Error) => {
+              node.error(`cannot open the outbox (${err.message}): calls go to courier directly`);
+              return undefined;
+            },
+          )
+        : Promise.resolve(undefined);
+
     this.on("close", (_removed: boolean, done: () => void) => {
-      this.courier?.close();
-      done();
+      const finish = async () => {
+        await node.outbox.catch(() => undefined);
+        await consumer?.stop();
+        await queue?.close();
+        node.courier?.close();
+      };
+      finish().then(
+        () => done(),
+        (err: Error) => {
+          node.error(`closing: ${err.message}`);
+          done();
+        },
+      );
     });
   }
 
   RED.nodes.registerType<RapidproChannelNode, RapidproChannelDef, object, RapidproChannelCredentials>("rapidpro-channel", RapidproChannel, {
     credentials: { authorization: { type: "password" } },
   });
+}
+
+/** One delivery attempt from the outbox; the consumer retries with its own back-off. */
+async function deliver(node: RapidproChannelNode, call: CourierCall): Promise<"done" | "retry" | "drop"> {
+  const outcome = await node.courier!.send(call, { deadline: Date.now() });
+  if (outcome.ok) return "done";
+  if (outcome.temporary) return "retry";
+  node.error(`courier refused a queued ${call.action} call for good, dropped: ${outcome.reason}`);
+  return "drop";
 }
 
 function validate(baseUrl: string, channelUuid: string): string | undefined {

@@ -24,7 +24,7 @@ interface BridgeMsg extends NodeMessage {
   rapidpro?: RapidproMsgInfo;
   submit?: SubmitResult;
   ack?: string;
-  courier?: { action: Action; status?: number; attempts?: number };
+  courier?: { action: Action; status?: number; attempts?: number; queued?: boolean };
 }
 
 export default function (RED: NodeAPI) {
@@ -66,15 +66,26 @@ export default function (RED: NodeAPI) {
         return;
       }
       const status = action === "status" ? (msg.payload as Status) : undefined;
+      // Statuses of one message, and messages of one sender, keep their order.
+      const orderKey = status ? `status:${status.id}` : `from:${String((msg.payload as { from?: unknown }).from)}`;
+      const courier = channel.courier;
+      const call = built.call;
       inFlight++;
       showStatus();
-      channel.courier
-        .send(built.call, { orderKey: status ? String(status.id) : undefined, deadline: msg.ack ? pendingAcks.deadlineOf(msg.ack) : undefined })
+      channel.outbox
+        .then(async (outbox) => {
+          if (outbox) {
+            await outbox.push(orderKey, call);
+            return { ok: true as const, queued: true, status: undefined, attempts: 0 };
+          }
+          const outcome = await courier.send(call, { orderKey, deadline: msg.ack ? pendingAcks.deadlineOf(msg.ack) : undefined });
+          return { ...outcome, queued: false };
+        })
         .then((outcome) => {
           inFlight--;
           if (outcome.ok) {
             settleAck(msg, { ok: true });
-            msg.courier = { action, status: outcome.status, attempts: outcome.attempts };
+            msg.courier = outcome.queued ? { action, queued: true } : { action, status: outcome.status, attempts: outcome.attempts };
             showStatus();
             send(msg);
             done();
@@ -87,8 +98,10 @@ export default function (RED: NodeAPI) {
         })
         .catch((err: Error) => {
           inFlight--;
+          failures++;
+          showStatus();
           settleAck(msg, { ok: false, temporary: true, reason: err.message });
-          done(err);
+          done(new Error(`could not queue the ${action} call: ${err.message}`));
         });
     });
 

@@ -211,6 +211,32 @@ describe("rapidpro nodes", () => {
     assert.equal(outcome?.temporary, false);
   });
 
+  test("durable queue: the ack is ok once queued; calls reach courier in order after it recovers", async () => {
+    await helper.setFlows(
+      flow(courier.url).map((n) => (n.id === "c1" ? { ...n, queue: true, storeUrl: "memory:" } : n)) as never,
+      "full",
+      credentials,
+    );
+    courier.setMode("error500");
+    const outcomes: unknown[] = [];
+    const out = helper.getNode("out1");
+    const queued = nextMessages("h2", 3);
+    for (const status of ["sent", "delivered"]) {
+      const ack = pendingAcks.hold("test", (o) => outcomes.push(o), 10_000, () => ({ ok: false, temporary: true }));
+      out.receive({ ack, payload: { id: MSG, status } } as never);
+    }
+    const ack = pendingAcks.hold("test", (o) => outcomes.push(o), 10_000, () => ({ ok: false, temporary: true }));
+    out.receive({ ack, payload: { from: "+250788123123", to: "2020", text: "queued MO", date: "" } } as never);
+    const msgs = (await queued) as Array<{ courier: { queued: boolean } }>;
+    assert.ok(msgs.every((m) => m.courier.queued));
+    assert.deepEqual(outcomes, [{ ok: true }, { ok: true }, { ok: true }]);
+    assert.equal(courier.accepted.length, 0);
+    courier.setMode("ok");
+    await courier.waitForAccepted(3, 15_000);
+    const statuses = courier.accepted.filter((c) => c.action !== "receive").map((c) => c.action);
+    assert.deepEqual(statuses, ["sent", "delivered"]);
+  });
+
   test("a msg it cannot place goes to Catch with the reason", async () => {
     const caught = nextMessage<{ error: { message: string } }>("hc");
     helper.getNode("out1").receive({ payload: "hello" } as never);

@@ -1,0 +1,24 @@
+/**
+ * Where the bridge keeps its state: the correlation store of each bind or account, and the
+ * durable queue of calls bound for RapidPro. Empty URL: the embedded store in the Node-RED user
+ * directory; `redis://…`: Redis, shared by several Node-RED instances; `memory:` for tests.
+ */
+import os from "node:os";
+import path from "node:path";
+import type { NodeAPI } from "node-red";
+import { openQueue, openStore } from "../../lib/store";
+import type { CorrelationStore } from "../../lib/store/types";
+import type { DurableQueue } from "../../lib/store/queue";
+
+export function stateDir(RED: NodeAPI): string {
+  const userDir = (RED.settings as { userDir?: string }).userDir;
+  return userDir ?? path.join(os.homedir(), ".node-red");
+}
+
+export function openNodeStore(RED: NodeAPI, url: string | undefined, ttlHours: number | undefined, onBackgroundError: (err: Error) => void): Promise<CorrelationStore> {
+  return openStore({ url: url?.trim() || undefined, dir: stateDir(RED), ttlMs: ttlHours ? ttlHours * 3_600_000 : undefined, onBackgroundError });
+}
+
+export function openNodeQueue<T>(RED: NodeAPI, url: string | undefined, name: string, onBackgroundError: (err: Error) => void): Promise<DurableQueue<T>> {
+  return openQueue<T>({ url: url?.trim() || undefined, dir: stateDir(RED), name, onBackgroundError });
+}
