@@ -1,0 +1,214 @@
+/**
+ * smpp-bind (config): one SMPP bind to an SMSC, owning its SmppSession and the correlation
+ * store that smpp-out writes and smpp-in reads. The session starts when the first smpp-in or
+ * smpp-out node registers and is unbound when this node closes (MQTT broker node style).
+ */
+import { readFileSync } from "node:fs";
+import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
+import { parseStatusList } from "../../lib/smpp/command-status";
+import type { MessageIdMode } from "../../lib/smpp/receipt";
+import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
+import { openStore } from "../../lib/store";
+import type { CorrelationStore } from "../../lib/store/types";
+import { resolveCredential } from "../shared/credentials";
+
+export interface SmppBindDef extends NodeDef {
+  host: string;
+  port: string | number;
+  tls: boolean;
+  tlsVerify: boolean;
+  caFile: string;
+  mode: BindMode;
+  systemType: string;
+  addressRange: string;
+  interfaceVersion: string;
+  enquireLink: string | number;
+  responseTimeout: string | number;
+  window: string | number;
+  throughput: string | number;
+  temporaryStatuses: string;
+  idMode: MessageIdMode;
+  storeUrl: string;
+}
+
+export interface SmppBindCredentials {
+  systemId?: string;
+  password?: string;
+}
+
+export interface SmppBindNode extends Node<SmppBindCredentials> {
+  /** Why this bind cannot be used, if it cannot. */
+  configError?: string;
+  session?: SmppSession;
+  idMode: MessageIdMode;
+  /** The correlation store (opened once, shared by this bind's nodes). */
+  store(): Promise<CorrelationStore>;
+  /** A user node joins: the session starts; `onStatus` hears every change. Returns the leave function. */
+  register(user: Node, onStatus: (status: NodeStatus) => void): () => void;
+  /** The one smpp-in node that answers deliver_sm; false if another already does. */
+  setReceiver(user: Node, handler: DeliverHandler): boolean;
+  clearReceiver(user: Node): void;
+}
+
+const MODES: readonly BindMode[] = ["transceiver", "transmitter", "receiver", "transmitter+receiver"];
+const ID_MODES: readonly MessageIdMode[] = ["asis", "hex", "decimal", "auto"];
+/** Node-RED gives close 15 s; the session's drain (5 s) and unbind (3 s) fit well inside. */
+const CLOSE_LIMIT_MS = 14_000;
+
+export default function (RED: NodeAPI) {
+  function SmppBind(this: SmppBindNode, config: SmppBindDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const users = new Map<string, (status: NodeStatus) => void>();
+    let receiver: { id: string; handler: DeliverHandler } | undefined;
+    let storePromise: Promise<CorrelationStore> | undefined;
+
+    node.idMode = ID_MODES.includes(config.idMode) ? config.idMode : "auto";
+    const built = sessionOptions(config, {
+      systemId: resolveCredential(node.credentials?.systemId),
+      password: resolveCredential(node.credentials?.password),
+    });
+    if ("error" in built) {
+      node.configError = built.error;
+      node.error(built.error);
+    } else {
+      node.session = new SmppSession(built.options);
+      node.session.on("status", (status: SessionStatus) => {
+        const view = statusView(RED, status);
+        for (const listener of users.values()) listener(view);
+      });
+      node.session.on("log", (entry: { level: string; text: string }) => {
+        if (entry.level === "warn" || entry.level === "error") node.warn(entry.text);
+        else if (entry.level === "info") node.log(entry.text);
+        else node.debug(entry.text);
+      });
+      node.session.setDeliverHandler((pdu) => {
+        // Without a receiver, answer "try later": acknowledging would lose the message.
+        if (!receiver) return Promise.resolve(0x64);
+        return receiver.handler(pdu);
+      });
+    }
+
+    node.store = () => {
+      storePromise ??= openStore({
+        url: config.storeUrl?.trim() || undefined,
+        dir: String(RED.settings.userDir ?? "."),
+        onBackgroundError: (err) => node.warn(`correlation store: ${err.message}`),
+      });
+      return storePromise;
+    };
+
+    node.register = (user, onStatus) => {
+      users.set(user.id, onStatus);
+      if (node.session) {
+        onStatus(statusView(RED, node.session.status));
+        node.session.start();
+      } else {
+        onStatus({ fill: "red", shape: "ring", text: node.configError ?? "misconfigured" });
+      }
+      return () => {
+        users.delete(user.id);
+        if (receiver?.id === user.id) receiver = undefined;
+      };
+    };
+    node.setReceiver = (user, handler) => {
+      if (receiver && receiver.id !== user.id) return false;
+      receiver = { id: user.id, handler };
+      return true;
+    };
+    node.clearReceiver = (user) => {
+      if (receiver?.id === user.id) receiver = undefined;
+    };
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      const limit = setTimeout(done, CLOSE_LIMIT_MS);
+      const closing = [node.session?.close(), storePromise?.then((s) => s.close())];
+      Promise.allSettled(closing).then(() => {
+        clearTimeout(limit);
+        done();
+      });
+    });
+  }
+
+  RED.nodes.registerType<SmppBindNode, SmppBindDef, object, SmppBindCredentials>("smpp-bind", SmppBind, {
+    credentials: { systemId: { type: "text" }, password: { type: "password" } },
+  });
+}
+
+function positive(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+/** Node config to session options, or the first reason it cannot work. */
+export function sessionOptions(
+  config: Partial<SmppBindDef>,
+  credentials: { systemId: string; password: string },
+): { options: SmppSessionOptions } | { error: string } {
+  const host = String(config.host ?? "").trim();
+  if (!host) return { error: "SMSC host is empty" };
+  const port = Number(config.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return { error: `SMSC port "${String(config.port)}" is not a TCP port` };
+  if (!credentials.systemId) return { error: "system_id is empty" };
+  const mode = config.mode && MODES.includes(config.mode) ? config.mode : "transceiver";
+  let temporaryStatuses: number[] | undefined;
+  try {
+    temporaryStatuses = config.temporaryStatuses?.trim() ? parseStatusList(config.temporaryStatuses) : undefined;
+  } catch (err) {
+    return { error: `temporary statuses: ${(err as Error).message}` };
+  }
+  let tls: SmppSessionOptions["tls"];
+  if (config.tls) {
+    tls = { rejectUnauthorized: config.tlsVerify !== false };
+    if (config.caFile?.trim()) {
+      try {
+        tls.ca = readFileSync(config.caFile.trim());
+      } catch (err) {
+        return { error: `cannot read the CA file: ${(err as Error).message}` };
+      }
+    }
+  }
+  const throughput = Number(config.throughput);
+  return {
+    options: {
+      host,
+      port,
+      tls,
+      systemId: credentials.systemId,
+      password: credentials.password,
+      systemType: config.systemType ?? "",
+      mode,
+      addressRange: config.addressRange ?? "",
+      interfaceVersion: Number(config.interfaceVersion) || 0x34,
+      enquireLinkMs: positive(config.enquireLink, 30) * 1000,
+      responseTimeoutMs: positive(config.responseTimeout, 60) * 1000,
+      window: Math.floor(positive(config.window, 10)),
+      throughput: Number.isFinite(throughput) && throughput > 0 ? throughput : 0,
+      temporaryStatuses,
+    },
+  };
+}
+
+/** The session's state as a Node-RED status (shown on every node of this bind). */
+export function statusView(RED: NodeAPI, s: SessionStatus): NodeStatus {
+  switch (s.state) {
+    case "bound":
+      if (s.throttled) return { fill: "yellow", shape: "dot", text: RED._("smpp-bind.status.throttled") };
+      if (s.windowFull) return { fill: "yellow", shape: "dot", text: RED._("smpp-bind.status.window-full") };
+      return { fill: "green", shape: "dot", text: RED._("smpp-bind.status.bound", { mode: s.mode }) };
+    case "reconnecting":
+      return {
+        fill: "red",
+        shape: "ring",
+        text: RED._("smpp-bind.status.reconnecting", {
+          seconds: Math.ceil((s.retryInMs ?? 0) / 1000),
+          error: (s.lastError ?? "").slice(0, 80),
+        }),
+      };
+    case "closing":
+    case "closed":
+      return { fill: "grey", shape: "ring", text: RED._("smpp-bind.status.closed") };
+    default:
+      return { fill: "yellow", shape: "ring", text: RED._("smpp-bind.status.connecting") };
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * smpp-in: deliver_sm from the SMSC of its smpp-bind, on three outputs:
+ *   1. MO (`msg.payload` = { from, to, text, date }), long ones reassembled;
+ *   2. delivery statuses for RapidPro (`{ id, status, smscId, reason }`, via the store);
+ *   3. receipts whose message id is not in the store.
+ * Each deliver_sm is answered only once the msg was acknowledged (`msg.ack`, settled by
+ * rapidpro-out when RapidPro accepted it): ESME_RX_T_APPN (0x64) if it failed for now, so
+ * the SMSC delivers it again, or ESME_RX_P_APPN (0x65) if RapidPro refused it for good.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import type { Status } from "../../lib/contract";
+import type { AckOutcome } from "../../lib/pending";
+import { readDeliverSm } from "../../lib/smpp/deliver";
+import { receiptIdKeys, type Receipt } from "../../lib/smpp/receipt";
+import { Reassembler, type PartialMessage } from "../../lib/sms/reassembly";
+import { pendingAcks } from "../shared/pending";
+import type { SmppBindNode } from "../smpp-bind/smpp-bind";
+import type * as smpp from "smpp";
+
+interface SmppInDef extends NodeDef {
+  bind: string;
+  /** "rapidpro": answer when msg.ack is settled; "receipt": answer at once. */
+  ackMode: "rapidpro" | "receipt";
+  ackTimeout: string | number;
+  reassemblyTimeout: string | number;
+}
+
+const ESME_ROK = 0x00;
+const ESME_RX_T_APPN = 0x64;
+const ESME_RX_P_APPN = 0x65;
+const DEFAULT_ACK_TIMEOUT_S = 25;
+const DEFAULT_REASSEMBLY_S = 300;
+/**
+ * A receipt can overtake the store write of its submit (Jasmin: "A DLR that arrives before
+ * its id mapping is looked up again after 10 s, up to 2 times"); ours waits less, since the
+ * deliver_sm_resp waits with it.
+ */
+const UNMATCHED_RETRIES = 2;
+const UNMATCHED_RETRY_MS = 2_000;
+
+type Output = 0 | 1 | 2;
+
+export default function (RED: NodeAPI) {
+  function SmppIn(this: Node, config: SmppInDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const bind = RED.nodes.getNode(config.bind) as SmppBindNode | null;
+    if (!bind) {
+      node.status({ fill: "red", shape: "ring", text: RED._("smpp-in.status.no-bind") });
+      node.error(RED._("smpp-in.errors.no-bind"));
+      return;
+    }
+    const owner: SmppBindNode = bind;
+    const ackTimeoutMs = (Number(config.ackTimeout) > 0 ? Number(config.ackTimeout) : DEFAULT_ACK_TIMEOUT_S) * 1000;
+    const waitForRapidpro = config.ackMode !== "receipt";
+    const timers = new Set<NodeJS.Timeout>();
+    let closing = false;
+
+    const reassembler = new Reassembler<undefined>({
+      timeoutMs: (Number(config.reassemblyTimeout) > 0 ? Number(config.reassemblyTimeout) : DEFAULT_REASSEMBLY_S) * 1000,
+      onFlush: (partial) => emitPartial(partial),
+    });
+    const sweeper = setInterval(() => reassembler.sweep(), 10_000);
+
+    const emit = (output: Output, msg: NodeMessage) => {
+      const out: Array<NodeMessage | null> = [null, null, null];
+      out[output] = msg;
+      node.send(out);
+    };
+
+    /** Sends the msg and resolves with the deliver_sm_resp status its acknowledgement gives. */
+    function forward(output: Output, msg: NodeMessage & { ack?: string }): Promise<number> {
+      if (!waitForRapidpro || closing) {
+        emit(output, msg);
+        return Promise.resolve(ESME_ROK);
+      }
+      return new Promise<number>((resolve) => {
+        msg.ack = pendingAcks.hold(
+          node.id,
+          (outcome: AckOutcome) => resolve(outcome.ok ? ESME_ROK : outcome.temporary === false ? ESME_RX_P_APPN : ESME_RX_T_APPN),
+          ackTimeoutMs,
+          () => ({ ok: false, temporary: true, reason: "not acknowledged in time" }),
+        );
+        emit(output, msg);
+      });
+    }
+
+    function emitPartial(partial: PartialMessage<undefined>): void {
+      node.warn(`long MO from ${partial.from} flushed (${partial.reason}) with parts ${partial.missing.join(", ")} of ${partial.total} missing`);
+      emit(0, {
+        payload: { from: partial.from, to: partial.to, text: partial.text, date: new Date(partial.firstAt).toISOString() },
+        partial: { total: partial.total, missing: partial.missing, reason: partial.reason },
+      } as NodeMessage);
+    }
+
+    async function onReceipt(receipt: Receipt): Promise<number> {
+      const store = await owner.store();
+      const keys = receiptIdKeys(receipt.messageId, owner.idMode);
+      for (let attempt = 0; attempt <= UNMATCHED_RETRIES && !closing; attempt += 1) {
+        if (attempt > 0) await delay(UNMATCHED_RETRY_MS);
+        for (const key of keys) {
+          const update = await store.markPart(key, receipt.status, receipt.reason);
+          if (!update) continue;
+          // A status already reported is sent again: the SMSC may be redelivering this
+          // receipt because RapidPro did not take it the first time (courier overwrites).
+          const report = update.report ?? (await reported(key));
+          if (!report) return ESME_ROK;
+          const status: Status = { id: update.rapidproId, status: report.status, smscId: receipt.messageId };
+          if (report.reason) status.reason = report.reason;
+          return forward(1, { payload: status, receipt } as NodeMessage);
+        }
+      }
+      emit(2, { payload: receipt, topic: "unmatched" } as NodeMessage);
+      return ESME_ROK;
+    }
+
+    async function reported(key: string): Promise<{ status: Status["status"]; reason?: string } | undefined> {
+      const record = await (await owner.store()).findByPart(key);
+      if (!record?.reported) return undefined;
+      return record.reported === "failed" ? { status: "failed", reason: record.reason } : { status: record.reported };
+    }
+
+    function delay(ms: number): Promise<void> {
+      return new Promise((resolve) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, ms);
+        timers.add(t);
+      });
+    }
+
+    async function onDeliver(pdu: smpp.PDU): Promise<number> {
+      const content = readDeliverSm(pdu, { reassembler });
+      switch (content.kind) {
+        case "receipt":
+          return onReceipt(content.receipt);
+        case "mo":
+          return forward(0, { payload: content.mo, smpp: { parts: content.parts } } as NodeMessage);
+        case "pending":
+        case "duplicate":
+          // Parts are acknowledged when held: an SMSC that sends one deliver_sm at a time
+          // would never send the last part otherwise. Held parts live in memory only.
+          return ESME_ROK;
+        case "invalid":
+          node.warn(`deliver_sm refused: ${content.reason}`);
+          return content.commandStatus ?? ESME_RX_P_APPN;
+      }
+    }
+
+    const leave = bind.register(node, (status) => node.status(status));
+    if (!bind.setReceiver(node, (pdu) => onDeliver(pdu))) {
+      node.error(RED._("smpp-in.errors.receiver-taken"));
+      node.status({ fill: "red", shape: "ring", text: RED._("smpp-in.status.receiver-taken") });
+    }
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      closing = true;
+      clearInterval(sweeper);
+      for (const t of timers) clearTimeout(t);
+      bind.clearReceiver(node);
+      leave();
+      // Anything still waiting for RapidPro is answered "try again later".
+      pendingAcks.releaseOwner(node.id, () => ({ ok: false, temporary: true, reason: "node closed" }));
+      reassembler.flushAll();
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType("smpp-in", SmppIn);
+}
