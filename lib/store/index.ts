@@ -7,7 +7,7 @@
  * returns its own handle, and the store closes when the last handle does.
  */
 import path from "node:path";
-import { checkTtl, EMBEDDED_STORE_DIRNAME, EmbeddedStore } from "./embedded";
+import { checkPartState, checkPut, checkTtl, EMBEDDED_STORE_DIRNAME, EmbeddedStore } from "./embedded";
 import { MemoryStore } from "./memory";
 import { checkQueueName, type DurableQueue } from "./queue";
 import { EmbeddedQueue, embeddedQueueDir } from "./queue-embedded";
@@ -56,10 +56,17 @@ export async function openStore(options: StoreOptions): Promise<CorrelationStore
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const { id, open } = storeTarget(options, ttlMs);
   const store = await join(stores, id, `ttlMs=${ttlMs}`, open);
+  // The input checks are repeated here so that every backend, memory included, refuses bad calls alike.
   return handle<CorrelationStore>(() => leave(stores, id), {
-    put: (rapidproId, partIds) => store.put(rapidproId, partIds),
+    put: async (rapidproId, partIds) => {
+      checkPut(rapidproId, partIds);
+      return store.put(rapidproId, partIds);
+    },
     findByPart: (partId) => store.findByPart(partId),
-    markPart: (partId, state, reason) => store.markPart(partId, state, reason),
+    markPart: async (partId, state, reason) => {
+      checkPartState(state);
+      return store.markPart(partId, state, reason);
+    },
   });
 }
 
