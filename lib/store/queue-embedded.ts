@@ -73,19 +73,20 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
   async peek(limit: number, skipKeys?: ReadonlySet<string>): Promise<QueueItem<T>[]> {
     this.checkOpen();
     checkLimit(limit);
-    const readable: QueueItem<T>[] = [];
     const unreadable: { seq: number; bytes: Buffer }[] = [];
-    for (const { key: seq, value: bytes } of this.items.getRange({ limit: PEEK_MAX_SCAN })) {
-      const value = parseEntry(bytes);
-      if (value) {
-        readable.push({ id: String(seq), key: value.key, value: value.value as T, enqueuedAt: value.enqueuedAt });
-      } else {
+    const items = this.items;
+    // Parsed one by one as headsPerKey asks, so a peek stops as soon as it has enough heads.
+    function* readable(): Generator<QueueItem<T>> {
+      for (const { key: seq, value: bytes } of items.getRange({ limit: PEEK_MAX_SCAN })) {
+        const entry = parseEntry(bytes);
+        if (entry) yield { id: String(seq), key: entry.key, value: entry.value as T, enqueuedAt: entry.enqueuedAt };
         // Copied: lmdb may reuse the buffer it handed out once the iteration moves on.
-        unreadable.push({ seq, bytes: Buffer.from(bytes) });
+        else unreadable.push({ seq, bytes: Buffer.from(bytes) });
       }
     }
+    const heads = headsPerKey(readable(), limit, skipKeys);
     if (unreadable.length > 0) await this.setAside(unreadable);
-    return headsPerKey(readable, limit, skipKeys);
+    return heads;
   }
 
   async ack(id: string): Promise<void> {

@@ -67,11 +67,12 @@ export function checkLimit(limit: number): void {
 export function headsPerKey<T>(items: Iterable<QueueItem<T>>, limit: number, skipKeys: ReadonlySet<string> | undefined): QueueItem<T>[] {
   const seen = new Set<string>(skipKeys);
   const heads: QueueItem<T>[] = [];
+  if (limit < 1) return heads;
   for (const item of items) {
-    if (heads.length >= limit) break;
     if (seen.has(item.key)) continue;
     seen.add(item.key);
     heads.push(item);
+    if (heads.length >= limit) break;
   }
   return heads;
 }
