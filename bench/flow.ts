@@ -1,0 +1,58 @@
+/**
+ * The example flow the benchmark deploys, what it can do, and the few settings the
+ * benchmark's options change in it (the SMPP bind's window and throughput cap). Everything
+ * else is the shipped example as a user would import it.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { PACKAGE_ROOT } from "../sim/node-red";
+
+export const BRIDGE_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-smpp-bridge.json");
+export const RAPIDPRO_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-external-channel.json");
+
+export type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+export interface Flow {
+  file: string;
+  nodes: FlowNode[];
+  /** The flow submits over SMPP (`smpp-bind`, `smpp-out`): MT reaches the SMSC simulator. */
+  smppOut: boolean;
+  /** The flow takes deliver_sm from the SMSC (`smpp-in`): MO and receipts come from the simulator. */
+  smppIn: boolean;
+}
+
+export function loadFlow(file: string): Flow {
+  const nodes = JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[];
+  if (!Array.isArray(nodes)) throw new Error(`${file}: not a flow export (expected a JSON array of nodes)`);
+  const has = (type: string) => nodes.some((n) => n.type === type);
+  return { file, nodes, smppOut: has("smpp-bind") && has("smpp-out"), smppIn: has("smpp-bind") && has("smpp-in") };
+}
+
+/** Property names a bind's settings may go by; the first one the node has is set. */
+const BIND_SETTINGS = {
+  window: ["window", "maxPendingSubmits"],
+  throughput: ["throughput", "rate", "tps", "maxRate"],
+} as const;
+
+/**
+ * A copy of the flow's nodes with every `smpp-bind` changed. Returns notes for settings the
+ * bind does not have, so the report says what was not applied rather than pretending.
+ */
+export function withBindSettings(
+  flow: Flow,
+  settings: Partial<Record<keyof typeof BIND_SETTINGS, number>>,
+): { nodes: FlowNode[]; notes: string[] } {
+  const notes: string[] = [];
+  const nodes = flow.nodes.map((node) => {
+    if (node.type !== "smpp-bind") return node;
+    const copy: FlowNode = { ...node };
+    for (const [setting, value] of Object.entries(settings) as Array<[keyof typeof BIND_SETTINGS, number | undefined]>) {
+      if (value === undefined) continue;
+      const key = BIND_SETTINGS[setting].find((k) => k in node);
+      if (key) copy[key] = typeof node[key] === "string" ? String(value) : value;
+      else notes.push(`smpp-bind ${node.id} has no ${setting} property (${BIND_SETTINGS[setting].join("/")}); not applied`);
+    }
+    return copy;
+  });
+  return { nodes, notes };
+}
