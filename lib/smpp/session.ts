@@ -891,11 +891,20 @@ export class SmppSession extends EventEmitter {
     const next = { ...this.current, ...patch };
     if (STATUS_KEYS.every((k) => next[k] === this.current[k])) return;
     this.current = next;
-    this.emit("status", this.status);
+    this.emitSafely("status", this.status);
   }
 
   private log(level: "debug" | "info" | "warn" | "error", text: string): void {
-    this.emit("log", { level, text });
+    this.emitSafely("log", { level, text });
+  }
+
+  /** A listener's bug must not break the session's state machine (or escape from a socket event). */
+  private emitSafely(event: "status" | "log", value: unknown): void {
+    try {
+      this.emit(event, value);
+    } catch {
+      // nothing sensible to do: the listener that threw is the one that would be told
+    }
   }
 }
 

@@ -23,6 +23,8 @@ interface SmppInDef extends NodeDef {
   ackMode: "rapidpro" | "receipt";
   ackTimeout: string | number;
   reassemblyTimeout: string | number;
+  /** Seconds to keep looking up a receipt whose message id is not (yet) in the store. */
+  unmatchedWait: string | number;
 }
 
 const ESME_ROK = 0x00;
@@ -32,11 +34,11 @@ const DEFAULT_ACK_TIMEOUT_S = 25;
 const DEFAULT_REASSEMBLY_S = 300;
 /**
  * A receipt can overtake the store write of its submit (Jasmin: "A DLR that arrives before
- * its id mapping is looked up again after 10 s, up to 2 times"); ours waits less, since the
- * deliver_sm_resp waits with it.
+ * its id mapping is looked up again after 10 s, up to 2 times"); ours waits less by default,
+ * since the deliver_sm_resp waits with it: two more lookups spread over `unmatchedWait`.
  */
 const UNMATCHED_RETRIES = 2;
-const UNMATCHED_RETRY_MS = 2_000;
+const DEFAULT_UNMATCHED_WAIT_S = 4;
 
 type Output = 0 | 1 | 2;
 
@@ -53,6 +55,8 @@ export default function (RED: NodeAPI) {
     const owner: SmppBindNode = bind;
     const ackTimeoutMs = (Number(config.ackTimeout) > 0 ? Number(config.ackTimeout) : DEFAULT_ACK_TIMEOUT_S) * 1000;
     const waitForRapidpro = config.ackMode !== "receipt";
+    const unmatchedWait = Number(config.unmatchedWait);
+    const retryMs = ((Number.isFinite(unmatchedWait) && unmatchedWait >= 0 ? unmatchedWait : DEFAULT_UNMATCHED_WAIT_S) * 1000) / UNMATCHED_RETRIES;
     const timers = new Set<NodeJS.Timeout>();
     let closing = false;
 
@@ -97,7 +101,7 @@ export default function (RED: NodeAPI) {
       const store = await owner.store();
       const keys = receiptIdKeys(receipt.messageId, owner.idMode);
       for (let attempt = 0; attempt <= UNMATCHED_RETRIES && !closing; attempt += 1) {
-        if (attempt > 0) await delay(UNMATCHED_RETRY_MS);
+        if (attempt > 0) await delay(retryMs);
         for (const key of keys) {
           const update = await store.markPart(key, receipt.status, receipt.reason);
           if (!update) continue;

@@ -272,6 +272,27 @@ describe("close", () => {
   });
 });
 
+describe("listeners cannot break the session", () => {
+  test("status and log listeners that throw: the session still binds, reconnects and submits", async () => {
+    const r = await rig({}, {}, false);
+    r.session.on("status", () => {
+      throw new Error("bug in a status listener");
+    });
+    r.session.on("log", () => {
+      throw new Error("bug in a log listener");
+    });
+    r.session.start();
+    try {
+      await bound(r);
+      r.sim.drop();
+      await waitFor(() => r.sim.counters.binds.transceiver === 2 && r.session.state === "bound", "a rebind");
+      assert.equal((await r.session.submit(params(1))).ok, true);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe("several sessions in one process stay independent", () => {
   test("dropping one SMSC does not disturb the other; the package's global encodings are untouched", async () => {
     const encodingBefore = smpp.encodings.default;

@@ -1,0 +1,211 @@
+/**
+ * smpp-bind, smpp-out and smpp-in in Node-RED's runtime (node-red-node-test-helper), with
+ * the SMSC played by sim/smsc on 127.0.0.1.
+ */
+import { afterEach, beforeEach, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { MT, Status, SubmitResult } from "../../lib/contract";
+import { pendingAcks } from "../../nodes/shared/pending";
+import { startSmsc, type SmscSim } from "../../sim/smsc";
+import { helper, nextMessage, nodeModules, startHelper, stopHelper } from "../helpers/red";
+
+const SYSTEM_ID = "esme01";
+const PASSWORD = "pw-Node-RED-1";
+const modules = () => nodeModules("smpp-bind", "smpp-out", "smpp-in");
+
+function flow(port: number, bind: Record<string, unknown> = {}, input: Record<string, unknown> = {}) {
+  return [
+    { id: "t1", type: "tab" },
+    { id: "b1", type: "smpp-bind", host: "127.0.0.1", port, mode: "transceiver", storeUrl: "memory:", window: 10, idMode: "auto", ...bind },
+    { id: "out1", z: "t1", type: "smpp-out", bind: "b1", encoding: "auto", smart: true, split: "udh8", maxParts: 10, registeredDelivery: "1", wires: [["h1"]] },
+    { id: "h1", z: "t1", type: "helper" },
+    { id: "in1", z: "t1", type: "smpp-in", bind: "b1", ackMode: "rapidpro", ackTimeout: 2, unmatchedWait: 0.2, wires: [["mo"], ["st"], ["un"]], ...input },
+    { id: "mo", z: "t1", type: "helper" },
+    { id: "st", z: "t1", type: "helper" },
+    { id: "un", z: "t1", type: "helper" },
+    { id: "catch1", z: "t1", type: "catch", scope: null, wires: [["hc"]] },
+    { id: "hc", z: "t1", type: "helper" },
+  ];
+}
+const credentials = { b1: { systemId: SYSTEM_ID, password: PASSWORD } };
+
+type SubmitMsg = { payload: MT; submit: SubmitResult };
+type StatusMsg = { payload: Status; ack?: string };
+type MoMsg = { payload: { from: string; to: string; text: string; date: string }; ack?: string };
+
+const mt = (id: string, text = "Hello from RapidPro"): MT => ({ id, to: "+4790000001", from: "2020", text });
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("smpp nodes", () => {
+  let sim: SmscSim;
+
+  beforeEach(async () => {
+    sim = await startSmsc({ credentials: { systemId: SYSTEM_ID, password: PASSWORD }, receiptDelayMs: 30 });
+    await startHelper();
+  });
+  afterEach(async () => {
+    await stopHelper();
+    await sim.close();
+  });
+
+  const load = async (bind: Record<string, unknown> = {}, input: Record<string, unknown> = {}) => {
+    await helper.load(modules(), flow(sim.port, bind, input), credentials);
+    await waitFor(() => sim.counters.binds.transceiver === 1, "the bind");
+  };
+
+  test("MT accepted: msg.submit carries the SMSC id; its receipt becomes a RapidPro status; acked after settle", async () => {
+    await load();
+    const submitted = nextMessage<SubmitMsg>("h1");
+    const status = nextMessage<StatusMsg>("st");
+    helper.getNode("out1").receive({ payload: mt("msg-1") });
+    const out = await submitted;
+    assert.deepEqual(out.submit, { accepted: true, parts: 1, smscIds: [sim.submitted[0].messageId] });
+    const st = await status;
+    assert.deepEqual(st.payload, { id: "msg-1", status: "delivered", smscId: sim.submitted[0].messageId });
+    assert.equal(sim.counters.deliverResps[0] ?? 0, 0, "answered before RapidPro took it");
+    assert.ok(st.ack && pendingAcks.settle(st.ack, { ok: true }));
+    await waitFor(() => sim.counters.deliverResps[0] === 1, "ESME_ROK for the receipt");
+  });
+
+  test("a long MT goes as 2 UDH parts; one status for the whole message (delivered only when every part is)", async () => {
+    await load();
+    const submitted = nextMessage<SubmitMsg>("h1");
+    helper.getNode("out1").receive({ payload: mt("msg-long", "x".repeat(200)) });
+    const out = await submitted;
+    assert.equal(out.submit.accepted, true);
+    assert.equal(out.submit.parts, 2);
+    assert.equal(out.submit.smscIds.length, 2);
+    const statuses: Status[] = [];
+    (helper.getNode("st") as unknown as NodeJS.EventEmitter).on("input", (msg: StatusMsg) => {
+      statuses.push(msg.payload);
+      if (msg.ack) pendingAcks.settle(msg.ack, { ok: true });
+    });
+    await waitFor(() => statuses.some((s) => s.status === "delivered"), "the delivered status");
+    assert.deepEqual(statuses.map((s) => [s.id, s.status]), [["msg-long", "sent"], ["msg-long", "delivered"]]);
+  });
+
+  test("an SMSC refusal: accepted false with the status classified, a Catch node sees the error", async () => {
+    await load();
+    sim.setFault({ statusNext: { status: 0x0b, count: 1 } });
+    const submitted = nextMessage<SubmitMsg>("h1");
+    const caught = nextMessage<{ error: { message: string } }>("hc");
+    helper.getNode("out1").receive({ payload: mt("msg-bad") });
+    const out = await submitted;
+    assert.equal(out.submit.accepted, false);
+    assert.equal(out.submit.error?.code, 0x0b);
+    assert.equal(out.submit.error?.temporary, false);
+    assert.match((await caught).error.message, /ESME_RINVDSTADR/);
+  });
+
+  const badInput: Array<[string, unknown, string]> = [
+    ["no id", { to: "+4790000001", from: "2020", text: "x" }, "INVALID_MT"],
+    ["a string payload", "hello", "INVALID_MT"],
+    ["an unusable destination", { id: "m", to: "", from: "2020", text: "x" }, "INVALID_DESTINATION"],
+  ];
+  for (const [name, payload, code] of badInput) {
+    test(`bad MT (${name}) → accepted false, ${code}, nothing sent`, async () => {
+      await load();
+      const submitted = nextMessage<SubmitMsg>("h1");
+      helper.getNode("out1").receive({ payload });
+      const out = await submitted;
+      assert.equal(out.submit.accepted, false);
+      assert.equal(out.submit.error?.code, code);
+      assert.equal(sim.counters.submits, 0);
+    });
+  }
+
+  describe("MO acknowledgement (DESIGN.md: 'acknowledged with success only after RapidPro accepted it')", () => {
+    const cases: Array<{ name: string; settle?: { ok: boolean; temporary?: boolean }; expected: number }> = [
+      { name: "RapidPro accepted → ESME_ROK", settle: { ok: true }, expected: 0 },
+      { name: "RapidPro down (temporary) → ESME_RX_T_APPN 0x64", settle: { ok: false, temporary: true }, expected: 0x64 },
+      { name: "RapidPro refused for good → ESME_RX_P_APPN 0x65", settle: { ok: false, temporary: false }, expected: 0x65 },
+      { name: "nobody settles msg.ack in time → ESME_RX_T_APPN 0x64", expected: 0x64 },
+    ];
+    for (const c of cases) {
+      test(c.name, async () => {
+        await load();
+        const mo = nextMessage<MoMsg>("mo");
+        const answered = sim.sendMo({ from: "4790000002", to: "2020", text: "Hi there" });
+        const msg = await mo;
+        assert.equal(msg.payload.text, "Hi there");
+        assert.equal(msg.payload.from, "4790000002");
+        assert.match(msg.payload.date, /^\d{4}-\d\d-\d\dT/);
+        if (c.settle) assert.ok(msg.ack && pendingAcks.settle(msg.ack, c.settle));
+        assert.deepEqual(await answered, [c.expected]);
+      });
+    }
+
+    test("a long MO in 3 UDH parts arrives once, reassembled", async () => {
+      await load();
+      const text = "A long message from the phone. ".repeat(12).trim();
+      const mo = nextMessage<MoMsg>("mo");
+      const answered = sim.sendMo({ from: "4790000002", to: "2020", text, reverse: true });
+      const msg = await mo;
+      assert.equal(msg.payload.text, text);
+      assert.ok(msg.ack && pendingAcks.settle(msg.ack, { ok: true }));
+      assert.deepEqual(await answered, [0, 0, 0]);
+    });
+
+    test("ackMode 'at once' answers ESME_ROK without waiting", async () => {
+      await load({}, { ackMode: "receipt" });
+      const mo = nextMessage<MoMsg>("mo");
+      assert.deepEqual(await sim.sendMo({ from: "4790000002", to: "2020", text: "quick" }), [0]);
+      assert.equal((await mo).ack, undefined);
+    });
+  });
+
+  test("a receipt for an unknown message id goes to output 3 and is acknowledged", async () => {
+    await load();
+    const unmatched = nextMessage<{ payload: { messageId: string } }>("un");
+    const answered = sim.sendReceipt("77777", "DELIVRD");
+    assert.equal((await unmatched).payload.messageId, "77777");
+    assert.equal(await answered, 0);
+  });
+
+  test("the bind's state shows on the nodes; closing unbinds and leaves no connection", async () => {
+    await load();
+    // The helper does not load message catalogues, so texts may stay as their keys.
+    const seen: string[] = [];
+    const out = helper.getNode("out1") as unknown as { status: (s: { fill?: string; shape?: string; text?: string }) => void };
+    const original = out.status.bind(out);
+    out.status = (s) => {
+      seen.push(`${s.fill}/${s.shape}/${s.text}`);
+      original(s);
+    };
+    sim.drop();
+    await waitFor(() => seen.some((t) => /^red\/ring\/.*reconnecting/.test(t)), `a red 'reconnecting' status in ${JSON.stringify(seen)}`);
+    await waitFor(() => seen.some((t) => /^green\/dot\/.*bound/.test(t)), `a green 'bound' status in ${JSON.stringify(seen)}`);
+    await helper.unload();
+    assert.equal(sim.counters.unbinds, 1);
+    await waitFor(() => sim.counters.openConnections === 0, "no connection left");
+  });
+
+  test("a misconfigured bind (no host) refuses submits as temporary and never connects", async () => {
+    await helper.load(modules(), flow(sim.port, { host: "" }), credentials);
+    const submitted = nextMessage<SubmitMsg>("h1");
+    helper.getNode("out1").receive({ payload: mt("msg-x") });
+    const out = await submitted;
+    assert.equal(out.submit.accepted, false);
+    assert.equal(out.submit.error?.code, "BIND_MISCONFIGURED");
+    assert.match(out.submit.error?.text ?? "", /host is empty/);
+    assert.equal(sim.counters.connections, 0);
+  });
+
+  test("the password can come from the environment (${SMPP_PASSWORD})", async () => {
+    process.env.SMPP_PASSWORD_TEST = PASSWORD;
+    try {
+      await helper.load(modules(), flow(sim.port), { b1: { systemId: SYSTEM_ID, password: "${SMPP_PASSWORD_TEST}" } });
+      await waitFor(() => sim.counters.binds.transceiver === 1, "the bind");
+      assert.equal(sim.counters.bindsRefused, 0);
+    } finally {
+      delete process.env.SMPP_PASSWORD_TEST;
+    }
+  });
+});
