@@ -47,8 +47,9 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
     // Raw bytes, parsed here, so one damaged entry is set aside instead of breaking every read.
     this.items = root.openDB<Buffer, number>({ name: "items", encoding: "binary" });
     this.damaged = root.openDB<Buffer, number>({ name: "damaged", encoding: "binary" });
-    const last = Array.from(this.items.getKeys({ reverse: true, limit: 1 }))[0];
-    this.nextSeq = typeof last === "number" ? last + 1 : 1;
+    // Past every number still held, set-aside items included, so no two held items share one.
+    const last = [this.items, this.damaged].map((db) => Array.from(db.getKeys({ reverse: true, limit: 1 }))[0] ?? 0);
+    this.nextSeq = Math.max(...last) + 1;
   }
 
   static async open<T>(options: EmbeddedQueueOptions): Promise<EmbeddedQueue<T>> {

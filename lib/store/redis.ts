@@ -16,7 +16,8 @@
  * How durable a reply is depends on the server: use `appendonly yes` (with the default
  * `appendfsync everysec`, a server crash can lose about the last second).
  *
- * Redis Cluster is not supported: `put` writes several keys in one MULTI.
+ * Redis Cluster is not supported: `put` writes several keys in one MULTI. The server must not
+ * evict keys on its own (`maxmemory-policy noeviction`, the default), or entries vanish early.
  */
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";

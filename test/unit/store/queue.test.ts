@@ -175,7 +175,13 @@ describe("embedded queue across restarts", () => {
     assert.equal(reports.length, 1);
     assert.match(reports[0], /set aside 1 damaged item\(s\) \(2\)/);
     assert.equal(await reopened.size(), 2);
+
+    // The number of a set-aside item is not given out again, even once the queue is empty.
+    for (const item of await reopened.peek(10)) await reopened.ack(item.id);
     await reopened.close();
+    const emptied = await EmbeddedQueue.open<Msg>({ dir, name: "mo" });
+    assert.ok(Number((await emptied.push("k4", { n: 4 })).id) > Number(broken.id));
+    await emptied.close();
 
     // Set aside, not deleted: the bytes are still there for a person to look at.
     const check = open({ path: embeddedQueueDir(dir, "mo"), maxDbs: 8 });
