@@ -24,6 +24,18 @@ export interface MoPush {
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
+/** Query and form parameters of a push together; a name given more than once becomes an array. */
+export function readPushParams(query: string, body: string): PushParams {
+  const params: PushParams = {};
+  for (const source of [query, body]) {
+    for (const [name, value] of new URLSearchParams(source)) {
+      const known = params[name];
+      params[name] = known === undefined ? value : Array.isArray(known) ? [...known, value] : [known, value];
+    }
+  }
+  return params;
+}
+
 /** One value per name; a name given twice is refused, since either could be the real one. */
 export function singleValues(params: PushParams): Parsed<Record<string, string>> {
   const out: Record<string, string> = {};

@@ -17,6 +17,8 @@ export interface PushRequest {
   /** The X-Forwarded-For header, believed only from trusted proxies. */
   forwardedFor?: string | string[];
   params: PushParams;
+  /** A status this process fetched itself (polling): there is no source to check. */
+  internal?: boolean;
 }
 
 export interface SourceRules {
@@ -27,6 +29,7 @@ export interface SourceRules {
 }
 
 function sourceRefusal(rules: SourceRules, request: PushRequest): string | undefined {
+  if (request.internal) return undefined;
   if (!rules.allowed || rules.allowed.size === 0) return undefined;
   return refusalReason(request.peer, request.forwardedFor, rules.allowed, { trustedProxies: rules.trustedProxies });
 }

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { formatMoReply, moAnswer, moSignature, parseMoPush, verifyMoSignature, type MoOutcome, type PushParams } from "../../../lib/rapporto/mo";
+import { formatMoReply, moAnswer, moSignature, parseMoPush, readPushParams, verifyMoSignature, type MoOutcome, type PushParams } from "../../../lib/rapporto/mo";
 
 const NOW = () => new Date("2024-05-01T10:00:00.000Z");
 
@@ -130,4 +130,15 @@ describe("MO answer: \"200 = body is sent to the subscriber as reply … 204 = p
     { name: "unreadable request: 400", outcome: { kind: "malformed", reason: "missing clientId" }, expected: { status: 400, body: "missing clientId", contentType: "text/plain; charset=utf-8" } },
   ];
   for (const c of answers) test(c.name, () => assert.deepEqual(moAnswer(c.outcome), c.expected));
+});
+
+describe("push parameters from query and form (\"POST must be application/x-www-form-urlencoded\", UTF-8)", () => {
+  const cases: { name: string; query: string; body: string; expected: PushParams }[] = [
+    { name: "query only", query: "clientId=7916&message=%D1%82%D0%B5%D1%81%D1%82", body: "", expected: { clientId: "7916", message: "тест" } },
+    { name: "form only, + is a space in form encoding", query: "", body: "clientId=7916&message=a+b%2B", expected: { clientId: "7916", message: "a b+" } },
+    { name: "the docs' receivedDate with %20", query: "receivedDate=2009-10-02%2012:00:00", body: "", expected: { receivedDate: "2009-10-02 12:00:00" } },
+    { name: "a name in both query and body is given twice", query: "message=a", body: "message=b", expected: { message: ["a", "b"] } },
+    { name: "nothing", query: "", body: "", expected: {} },
+  ];
+  for (const c of cases) test(c.name, () => assert.deepEqual(readPushParams(c.query, c.body), c.expected));
 });

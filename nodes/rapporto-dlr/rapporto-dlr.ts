@@ -1,0 +1,163 @@
+/**
+ * rapporto-dlr: the endpoint for Rapporto's DLR push, with optional status polling. Output 1:
+ * the status contract `{ id, status, smscId, reason? }` for rapidpro-out (with `msg.ack`);
+ * output 2: receipts whose message stays unknown after the configured number of pushes.
+ * A push is answered 200 only once its status is safe; an unknown id is answered 400 so
+ * Rapporto pushes it again (it may have overtaken the MT reply).
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import type { Status } from "../../lib/contract";
+import { textReply } from "../../lib/http/reply";
+import type { DlrPush } from "../../lib/rapporto/dlr";
+import { readPushParams } from "../../lib/rapporto/mo";
+import { DlrPoller } from "../../lib/rapporto/poll";
+import { DlrReceiver, type HandOnResult } from "../../lib/rapporto/receiver";
+import { openEndpoint, type Endpoint } from "../shared/endpoint";
+import { pendingAcks } from "../shared/pending";
+import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
+
+interface RapportoDlrDef extends NodeDef {
+  account: string;
+  path: string;
+  maxTries: string | number;
+  ackMode: "rapidpro" | "emit";
+  poll: boolean;
+  pollUrl: string;
+  pollPattern: string;
+  pollInterval: string | number;
+  pollMax: string | number;
+  pollMaxAge: string | number;
+}
+
+const BODY_LIMIT_BYTES = 64 * 1024;
+/** The DLR push is synchronous like the MO push; answer within the same 10 s. */
+const ACK_WITHIN_MS = 9_000;
+const DEFAULT_MAX_TRIES = 5;
+
+export default function (RED: NodeAPI) {
+  function RapportoDlr(this: Node, config: RapportoDlrDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const account = RED.nodes.getNode(config.account) as RapportoAccountNode | null;
+    const path = config.path || "/rapporto/dlr";
+    const maxTries = Number(config.maxTries) >= 1 ? Math.floor(Number(config.maxTries)) : DEFAULT_MAX_TRIES;
+    const waitForAck = config.ackMode !== "emit";
+    const counts = { reported: 0, early: 0, unknown: 0, failed: 0 };
+    const cleanup: Array<() => void> = [];
+
+    if (!account) {
+      node.status({ fill: "red", shape: "ring", text: RED._("rapporto-dlr.status.no-account") });
+      node.error(RED._("rapporto-dlr.errors.no-account"));
+      return;
+    }
+
+    function handOn(status: Status, dlr: DlrPush): Promise<HandOnResult> {
+      const msg: NodeMessage & { ack?: string; rapporto: { dlr: DlrPush } } = { payload: status, rapporto: { dlr } };
+      if (!waitForAck) {
+        node.send([msg, null]);
+        return Promise.resolve({ ok: true });
+      }
+      return new Promise<HandOnResult>((resolve) => {
+        msg.ack = pendingAcks.hold(node.id, (o) => resolve({ ok: o.ok, reason: o.reason }), ACK_WITHIN_MS, () => ({ ok: false, temporary: true, reason: "not acknowledged in time" }));
+        node.send([msg, null]);
+      });
+    }
+
+    let receiver: DlrReceiver | undefined;
+    const ready = account.store().then(
+      (store) => {
+        receiver = new DlrReceiver({ maxTries, ...account.sources }, store, {
+          status: handOn,
+          unknown: (dlr) => node.send([null, { payload: dlr, topic: "unknown" }]),
+        });
+        return receiver;
+      },
+      (err: Error) => {
+        node.error(`correlation store: ${err.message}`);
+        return undefined;
+      },
+    );
+
+    let poller: DlrPoller | undefined;
+    if (config.poll) {
+      try {
+        poller = new DlrPoller(
+          {
+            urlTemplate: config.pollUrl ?? "",
+            statusPattern: config.pollPattern ?? "",
+            ...account.login(),
+            intervalMs: (Number(config.pollInterval) > 0 ? Number(config.pollInterval) : 60) * 1000,
+            maxOutstanding: Number(config.pollMax) > 0 ? Number(config.pollMax) : 1000,
+            maxAgeMs: (Number(config.pollMaxAge) > 0 ? Number(config.pollMaxAge) : 48) * 3_600_000,
+          },
+          {
+            status: (params) => void ready.then((r) => r?.handle({ params, internal: true })).then((h) => h && note(h.kind, h.note)),
+            expired: (id, why) => node.warn(`polling ${id} given up: ${why}`),
+            error: (id, reason) => node.debug(`polling ${id}: ${reason}`),
+          },
+        );
+        poller.start();
+        cleanup.push(account.onAccepted((id, ptag) => poller?.track(id, ptag)));
+      } catch (err) {
+        node.error(`polling: ${(err as Error).message}`);
+      }
+    }
+
+    function note(kind: string, text: string | undefined): void {
+      if (kind === "report") counts.reported++;
+      else if (kind === "retry-later") counts.early++;
+      else if (kind === "unknown") counts.unknown++;
+      else if (kind !== "no-change") {
+        counts.failed++;
+        node.warn(`DLR ${kind}: ${text ?? ""}`);
+      }
+      showStatus();
+    }
+
+    const opened = openEndpoint(RED, {
+      path,
+      methods: ["get", "post"],
+      limitBytes: BODY_LIMIT_BYTES,
+      onError: (err) => node.error(err),
+      onRequest(call, respond) {
+        const params = readPushParams(call.query, call.body);
+        void ready
+          .then(async (r) => {
+            if (!r) return respond(textReply(500, "temporary failure"));
+            const handling = await r.handle({ peer: call.remoteAddress, forwardedFor: call.headers["x-forwarded-for"], params });
+            if (handling.kind === "report" && typeof params.transactionId === "string") poller?.forget(params.transactionId);
+            note(handling.kind, handling.note);
+            respond(textReply(handling.answer.status, handling.answer.body));
+          })
+          .catch((err: Error) => {
+            node.error(err);
+            respond(textReply(500, "temporary failure"));
+          });
+      },
+    });
+    if ("error" in opened) {
+      node.status({ fill: "red", shape: "ring", text: opened.error });
+      node.error(opened.error);
+      poller?.stop();
+      for (const c of cleanup) c();
+      return;
+    }
+    const endpoint: Endpoint = opened;
+    const showStatus = () => {
+      if (account.sourceError) node.status({ fill: "red", shape: "ring", text: account.sourceError });
+      else node.status({ fill: counts.failed || counts.unknown ? "yellow" : "green", shape: "dot", text: RED._("rapporto-dlr.status.counts", { path, ...counts }) });
+    };
+    showStatus();
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      endpoint.close();
+      poller?.stop();
+      for (const c of cleanup) c();
+      pendingAcks.releaseOwner(node.id, () => ({ ok: false, temporary: true, reason: "node closed" }));
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType("rapporto-dlr", RapportoDlr);
+}

@@ -1,0 +1,174 @@
+/**
+ * rapporto-mo: the endpoint for Rapporto's MO push (GET, or POST form). Emits the MO contract
+ * `{ from, to, text, date }` with `msg.ack` for rapidpro-out, and answers Rapporto as its docs
+ * say: 204 once the MO is handed on, 200 with a reply text when a flow sends one back to a
+ * rapporto-mo node within the reply time, 503 when it could not be handed on (Rapporto then
+ * delivers it again). Refused sources and bad signatures get 403 and emit nothing; a repeated
+ * messageId gets the first answer again and emits nothing.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import type { AckOutcome } from "../../lib/pending";
+import { PendingReplies } from "../../lib/pending";
+import { MO_ANSWER_TIMEOUT_MS } from "../../lib/rapporto/codes";
+import { readPushParams, type MoOutcome, type MoPush } from "../../lib/rapporto/mo";
+import { MoReceiver } from "../../lib/rapporto/receiver";
+import { textReply } from "../../lib/http/reply";
+import { openEndpoint, type Endpoint } from "../shared/endpoint";
+import { pendingAcks } from "../shared/pending";
+import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
+
+interface RapportoMoDef extends NodeDef {
+  account: string;
+  path: string;
+  timeZone: string;
+  /** "rapidpro": handed on when msg.ack is settled; "emit": handed on when emitted. */
+  ackMode: "rapidpro" | "emit";
+  /** Seconds to wait for a reply text; 0: answer 204 as soon as the MO is handed on. */
+  replyTimeout: string | number;
+  duplicateWindow: string | number;
+}
+
+/** Reply texts on their way back, shared by every rapporto-mo node (like http in / http response). */
+const replies = new PendingReplies<string | string[] | undefined>();
+
+/** Rapporto waits "10 s unless agreed": answer before that, or it counts as an error. */
+const ANSWER_WITHIN_MS = MO_ANSWER_TIMEOUT_MS - 1000;
+const BODY_LIMIT_BYTES = 64 * 1024;
+const DEFAULT_ZONE = "Europe/Moscow";
+
+type MoMsg = NodeMessage & { payload: MoPush["mo"]; ack?: string; rapporto: Record<string, unknown> };
+
+export default function (RED: NodeAPI) {
+  function RapportoMo(this: Node, config: RapportoMoDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const account = RED.nodes.getNode(config.account) as RapportoAccountNode | null;
+    const path = config.path || "/rapporto/mo";
+    const replyMs = Math.min(Math.max(0, Number(config.replyTimeout) || 0) * 1000, ANSWER_WITHIN_MS);
+    const waitForAck = config.ackMode !== "emit";
+    const counts = { handedOn: 0, refused: 0, failed: 0 };
+
+    // Input: a reply text for an MO this (or another) rapporto-mo node holds.
+    node.on("input", (msg: NodeMessage & { rapporto?: { reply?: string } }, _send: unknown, done: (err?: Error) => void) => {
+      const token = msg.rapporto?.reply;
+      const text = msg.payload;
+      const valid = typeof text === "string" || (Array.isArray(text) && text.every((t) => typeof t === "string"));
+      if (!token || !valid) return done(new Error("a reply needs msg.rapporto.reply (from the MO msg) and msg.payload as text or an array of texts"));
+      if (!replies.settle(token, text as string | string[])) node.warn("reply came too late: the MO was already answered");
+      done();
+    });
+
+    if (!account) {
+      node.status({ fill: "red", shape: "ring", text: RED._("rapporto-mo.status.no-account") });
+      node.error(RED._("rapporto-mo.errors.no-account"));
+      return;
+    }
+
+    let receiver: MoReceiver;
+    try {
+      receiver = new MoReceiver(
+        {
+          timeZone: config.timeZone?.trim() || DEFAULT_ZONE,
+          allowed: account.sources.allowed,
+          trustedProxies: account.sources.trustedProxies,
+          signatureKey: account.signatureKey,
+          duplicateWindowMs: (Number(config.duplicateWindow) > 0 ? Number(config.duplicateWindow) : 86_400) * 1000,
+        },
+        (push) => handOn(push),
+      );
+    } catch (err) {
+      node.status({ fill: "red", shape: "ring", text: (err as Error).message });
+      node.error((err as Error).message);
+      return;
+    }
+
+    /** Emits the MO and resolves with how Rapporto should be answered. */
+    function handOn(push: MoPush): Promise<MoOutcome> {
+      return new Promise<MoOutcome>((resolve) => {
+        let ack: AckOutcome | undefined = waitForAck ? undefined : { ok: true };
+        let reply: { text: string | string[] | undefined } | undefined = replyMs > 0 ? undefined : { text: undefined };
+        let finished = false;
+        const finish = (outcome: MoOutcome) => {
+          if (finished) return;
+          finished = true;
+          clearTimeout(limit);
+          if (replyToken) replies.settle(replyToken, undefined);
+          if (ackToken) pendingAcks.settle(ackToken, { ok: false, temporary: true, reason: "MO already answered" });
+          resolve(outcome);
+        };
+        const decide = () => {
+          if (ack && !ack.ok) return finish({ kind: "not-handed-on", reason: ack.reason ?? "RapidPro did not take it" });
+          if (ack?.ok && reply) return finish(reply.text === undefined ? { kind: "handed-on" } : { kind: "reply", text: reply.text });
+        };
+        // Whatever happens downstream, Rapporto gets an answer in time.
+        const limit = setTimeout(() => finish(ack?.ok ? { kind: "handed-on" } : { kind: "not-handed-on", reason: "not acknowledged in time" }), ANSWER_WITHIN_MS);
+        const ackToken = waitForAck
+          ? pendingAcks.hold(node.id, (o) => ((ack = o), decide()), ANSWER_WITHIN_MS, () => ({ ok: false, temporary: true, reason: "not acknowledged in time" }))
+          : undefined;
+        const replyToken = replyMs > 0 ? replies.hold(node.id, (text) => ((reply = { text }), decide()), replyMs, () => undefined) : undefined;
+        const msg: MoMsg = {
+          payload: push.mo,
+          rapporto: { messageId: push.messageId, serviceId: push.serviceId, parts: push.parts, params: push.params, ...(replyToken ? { reply: replyToken } : {}) },
+        };
+        if (ackToken) msg.ack = ackToken;
+        for (const w of push.warnings) node.warn(`MO from ${push.mo.from}: ${w}`);
+        try {
+          node.send(msg);
+        } catch (err) {
+          finish({ kind: "not-handed-on", reason: (err as Error).message });
+          return;
+        }
+        decide();
+      });
+    }
+
+    const opened = openEndpoint(RED, {
+      path,
+      methods: ["get", "post"],
+      limitBytes: BODY_LIMIT_BYTES,
+      onError: (err) => node.error(err),
+      onRequest(call, respond) {
+        const params = readPushParams(call.query, call.body);
+        void receiver.handle({ peer: call.remoteAddress, forwardedFor: call.headers["x-forwarded-for"], params }).then(
+          (handling) => {
+            if (handling.kind === "handed-on") counts.handedOn++;
+            else if (handling.kind === "refused" || handling.kind === "malformed") {
+              counts.refused++;
+              node.warn(`MO push refused: ${handling.note}`);
+            } else if (handling.kind === "not-handed-on") {
+              counts.failed++;
+              node.warn(`MO answered ${handling.answer.status} so Rapporto delivers it again: ${handling.note}`);
+            }
+            showStatus();
+            respond(textReply(handling.answer.status, handling.answer.body));
+          },
+          (err: Error) => {
+            node.error(err);
+            respond(textReply(503, "temporary failure"));
+          },
+        );
+      },
+    });
+    if ("error" in opened) {
+      node.status({ fill: "red", shape: "ring", text: opened.error });
+      node.error(opened.error);
+      return;
+    }
+    const endpoint: Endpoint = opened;
+    const showStatus = () => {
+      if (account.sourceError) node.status({ fill: "red", shape: "ring", text: account.sourceError });
+      else node.status({ fill: counts.failed || counts.refused ? "yellow" : "green", shape: "dot", text: RED._("rapporto-mo.status.counts", { path, ...counts }) });
+    };
+    showStatus();
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      endpoint.close();
+      pendingAcks.releaseOwner(node.id, () => ({ ok: false, temporary: true, reason: "node closed" }));
+      replies.releaseOwner(node.id, () => undefined);
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType("rapporto-mo", RapportoMo);
+}
