@@ -121,6 +121,10 @@ export interface MoRequest {
   concat?: "udh8" | "sar";
   /** Send the parts last-first, to exercise reassembly. */
   reverse?: boolean;
+  /** Concatenation reference (default: the next of a counter), e.g. to redeliver one part. */
+  reference?: number;
+  /** Send only these part numbers (1-based), e.g. a redelivery of the last part. */
+  only?: number[];
 }
 
 export interface SmscSim extends EventEmitter {
@@ -370,7 +374,9 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
   };
   sim.sendHostile = (kind) => sim.sendRaw(HOSTILE_BYTES[kind]);
   sim.sendMo = async (mo) => {
-    const parts = moParts(mo, (nextRef = (nextRef + 1) % 256));
+    const reference = mo.reference ?? (nextRef = (nextRef + 1) % 256);
+    let parts = moParts(mo, reference);
+    if (mo.only) parts = parts.filter((_, i) => mo.only?.includes(i + 1));
     if (mo.reverse) parts.reverse();
     const statuses: number[] = [];
     for (const params of parts) {

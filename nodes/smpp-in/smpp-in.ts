@@ -60,7 +60,7 @@ export default function (RED: NodeAPI) {
     const timers = new Set<NodeJS.Timeout>();
     let closing = false;
 
-    const reassembler = new Reassembler<undefined>({
+    const reassembler = new Reassembler<smpp.PDU>({
       timeoutMs: (Number(config.reassemblyTimeout) > 0 ? Number(config.reassemblyTimeout) : DEFAULT_REASSEMBLY_S) * 1000,
       onFlush: (partial) => emitPartial(partial),
     });
@@ -89,7 +89,7 @@ export default function (RED: NodeAPI) {
       });
     }
 
-    function emitPartial(partial: PartialMessage<undefined>): void {
+    function emitPartial(partial: PartialMessage<smpp.PDU>): void {
       node.warn(`long MO from ${partial.from} flushed (${partial.reason}) with parts ${partial.missing.join(", ")} of ${partial.total} missing`);
       emit(0, {
         payload: { from: partial.from, to: partial.to, text: partial.text, date: new Date(partial.firstAt).toISOString() },
@@ -135,12 +135,19 @@ export default function (RED: NodeAPI) {
     }
 
     async function onDeliver(pdu: smpp.PDU): Promise<number> {
-      const content = readDeliverSm(pdu, { reassembler });
+      const content = readDeliverSm(pdu, { reassembler, context: pdu });
       switch (content.kind) {
         case "receipt":
           return onReceipt(content.receipt);
-        case "mo":
-          return forward(0, { payload: content.mo, smpp: { parts: content.parts } } as NodeMessage);
+        case "mo": {
+          const status = await forward(0, { payload: content.mo, smpp: { parts: content.parts } } as NodeMessage);
+          // Only the completing part is answered with the error, so only it will come again:
+          // put the parts already acknowledged back, so that the redelivery completes it anew.
+          if (status !== ESME_ROK && content.parts > 1 && !closing) {
+            for (const earlier of content.contexts) if (earlier !== pdu) readDeliverSm(earlier, { reassembler, context: earlier });
+          }
+          return status;
+        }
         case "pending":
         case "duplicate":
           // Parts are acknowledged when held: an SMSC that sends one deliver_sm at a time

@@ -153,6 +153,24 @@ describe("smpp nodes", () => {
       assert.deepEqual(await answered, [0, 0, 0]);
     });
 
+    test("a long MO RapidPro could not take: the redelivered last part completes it again", async () => {
+      await load();
+      const text = "Parts must not be lost when RapidPro is down. ".repeat(8).trim();
+      const first = nextMessage<MoMsg>("mo");
+      const answered = sim.sendMo({ from: "4790000002", to: "2020", text, reference: 42 });
+      const msg1 = await first;
+      assert.ok(msg1.ack && pendingAcks.settle(msg1.ack, { ok: false, temporary: true }));
+      const statuses = await answered;
+      assert.deepEqual(statuses.slice(0, -1).every((s) => s === 0), true);
+      assert.equal(statuses[statuses.length - 1], 0x64);
+      const again = nextMessage<MoMsg>("mo");
+      const redelivered = sim.sendMo({ from: "4790000002", to: "2020", text, reference: 42, only: [statuses.length] });
+      const msg2 = await again;
+      assert.equal(msg2.payload.text, text);
+      assert.ok(msg2.ack && pendingAcks.settle(msg2.ack, { ok: true }));
+      assert.deepEqual(await redelivered, [0]);
+    });
+
     test("ackMode 'at once' answers ESME_ROK without waiting", async () => {
       await load({}, { ackMode: "receipt" });
       const mo = nextMessage<MoMsg>("mo");
