@@ -1,0 +1,62 @@
+/**
+ * examples/rapporto-send-receive.json loads as shipped, configured from environment variables
+ * (Node-RED substitutes a property whose whole value is `${VAR}`), sends an MT to the Rapporto
+ * simulator and answers courier. debug and comment nodes are not in the test helper, so they
+ * stand in as helper nodes.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { readFileSync } from "node:fs";
+import request from "supertest";
+import type { RapportoAccountNode } from "../../nodes/rapporto-account/rapporto-account";
+import { startRapportoSim } from "../../sim/rapporto";
+import { helper, httpNodeApp, nodeModules, startHelper, stopHelper } from "../helpers/red";
+
+type FlowNode = { id: string; type: string; z?: string; credentials?: Record<string, string>; [k: string]: unknown };
+
+test("the Rapporto example flow loads from environment variables and sends through the simulator", async () => {
+  const sim = await startRapportoSim({ serviceId: "example-svc", pass: "example-pass" });
+  const env: Record<string, string> = {
+    RAPPORTO_MT_URL: sim.mtUrl,
+    RAPPORTO_SERVICE_ID: "example-svc",
+    RAPPORTO_PASS: "example-pass",
+    RAPPORTO_SOURCE: "Example",
+    RAPPORTO_ALLOWED_IPS: "127.0.0.1, ::1",
+    STORE_URL: "memory:",
+    RAPIDPRO_URL: "http://127.0.0.1:9",
+    RAPIDPRO_CHANNEL_UUID: "8eb23e93-5ecb-45ba-b726-3b064e0c56ab",
+    RAPIDPRO_AUTH: "Token example",
+  };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    const file = path.resolve(__dirname, "..", "..", "..", "examples", "rapporto-send-receive.json");
+    const shipped = JSON.parse(readFileSync(file, "utf8")) as FlowNode[];
+    const flow = shipped.map((n) => (n.type === "debug" || n.type === "comment" || n.type === "catch" ? { id: n.id, z: n.z, type: "helper" } : n));
+    const credentials = Object.fromEntries(flow.filter((n) => "credentials" in n && n.credentials).map((n) => [n.id, (n as FlowNode).credentials]));
+    await startHelper();
+    await helper.load(nodeModules("rapidpro-channel", "rapidpro-in", "rapidpro-out", "rapporto-account", "rapporto-mt", "rapporto-mo", "rapporto-dlr"), flow, credentials);
+    for (const n of flow) if (n.type !== "tab") assert.ok(helper.getNode(n.id), `node ${n.id} (${n.type}) did not start`);
+
+    const res = await request(httpNodeApp())
+      .post("/rapidpro/rapporto/send")
+      .set({ "content-type": "application/x-www-form-urlencoded", authorization: env.RAPIDPRO_AUTH })
+      .send("uuid=0191e180-7d60-7000-aded-7d8b151cbd5b&text=%D0%9F%D1%80%D0%B8%D0%B2%D0%B5%D1%82&to=%2B79161234567&from=Example");
+    assert.equal(res.status, 200);
+    assert.deepEqual(
+      sim.sent.map((m) => [m.clientId, m.message, m.source, m.ptag]),
+      [["+79161234567", "Привет", "Example", "0191e180-7d60-7000-aded-7d8b151cbd5b"]],
+    );
+    // RAPPORTO_ALLOWED_IPS reached the account's allow-list.
+    const account = helper.getNode("rap-account") as unknown as RapportoAccountNode;
+    assert.equal(account.sources.allowed?.toString(), "127.0.0.1, ::1");
+  } finally {
+    await stopHelper();
+    await sim.close();
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
