@@ -540,7 +540,6 @@ interface Entry {
   resolve: (outcome: SubmitOutcome) => void;
 }
 
-
 export class SmppSession extends EventEmitter {
   private readonly o: Resolved;
   private readonly policy: StatusPolicy;
@@ -733,7 +732,10 @@ export class SmppSession extends EventEmitter {
     } finally {
       this.pumping = false;
     }
-    this.setStatus({ windowFull: this.inFlight.size >= this.o.window && this.queue.length > 0 });
+    this.setStatus({
+      windowFull: this.inFlight.size >= this.o.window && this.queue.length > 0,
+      throttled: this.current.throttled && Date.now() < this.pausedUntil,
+    });
   }
 
   private wakeIn(ms: number): void {
@@ -816,6 +818,8 @@ export class SmppSession extends EventEmitter {
     const text = `SMSC answered ${describeStatus(status)}; pausing submits for ${pause} ms`;
     this.log("warn", text);
     this.setStatus({ throttled: true, lastError: text });
+    // Even with nothing left to send, the status must leave "throttled" when the pause ends.
+    if (!this.pumpTimer) this.wakeIn(pause);
   }
 
   /** Back to its original place in the FIFO (the queue is ordered by `order`). */

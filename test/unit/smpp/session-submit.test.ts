@@ -102,6 +102,8 @@ describe("throttling errors pause the bind and back off", () => {
         assert.equal(outcome.error.throttled, true);
         assert.equal(outcome.commandStatus, 0x58);
       }
+      // nothing left to send: the status still leaves "throttled" when the pause ends
+      await waitFor(() => !r.session.status.throttled, "the throttled status to clear", 2_000);
     } finally {
       await r.close();
     }
