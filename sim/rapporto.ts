@@ -73,7 +73,7 @@ export interface PushResult {
   headers: http.IncomingHttpHeaders;
 }
 
-type Fault = { kind: "reply"; status: number; body: string } | { kind: "stall"; ms: number };
+type Fault = { kind: "reply"; status: number; body: string } | { kind: "stall"; ms: number } | { kind: "drop" };
 
 const MAX_BODY = 64 * 1024;
 const PTAG = /^[0-9a-zA-Z-]{1,50}$/;
@@ -147,6 +147,11 @@ export class RapportoSim {
   /** The next MT request is processed (and sent) but answered only after `ms`. */
   stallNext(ms: number): void {
     this.faults.push({ kind: "stall", ms });
+  }
+
+  /** The next MT request is processed (and sent), then the connection is dropped without an answer. */
+  dropNext(): void {
+    this.faults.push({ kind: "drop" });
   }
 
   setDlrUrl(url: string | undefined): void {
@@ -237,6 +242,10 @@ export class RapportoSim {
     if (this.options.dlrBeforeReply) await this.scheduleDlr(accepted, 0);
     if (fault?.kind === "stall") await this.delay(fault.ms);
     if (tracked) Object.assign(tracked, { id, done: true });
+    if (fault?.kind === "drop") {
+      res.socket?.destroy();
+      return;
+    }
     answer(200, "OK", id);
     if (!this.options.dlrBeforeReply) void this.scheduleDlr(accepted, this.options.dlrDelayMs);
   }

@@ -124,6 +124,14 @@ describe("rapporto nodes", () => {
     assert.equal((await res2).status, 204);
   });
 
+  test("rapporto-mo: \"Partner must answer within the timeout (10 s unless agreed)\": no ack gives 503 before 10 s", async () => {
+    await helper.load(modules(), flow(sim.mtUrl), credentials);
+    const t0 = Date.now();
+    const r = await request(httpNodeApp()).get(`/rapporto/mo?${MO_QUERY}`);
+    assert.equal(r.status, 503);
+    assert.ok(Date.now() - t0 < 10_000, `answered after ${Date.now() - t0} ms`);
+  });
+
   test("rapporto-mo: reply text from a flow gives 200 with the text; a repeated messageId gets it again without emitting", async () => {
     await helper.load(modules(), flow(sim.mtUrl, {}, { replyTimeout: 5 }), credentials);
     const emitted: MoOut[] = [];

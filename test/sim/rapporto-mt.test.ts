@@ -160,6 +160,23 @@ describe("no MT sent twice on retry", () => {
     assert.equal(sim.sent.length, 1);
   });
 
+  test("a provider that vanishes mid-request (connection dropped): resent only with partnerMsgId, sent once either way", async () => {
+    for (const partnerMsgId of [false, true]) {
+      const { sim, client } = await setup({}, { partnerMsgId, backoffMs: 50 });
+      sim.dropNext();
+      const out = await client.send(mt("m-1"));
+      assert.equal(sim.sent.length, 1, `partnerMsgId ${partnerMsgId}`);
+      if (partnerMsgId) {
+        assert.deepEqual(out.result.smscIds, [sim.sent[0].id]);
+      } else {
+        assert.equal(out.result.accepted, false);
+        assert.equal(out.result.error?.temporary, true);
+        assert.match(out.result.error?.text ?? "", /request failed: ECONNRESET/);
+        assert.equal(sim.requests.length, 1);
+      }
+    }
+  });
+
   test("connection refused is safe to resend; gives up inside the budget", async () => {
     const s = await startRapportoSim();
     const url = s.mtUrl;
