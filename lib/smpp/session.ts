@@ -32,6 +32,17 @@ import {
   type StatusPolicy,
 } from "./command-status";
 import { TokenBucket } from "./throttle";
+
+// ---------------------------------------------------------------------------------------
+// Link: one TCP (or TLS) connection to the SMSC, bound in one role, and everything that
+// keeps it honest: bind, sequence numbers, per-request response timeouts, enquire_link
+// keep-alive, an inactivity timeout and automatic answers. A Link is used once: when
+// anything goes wrong it is destroyed and the session makes a new one (§1.4: reusing a
+// node-smpp Session via `connect()` is unreliable, and after a parse error it stalls).
+// Every listener is guarded: an exception inside one ends the link with a reason instead
+// of escaping from the socket's event handler (which in Node-RED would crash the runtime).
+// ---------------------------------------------------------------------------------------
+
 type LinkRole = "transceiver" | "transmitter" | "receiver";
 
 const BIND_COMMAND: Record<LinkRole, string> = {
