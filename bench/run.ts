@@ -18,6 +18,7 @@ import { freePort, installTarball, packPackage, startNodeRed, type NodeRed } fro
 import { BRIDGE_FLOW, loadFlow, withBindSettings, type FlowNode } from "./flow";
 import { runMtLoad } from "./load";
 import { Peers } from "./peers";
+import { vmMb } from "./proc";
 import { addRatios, formatReport, machine, targets, type Report } from "./report";
 import {
   DEFAULT_SCENARIOS,
@@ -190,19 +191,25 @@ export async function main(argv: string[]): Promise<number> {
       SMPP_PASSWORD: PASSWORD,
       STORE_URL: cli.store,
     };
+    let nodeBinary: string | undefined;
     if (cli.cpuProf) {
+      // --cpu-prof is refused in NODE_OPTIONS; a wrapper that execs node keeps Node-RED's pid.
       fs.mkdirSync(cli.cpuProf, { recursive: true });
-      env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${cli.cpuProf}`.trim();
+      nodeBinary = path.join(work, "node-cpu-prof.sh");
+      fs.writeFileSync(nodeBinary, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --cpu-prof --cpu-prof-dir=${JSON.stringify(cli.cpuProf)} "$@"\n`, { mode: 0o755 });
     }
     log(`starting Node-RED with ${path.relative(process.cwd(), cli.flowFile)} ...`);
-    red = await startNodeRed({ userDir, port: await freePort(), env, echo: cli.echo });
+    red = await startNodeRed({ userDir, port: await freePort(), env, echo: cli.echo, nodeBinary });
     const nodeRed = red;
     const deploy = async (flowNodes: FlowNode[]) => {
       const before = await peers!.counters();
       await nodeRed.deploy(flowNodes);
+      const missing = /Waiting for missing types[^\n]*(\n[^\n]*- [\w-]+)*/.exec(nodeRed.log());
+      if (missing) throw new Error(`Node-RED cannot start the flow: ${missing[0].replace(/\s+/g, " ")}`);
       if (flow.smppOut || flow.smppIn) await waitForBind(peers!, bindsOf(before.smsc.binds));
     };
     await deploy(deployed);
+    const idleRss = vmMb(red.process.pid!, "VmRSS");
     const settings = await red.admin<{ version?: string }>("/settings").catch(() => ({ version: undefined }));
 
     const ctx: BenchContext = {
@@ -255,7 +262,10 @@ export async function main(argv: string[]): Promise<number> {
       scenarios: rows,
       skipped,
       targets: targets(rows),
-      notes: [warm, ...notes, ...nodeRedErrors(red.log())],
+      notes: [
+        `Node-RED RSS with the flow deployed, before any message: ${idleRss === undefined ? "n/a" : `${Math.round(idleRss)} MB`}`,
+        warm,
+        ...notes, ...nodeRedErrors(red.log())],
     };
     log(formatReport(report));
     if (cli.json) {
