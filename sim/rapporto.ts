@@ -186,6 +186,7 @@ export class RapportoSim {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://sim");
+    if (url.pathname === `${this.options.path}-status`) return this.status(url.searchParams, res);
     const legacy = url.pathname === `${this.options.path}-legacy`;
     if (url.pathname !== this.options.path && !legacy) return reply(res, 404, "Not found");
     const chunks: Buffer[] = [];
@@ -248,6 +249,23 @@ export class RapportoSim {
     }
     answer(200, "OK", id);
     if (!this.options.dlrBeforeReply) void this.scheduleDlr(accepted, this.options.dlrDelayMs);
+  }
+
+  /**
+   * Status polling. Rapporto documents none publicly, so this shape is the simulator's own:
+   * `GET <path>-status?serviceId=&pass=&transactionId=` → `status=<0|2|5|9>[;ext=<unifiedExtStatus>]`.
+   */
+  private status(q: URLSearchParams, res: http.ServerResponse): void {
+    if (q.get("serviceId") !== this.options.serviceId || q.get("pass") !== this.options.pass) return reply(res, 401, "Invalid password");
+    const msg = this.sent.find((m) => m.id === q.get("transactionId"));
+    if (!msg) return reply(res, 404, "unknown transactionId");
+    const outcome = this.options.dlrFor?.(msg) ?? { status: "2" };
+    reply(res, 200, `status=${outcome.status}${outcome.unifiedExtStatus ? `;ext=${outcome.unifiedExtStatus}` : ""}`);
+  }
+
+  /** The polling URL template for this simulator (see `status`). */
+  get pollTemplate(): string {
+    return `${this.url}${this.options.path}-status?serviceId={serviceId}&pass={pass}&transactionId={transactionId}`;
   }
 
   private readV5(p: Record<string, string>): { msg: Omit<SimMessage, "id" | "at"> } | { error: [number, string] } {

@@ -28,8 +28,11 @@ export interface PollOptions {
 }
 
 export interface PollEvents {
-  /** A final status (or a new one) for an id, as DLR push parameters. */
-  status(params: PushParams): void;
+  /**
+   * A new status for an id, as DLR push parameters. Resolves true once it is handed on; until
+   * then the id stays outstanding and is asked about again.
+   */
+  status(params: PushParams): Promise<boolean>;
   /** An id given up (too old, or pushed out by newer ones). */
   expired(transactionId: string, why: string): void;
   /** A poll that failed; the id stays outstanding. Never contains the password. */
@@ -159,9 +162,16 @@ export class DlrPoller {
     }
     if (!result) return;
     const code = String(result.status);
-    if (FINAL.has(code)) this.outstanding.delete(id);
     if (entry.lastStatus === code) return;
+    let taken = false;
+    try {
+      taken = await this.events.status(result);
+    } catch (err) {
+      this.events.error(id, `status not handed on: ${(err as Error).message}`);
+    }
+    // Only a status that was taken is done with; otherwise the next round asks again.
+    if (!taken) return;
     entry.lastStatus = code;
-    this.events.status(result);
+    if (FINAL.has(code)) this.outstanding.delete(id);
   }
 }

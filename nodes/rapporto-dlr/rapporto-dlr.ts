@@ -33,6 +33,8 @@ const BODY_LIMIT_BYTES = 64 * 1024;
 /** The DLR push is synchronous like the MO push; answer within the same 10 s. */
 const ACK_WITHIN_MS = 9_000;
 const DEFAULT_MAX_TRIES = 5;
+/** Outcomes after which a polled status needs no further polling. */
+const TAKEN = new Set(["report", "no-change", "unknown"]);
 
 export default function (RED: NodeAPI) {
   function RapportoDlr(this: Node, config: RapportoDlrDef) {
@@ -91,7 +93,12 @@ export default function (RED: NodeAPI) {
             maxAgeMs: (Number(config.pollMaxAge) > 0 ? Number(config.pollMaxAge) : 48) * 3_600_000,
           },
           {
-            status: (params) => void ready.then((r) => r?.handle({ params, internal: true })).then((h) => h && note(h.kind, h.note)),
+            status: async (params) => {
+              const h = await (await ready)?.handle({ params, internal: true });
+              if (!h) return false;
+              note(h.kind, h.note);
+              return TAKEN.has(h.kind);
+            },
             expired: (id, why) => node.warn(`polling ${id} given up: ${why}`),
             error: (id, reason) => node.debug(`polling ${id}: ${reason}`),
           },

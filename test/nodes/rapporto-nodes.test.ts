@@ -206,6 +206,24 @@ describe("rapporto nodes", () => {
     }
   });
 
+  test("rapporto-dlr polling: ids from rapporto-mt are polled with the URL template, the status emitted once acknowledged", async () => {
+    await helper.load(
+      modules(),
+      flow(sim.mtUrl, {}, {}, { poll: true, pollUrl: sim.pollTemplate, pollPattern: "status=(?<status>\\d+)(?:;ext=(?<reason>\\d+))?", pollInterval: 1, pollMax: 10, pollMaxAge: 1 }),
+      credentials,
+    );
+    const mtOut = nextMessage<MtOut>("h-mt");
+    helper.getNode("mt").receive({ payload: { id: "rp-300", to: "7916", from: "", text: "x" } } as never);
+    const submitted = await mtOut;
+    const first = await nextMessage<StatusOut>("h-status", 4000);
+    assert.deepEqual(first.payload, { id: "rp-300", status: "delivered", smscId: submitted.submit.smscIds[0] });
+    // Not acknowledged: asked again on the next round, and emitted again.
+    pendingAcks.settle(first.ack, { ok: false, temporary: true, reason: "RapidPro down" });
+    const second = await nextMessage<StatusOut>("h-status", 4000);
+    pendingAcks.settle(second.ack, { ok: true });
+    assert.deepEqual(second.payload, first.payload);
+  });
+
   test("rapporto-dlr: unknown id answered 400, then after the tries to the second output", async () => {
     await helper.load(modules(), flow(sim.mtUrl), credentials);
     const first = await request(httpNodeApp()).get("/rapporto/dlr?msgType=SMS&transactionId=999&status=5&unifiedExtStatus=2");

@@ -63,7 +63,7 @@ describe("DlrPoller against a local server", () => {
     const errors: string[] = [];
     const { srv, url } = await server((id) => (id === "1" ? [200, "status=2"] : [500, "p+ss&1 oops"]));
     const poller = new DlrPoller({ ...OPTIONS, urlTemplate: `${url}/s?pass={pass}&id={transactionId}` }, {
-      status: (p) => seen.push(p),
+      status: async (p) => (seen.push(p), true),
       expired: () => undefined,
       error: (_id, reason) => errors.push(reason),
     });
@@ -78,9 +78,30 @@ describe("DlrPoller against a local server", () => {
     assert.deepEqual(errors, ["poll answered HTTP 500", "poll answered HTTP 500"]);
   });
 
+  test("a status not handed on is asked about again, and reported when taken", async () => {
+    let take = false;
+    const offered: PushParams[] = [];
+    const { srv, url } = await server(() => [200, "status=5;ext=2"]);
+    const poller = new DlrPoller({ ...OPTIONS, urlTemplate: `${url}/s?id={transactionId}` }, {
+      status: async (p) => (offered.push(p), take),
+      expired: () => undefined,
+      error: () => undefined,
+    });
+    poller.track("7");
+    await poller.pollOnce();
+    assert.equal(poller.size, 1, "still outstanding after a refused hand-on");
+    take = true;
+    await poller.pollOnce();
+    await poller.pollOnce();
+    poller.stop();
+    await new Promise((r) => srv.close(r));
+    assert.equal(poller.size, 0);
+    assert.deepEqual(offered, [{ transactionId: "7", status: "5", unifiedExtStatus: "2" }, { transactionId: "7", status: "5", unifiedExtStatus: "2" }]);
+  });
+
   test("bounded set: the oldest outstanding id is given up", () => {
     const expired: string[] = [];
-    const poller = new DlrPoller(OPTIONS, { status: () => undefined, expired: (id) => expired.push(id), error: () => undefined });
+    const poller = new DlrPoller(OPTIONS, { status: async () => true, expired: (id) => expired.push(id), error: () => undefined });
     for (const id of ["a", "b", "c"]) poller.track(id);
     poller.stop();
     assert.deepEqual(expired, ["a"]);
@@ -90,7 +111,7 @@ describe("DlrPoller against a local server", () => {
   test("an id older than maxAgeMs is given up", async () => {
     let now = 0;
     const expired: string[] = [];
-    const poller = new DlrPoller({ ...OPTIONS, maxAgeMs: 10 }, { status: () => undefined, expired: (id, why) => expired.push(`${id}: ${why}`), error: () => undefined }, () => now);
+    const poller = new DlrPoller({ ...OPTIONS, maxAgeMs: 10 }, { status: async () => true, expired: (id, why) => expired.push(`${id}: ${why}`), error: () => undefined }, () => now);
     poller.track("a");
     now = 11;
     await poller.pollOnce();
