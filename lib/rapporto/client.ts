@@ -154,7 +154,9 @@ export class RapportoClient {
     const timeout = Math.max(1, Math.min(this.options.requestTimeoutMs, deadline - Date.now()));
     try {
       const raw = await httpRequest(request, this.agent, timeout, this.options.maxReplyBytes);
-      return parseMtReply(this.account.profile, raw.status, this.redact(raw.body));
+      // Redact the reason only: an id may well contain the same digits as the password.
+      const reply = parseMtReply(this.account.profile, raw.status, raw.body);
+      return reply.accepted ? reply : { ...reply, text: this.redact(reply.text) };
     } catch (err) {
       const e = err instanceof TransportError ? err : new TransportError(String(err), "network", false);
       return { accepted: false, code: e.code, text: this.redact(e.message), temporary: true, ambiguous: !e.notSent };

@@ -61,7 +61,9 @@ export function httpRequest(request: HttpRequest, agent: http.Agent, timeoutMs: 
         if (finish()) resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
       });
       res.on("error", (err) => fail(new TransportError(`reply broken off: ${err.message}`, "network", false)));
-      res.on("aborted", () => fail(new TransportError("reply broken off", "network", false)));
+      res.on("close", () => {
+        if (!res.complete) fail(new TransportError("reply broken off", "network", false));
+      });
     });
     req.on("error", (err: NodeJS.ErrnoException) => {
       const code = err.code ?? "network";

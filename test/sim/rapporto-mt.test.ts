@@ -100,6 +100,18 @@ describe("MT reply codes from the provider", () => {
     noSecret(out);
   });
 
+  test("a password made of digits does not corrupt the id; an error echoing it is redacted", async () => {
+    const s = await startRapportoSim({ pass: "4095" });
+    const c = new RapportoClient({ url: s.mtUrl, serviceId: "login", pass: "4095", profile: { kind: "v5", method: "GET", output: "text" } });
+    cleanups.push(() => s.close(), () => c.close());
+    const ok = await c.send(mt("m-1"));
+    assert.deepEqual(ok.result.smscIds, [s.sent[0].id]);
+    assert.match(s.sent[0].id, /^4095/, "the simulator's ids start with the password's digits");
+    s.failNext(400, "Bad request: pass=4095 is not allowed here");
+    const bad = await c.send(mt("m-2"));
+    assert.equal(bad.result.error?.text, "Bad request: pass=*** is not allowed here");
+  });
+
   const temporary = [
     { name: "408 \"retry within the rate\"", code: 408, partnerMsgId: false },
     { name: "500 with partnerMsgId (resend is idempotent)", code: 500, partnerMsgId: true },
