@@ -122,6 +122,24 @@ describe("MO push handling", () => {
     assert.equal(emitted.length, 2);
   });
 
+  test("Rapporto gives up waiting (its timeout) and pushes again: emitted once, the repeat gets the first answer", async () => {
+    const emitted: MoPush[] = [];
+    const receiver = new MoReceiver({ timeZone: "UTC" }, async (p) => {
+      emitted.push(p);
+      await new Promise((r) => setTimeout(r, 400));
+      return { kind: "handed-on" };
+    });
+    const url = await endpoint((r) => receiver.handle(r));
+    const s = await startRapportoSim({ moUrl: url, pushTimeoutMs: 100 });
+    cleanups.push(() => s.close());
+    await assert.rejects(s.pushMo(MO), /push timed out/);
+    // Rapporto pushes again later ("the service is marked down for 20 s"); here once the first has finished.
+    await new Promise((r) => setTimeout(r, 500));
+    const repeat = await s.pushMo(MO);
+    assert.equal(repeat.status, 204);
+    assert.equal(emitted.length, 1);
+  });
+
   test("a flow that throws is a 5xx with a reason, not a crash", async () => {
     const receiver = new MoReceiver({ timeZone: "UTC" }, async () => {
       throw new Error("flow exploded");
