@@ -13,7 +13,7 @@ export interface MtOptions {
   ptag?: string;
   /** Idempotency key: "resends with the same id are sent once and return the same provider id". */
   partnerMsgId?: string;
-  /** Local-time window `hh_hh`, e.g. `10_20` (v5 `sending_time`; the custom profile's schedule). */
+  /** v5 `sending_time`: local-time window `hh_hh`, e.g. `10_20`. Custom profile: the schedule value, in the partner's format. */
   sendingTime?: string;
   /** `±hh:mm` for `sending_time` (v5 `time_zone`). */
   timeZone?: string;
@@ -58,7 +58,7 @@ export function encodeForm(pairs: ReadonlyArray<readonly [string, string | undef
     .join("&");
 }
 
-function check(options: MtOptions, mt: MT): void {
+function check(options: MtOptions, mt: MT, kind: CompiledProfile["kind"]): void {
   if (typeof mt.to !== "string" || mt.to.trim() === "") throw new MtInputError("no destination (payload.to)");
   if (mt.to.length > 25) throw new MtInputError(`destination is longer than the documented 25 characters: ${mt.to.length}`);
   if (typeof mt.text !== "string" || mt.text === "") throw new MtInputError("no text (payload.text)");
@@ -66,7 +66,9 @@ function check(options: MtOptions, mt: MT): void {
   if (options.partnerMsgId !== undefined && (options.partnerMsgId.length < 1 || options.partnerMsgId.length > 50)) {
     throw new MtInputError("partnerMsgId must be 1-50 characters");
   }
-  if (options.sendingTime !== undefined && !SENDING_TIME.test(options.sendingTime)) {
+  // The custom interface's schedule format is the partner's own (the public client sends a
+  // timestamp), so only v5's documented window is checked.
+  if (kind === "v5" && options.sendingTime !== undefined && !SENDING_TIME.test(options.sendingTime)) {
     throw new MtInputError(`sending_time must be a window hh_hh such as 10_20: "${options.sendingTime}"`);
   }
   if (options.timeZone !== undefined && !TIME_ZONE.test(options.timeZone)) {
@@ -76,7 +78,7 @@ function check(options: MtOptions, mt: MT): void {
 
 /** The parameters to send, in order, for either profile. */
 export function mtParameters(account: Account & { profile: CompiledProfile }, mt: MT, options: MtOptions = {}): [string, string | undefined][] {
-  check(options, mt);
+  check(options, mt, account.profile.kind);
   const source = options.source ?? account.source;
   const profile = account.profile;
   if (profile.kind === "v5") {

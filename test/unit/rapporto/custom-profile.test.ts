@@ -31,6 +31,12 @@ describe("custom profile: request", () => {
       expected: { url: "http://lk.example:9002/revoup?msisdn=%2B79161234567&message=%D0%BF%D1%80%D0%B8%D0%B2%D0%B5%D1%82%20%F0%9F%98%80&sn=Brand&send_time=10_20" },
     },
     {
+      name: "schedule in the partner's own format (the public client sends a timestamp), not v5's hh_hh",
+      profile: LEGACY,
+      options: { sendingTime: "20240105093000" },
+      expected: { url: "http://lk.example:9002/revoup?msisdn=%2B79161234567&message=%D0%BF%D1%80%D0%B8%D0%B2%D0%B5%D1%82%20%F0%9F%98%80&sn=Brand&send_time=20240105093000" },
+    },
+    {
       name: "login, password and partner message id under the partner's names, as a POST form",
       profile: { ...LEGACY, method: "POST", params: { destination: "to", text: "txt", login: "user", password: "pwd", partnerMsgId: "ext_id" } },
       options: { partnerMsgId: "m-1" },
