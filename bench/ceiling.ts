@@ -61,6 +61,7 @@ export async function runCeiling(options: SubmitLoadOptions): Promise<SubmitLoad
     const startedAt = now();
     let sent = 0;
     let settled = 0;
+    let guard: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       const pump = () => {
         while (sent - settled < options.window && sent < options.count && Date.now() < options.deadline) {
@@ -81,17 +82,15 @@ export async function runCeiling(options: SubmitLoadOptions): Promise<SubmitLoad
         if (settled === sent && (sent >= options.count || Date.now() >= options.deadline)) resolve();
       };
       // A response that never comes must not hold the run: give up at the deadline.
-      const guard = setInterval(() => {
-        if (Date.now() >= options.deadline) {
-          countError(errors, "unanswered at deadline", sent - settled);
-          settled = sent;
-          clearInterval(guard);
-          resolve();
-        }
+      guard = setInterval(() => {
+        if (Date.now() < options.deadline) return;
+        if (sent > settled) countError(errors, "unanswered at deadline", sent - settled);
+        settled = sent;
+        resolve();
       }, 200);
-      guard.unref();
       pump();
     });
+    clearInterval(guard);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 1_000);
       session.unbind({}, () => {
