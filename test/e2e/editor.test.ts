@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { declaredNodeTypes, exampleEnv, exampleFlows, freePort, installTarball, packPackage, startNodeRed, type NodeRed } from "../../sim/node-red";
+import { declaredNodeTypes, exampleEnv, exampleFlows, freePort, installTarball, nodeRed5, packPackage, startNodeRed, type NodeRed } from "../../sim/node-red";
 import { startCourier, type CourierSim } from "../../sim/courier";
 import { startSmsc, type SmscSim } from "../../sim/smsc";
 import { browserUnavailable, launchBrowser, type Browser, type Page } from "../helpers/browser";
@@ -37,220 +37,267 @@ const BAD_VALUES = ["", "not a value!", "-5", "0", "99999999", "http:/nope", "30
 /** Values tried (after the field's value in an example flow and its default) until one is accepted. */
 const GOOD_VALUES = ["8eb23e93-5ecb-45ba-b726-3b064e0c56ab", "https://rapidpro.example.org", "127.0.0.1", "/sms/path", "10", "1", "bridge", "10.0.0.0/8, 192.168.1.5"];
 
+/**
+ * Options that apply only with some setting: the field `row` is hidden while `control` has the
+ * value `off`, and shown with `on`. Types not (yet) in package.json are left out.
+ */
+const SHOWN_ONLY_WITH: Array<{ type: string; control: string; off: string | boolean; on: string | boolean; row: string }> = [
+  { type: "rapidpro-channel", control: "queue", off: false, on: true, row: "storeUrl" },
+  { type: "rapidpro-out", control: "action", off: "status", on: "reply", row: "acceptedText" },
+  { type: "smpp-bind", control: "tls", off: false, on: true, row: "tlsVerify" },
+  { type: "rapporto-account", control: "profile", off: "v5", on: "custom", row: "p_destination" },
+  { type: "rapporto-dlr", control: "poll", off: false, on: true, row: "pollUrl" },
+];
+
 interface FieldCheck {
   prop: string;
   bad?: string;
   good?: string;
 }
 
-describe("Node-RED editor", { skip: unavailable ?? false }, () => {
-  let work: string;
-  let red: NodeRed;
-  let courier: CourierSim;
-  let smsc: SmscSim;
-  let browser: Browser;
-  let page: Page;
-  let shots: string;
-  const pageErrors: string[] = [];
-  const englishHelp = new Map<string, string>();
+/** The editor of Node-RED 4.1 (the devDependency, on this Node) and of Node-RED 5 (on Node 22). */
+const RUNTIMES: Array<{ label: string; resolve(): { nodeBinary?: string; redJs?: string } | { skip: string } }> = [
+  { label: "Node-RED 4.1", resolve: () => ({}) },
+  { label: "Node-RED 5", resolve: () => nodeRed5() },
+];
 
-  before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "rp-editor-"));
-    const userDir = path.join(work, "user");
-    installTarball(userDir, packPackage(work));
-    courier = await startCourier({ channelUuid: "8eb23e93-5ecb-45ba-b726-3b064e0c56ab" });
-    smsc = await startSmsc({});
-    red = await startNodeRed({ userDir, port: await freePort(), env: exampleEnv({ courierUrl: courier.url, smscPort: smsc.port }) });
-    shots = process.env.EDITOR_SCREENSHOTS || fs.mkdtempSync(path.join(os.tmpdir(), "rapidpro-sms-editor-shots-"));
-    fs.mkdirSync(shots, { recursive: true });
-    console.log(`editor screenshots: ${shots}`);
-    browser = await launchBrowser();
-    page = await openEditor(browser, red, pageErrors);
-  });
+for (const runtime of RUNTIMES) {
+  // Resolving Node-RED 5 installs it (once, cached); not worth doing when there is no browser.
+  const resolved = unavailable ? { skip: unavailable } : runtime.resolve();
+  const skip = "skip" in resolved ? resolved.skip : false;
+  if (skip && !unavailable) console.log(`skipping the ${runtime.label} editor tests: ${skip}`);
+  editorSuite(runtime.label, "skip" in resolved ? {} : resolved, skip);
+}
 
-  after(async () => {
-    await browser?.close();
-    await red?.stop();
-    await courier?.close();
-    await smsc?.close();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-    if (shots) console.log(`editor screenshots: ${shots}`);
-  });
+function editorSuite(label: string, runtime: { nodeBinary?: string; redJs?: string }, skip: string | false): void {
+  describe(`${label} editor`, { skip }, () => {
+    let work: string;
+    let red: NodeRed;
+    let courier: CourierSim;
+    let smsc: SmscSim;
+    let browser: Browser;
+    let page: Page;
+    let shots: string;
+    const pageErrors: string[] = [];
+    const englishHelp = new Map<string, string>();
 
-  test("every node type is registered in the editor, and every non-config type is in the palette", async () => {
-    for (const type of declaredNodeTypes()) {
-      const category = await page.evaluate((t) => RED.nodes.getType(t)?.category as string | undefined, type);
-      assert.ok(category, `${type} registered in the editor`);
-      const entries = await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count();
-      assert.equal(entries, category === "config" ? 0 : 1, `${type} in the palette`);
-    }
-    const ours = page.locator(`.red-ui-palette-category:has(.red-ui-palette-node[data-palette-type="${nonConfigTypes(await categories(page))[0]}"])`);
-    await ours.screenshot({ path: path.join(shots, "palette.png") });
-  });
-
-  test("Import > Examples lists every example, and importing the bridge deploys it", async () => {
-    await page.evaluate(() => RED.actions.invoke("core:show-examples-import-dialog"));
-    const tab = page.locator("#red-ui-clipboard-dialog-import-tab-examples");
-    await tab.locator(".red-ui-treeList-label-text", { hasText: MODULE }).click();
-    const examples = exampleFlows();
-    // The module's folder opens after a request for its listing.
-    await tab.locator(".red-ui-treeList-label-text", { hasText: new RegExp(`^${examples[0].name}$`) }).waitFor();
-    const listed = await tab.locator(".red-ui-treeList-label-text").allTextContents();
-    for (const example of examples) assert.ok(listed.includes(example.name), `${example.name} listed in ${listed.join(", ")}`);
-
-    // The bridge: the example that crosses to an aggregator; the only example until those exist.
-    const bridge = examples.find((e) => /bridge/.test(e.name)) ?? examples[0];
-    await tab.locator(".red-ui-treeList-label-text", { hasText: new RegExp(`^${bridge.name}$`) }).click();
-    await page.locator("#red-ui-clipboard-dialog-ok").click();
-    await page.locator("#red-ui-clipboard-dialog").waitFor({ state: "hidden" });
-    const tabId = bridge.flow.find((n) => n.type === "tab")?.id;
-    if (tabId) await page.evaluate((id) => RED.workspaces.show(id), tabId);
-    else await page.mouse.click(600, 400); // a flow without a tab follows the mouse until dropped
-    const imported = await page.evaluate(() => {
-      const types: string[] = [];
-      RED.nodes.eachNode((n: { type: string }) => types.push(n.type));
-      return types;
+    before(async () => {
+      work = fs.mkdtempSync(path.join(os.tmpdir(), "rp-editor-"));
+      const userDir = path.join(work, "user");
+      installTarball(userDir, packPackage(work));
+      courier = await startCourier({ channelUuid: "8eb23e93-5ecb-45ba-b726-3b064e0c56ab" });
+      smsc = await startSmsc({});
+      red = await startNodeRed({ userDir, port: await freePort(), env: exampleEnv({ courierUrl: courier.url, smscPort: smsc.port }), ...runtime });
+      const base = process.env.EDITOR_SCREENSHOTS || path.join(os.tmpdir(), "rapidpro-sms-editor-screenshots");
+      shots = path.join(base, label.replace(/\W+/g, "-"));
+      fs.mkdirSync(shots, { recursive: true });
+      console.log(`editor screenshots: ${shots}`);
+      browser = await launchBrowser();
+      page = await openEditor(browser, red, pageErrors);
     });
-    for (const node of bridge.flow.filter((n) => n.z)) assert.ok(imported.includes(node.type as string), `${node.type} imported`);
 
-    const from = red.log().length;
-    await page.locator("#red-ui-header-button-deploy").click();
-    await page.locator(".red-ui-notification", { hasText: /deployed/i }).first().waitFor({ timeout: 15_000 });
-    await page.waitForTimeout(1500); // config nodes connect right after the flows start
-    await page.screenshot({ path: path.join(shots, "imported-bridge.png") });
-    const logged = red.log().slice(from);
-    assert.deepEqual(logged.split("\n").filter((l) => /\[(error|warn)\]/.test(l)), [], logged);
-    const deployed = await red.admin<{ flows: Array<{ id: string }> }>("/flows");
-    const ids = new Set(deployed.flows.map((n) => n.id));
-    assert.equal(bridge.flow.filter((n) => !ids.has(n.id as string)).length, 0, "every node of the example deployed");
-    // A fresh tab for the dialog tests, so that their nodes do not mix with the example, and no
-    // leftover notification over the screenshots.
-    await page.evaluate(() => RED.workspaces.add());
-    await page.locator(".red-ui-notification").first().waitFor({ state: "detached", timeout: 15_000 }).catch(() => undefined);
-  });
+    after(async () => {
+      await browser?.close();
+      await red?.stop();
+      await courier?.close();
+      await smsc?.close();
+      if (work) fs.rmSync(work, { recursive: true, force: true });
+      if (shots) console.log(`editor screenshots: ${shots}`);
+    });
 
-  test("each dialog refuses bad values as you type, accepts good ones and saves them", async (t) => {
-    const types = await categories(page);
-    const configTested = new Set<string>();
-    let screenshotTaken = false;
-    for (const type of nonConfigTypes(types)) {
-      await t.test(type, async () => {
-        const id = await dropOnCanvas(page, type);
-        await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] rect.red-ui-flow-node`).dblclick();
-        await page.locator("form#dialog-form").waitFor({ state: "visible" });
-        let refused = 0;
+    test("every node type is registered in the editor, and every non-config type is in the palette", async () => {
+      for (const type of declaredNodeTypes()) {
+        const category = await page.evaluate((t) => RED.nodes.getType(t)?.category as string | undefined, type);
+        assert.ok(category, `${type} registered in the editor`);
+        const entries = await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count();
+        assert.equal(entries, category === "config" ? 0 : 1, `${type} in the palette`);
+      }
+      const ours = page.locator(`.red-ui-palette-category:has(.red-ui-palette-node[data-palette-type="${nonConfigTypes(await categories(page))[0]}"])`);
+      await ours.screenshot({ path: path.join(shots, "palette.png") });
+    });
 
-        // Config nodes this type needs: "no config" is refused; a new one is made with the add
-        // button, and its own dialog is checked the first time its type comes up.
-        const configProps = await page.evaluate((t) => {
-          const defaults = RED.nodes.getType(t).defaults as Record<string, { type?: string; required?: boolean }>;
-          return Object.entries(defaults).filter(([, d]) => d.type).map(([prop, d]) => ({ prop, type: d.type!, required: !!d.required }));
-        }, type);
-        for (const config of configProps) {
-          const select = page.locator(`#node-input-${config.prop}`);
-          if (config.required) {
-            await select.selectOption("_ADD_");
-            assert.match((await select.getAttribute("class")) ?? "", /input-error/, `${type}.${config.prop}: no ${config.type} is refused`);
-            refused++;
-          }
-          if (!configTested.has(config.type)) {
-            await page.locator(`#node-input-btn-${config.prop}-add, #node-input-lookup-${config.prop}`).first().click();
-            await page.locator("form#node-config-dialog-edit-form").waitFor({ state: "visible" });
-            const checks = await checkFields(page, config.type, "node-config-input-");
-            assert.ok(checks.some((c) => c.bad !== undefined), `${config.type}: some field refuses a bad value (${JSON.stringify(checks)})`);
-            await page.locator("#node-config-dialog-ok").click();
-            await page.locator("form#node-config-dialog-edit-form").waitFor({ state: "detached" });
-            const configId = await page.evaluate((p) => document.querySelector(`#node-input-${p}`).value as string, config.prop);
-            const saved = await page.evaluate((cid) => ({ ...RED.nodes.node(cid) }), configId);
-            for (const c of checks.filter((c) => c.good !== undefined)) assert.equal(String(saved[c.prop]), c.good, `${config.type}.${c.prop} saved`);
-            configTested.add(config.type);
-          } else {
-            const existing = await page.evaluate((ct) => {
-              let found = "";
-              RED.nodes.eachConfig((n: { id: string; type: string }) => {
-                if (n.type === ct && !found) found = n.id;
+    test("Import > Examples lists every example, and importing the bridge deploys it", async () => {
+      await page.evaluate(() => RED.actions.invoke("core:show-examples-import-dialog"));
+      const tab = page.locator("#red-ui-clipboard-dialog-import-tab-examples");
+      await tab.locator(".red-ui-treeList-label-text", { hasText: MODULE }).click();
+      const examples = exampleFlows();
+      // The module's folder opens after a request for its listing.
+      await tab.locator(".red-ui-treeList-label-text", { hasText: new RegExp(`^${examples[0].name}$`) }).waitFor();
+      const listed = await tab.locator(".red-ui-treeList-label-text").allTextContents();
+      for (const example of examples) assert.ok(listed.includes(example.name), `${example.name} listed in ${listed.join(", ")}`);
+
+      // The bridge: the example that crosses to an aggregator; the only example until those exist.
+      const bridge = examples.find((e) => /bridge/.test(e.name)) ?? examples[0];
+      await tab.locator(".red-ui-treeList-label-text", { hasText: new RegExp(`^${bridge.name}$`) }).click();
+      await page.locator("#red-ui-clipboard-dialog-ok").click();
+      await page.locator("#red-ui-clipboard-dialog").waitFor({ state: "hidden" });
+      const tabId = bridge.flow.find((n) => n.type === "tab")?.id;
+      if (tabId) await page.evaluate((id) => RED.workspaces.show(id), tabId);
+      else await page.mouse.click(600, 400); // a flow without a tab follows the mouse until dropped
+      // The editor fetches the example when it is picked, so the nodes arrive a moment later.
+      const wanted = [...new Set(bridge.flow.filter((n) => n.z).map((n) => n.type as string))];
+      await page
+        .waitForFunction(
+          (types) =>
+            types.every((t) => {
+              let found = false;
+              RED.nodes.eachNode((n: { type: string }) => {
+                found = found || n.type === t;
               });
               return found;
-            }, config.type);
-            await select.selectOption(existing);
+            }),
+          wanted,
+          { timeout: 10_000 },
+        )
+        .catch(() => undefined);
+      const imported = await page.evaluate(() => {
+        const types: string[] = [];
+        RED.nodes.eachNode((n: { type: string }) => types.push(n.type));
+        return types;
+      });
+      for (const type of wanted) assert.ok(imported.includes(type), `${type} imported`);
+
+      const from = red.log().length;
+      await page.locator("#red-ui-header-button-deploy").click();
+      await page.locator(".red-ui-notification", { hasText: /deployed/i }).first().waitFor({ timeout: 15_000 });
+      await page.waitForTimeout(1500); // config nodes connect right after the flows start
+      await page.screenshot({ path: path.join(shots, "imported-bridge.png") });
+      const logged = red.log().slice(from);
+      assert.deepEqual(logged.split("\n").filter((l) => /\[(error|warn)\]/.test(l)), [], logged);
+      const deployed = await red.admin<{ flows: Array<{ id: string }> }>("/flows");
+      const ids = new Set(deployed.flows.map((n) => n.id));
+      assert.equal(bridge.flow.filter((n) => !ids.has(n.id as string)).length, 0, "every node of the example deployed");
+      // A fresh tab for the dialog tests, so that their nodes do not mix with the example, and no
+      // leftover notification over the screenshots.
+      await page.evaluate(() => RED.workspaces.add());
+      await page.locator(".red-ui-notification").first().waitFor({ state: "detached", timeout: 15_000 }).catch(() => undefined);
+    });
+
+    test("each dialog refuses bad values as you type, accepts good ones and saves them", async (t) => {
+      const types = await categories(page);
+      const configTested = new Set<string>();
+      let screenshotTaken = false;
+      for (const type of nonConfigTypes(types)) {
+        await t.test(type, async () => {
+          const id = await dropOnCanvas(page, type);
+          await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] rect.red-ui-flow-node`).dblclick();
+          await page.locator("form#dialog-form").waitFor({ state: "visible" });
+          let refused = 0;
+
+          // Config nodes this type needs: "no config" is refused; a new one is made with the add
+          // button, and its own dialog is checked the first time its type comes up.
+          const configProps = await page.evaluate((t) => {
+            const defaults = RED.nodes.getType(t).defaults as Record<string, { type?: string; required?: boolean }>;
+            return Object.entries(defaults).filter(([, d]) => d.type).map(([prop, d]) => ({ prop, type: d.type!, required: !!d.required }));
+          }, type);
+          for (const config of configProps) {
+            const select = page.locator(`#node-input-${config.prop}`);
+            if (config.required) {
+              await select.selectOption("_ADD_");
+              assert.match((await select.getAttribute("class")) ?? "", /input-error/, `${type}.${config.prop}: no ${config.type} is refused`);
+              refused++;
+            }
+            if (!configTested.has(config.type)) {
+              await page.locator(`#node-input-btn-${config.prop}-add, #node-input-lookup-${config.prop}`).first().click();
+              await page.locator("form#node-config-dialog-edit-form").waitFor({ state: "visible" });
+              const checks = await checkFields(page, config.type, "node-config-input-");
+              await checkShownOnlyWith(page, config.type, "node-config-input-");
+              assert.ok(checks.some((c) => c.bad !== undefined), `${config.type}: some field refuses a bad value (${JSON.stringify(checks)})`);
+              await page.locator("#node-config-dialog-ok").click();
+              await page.locator("form#node-config-dialog-edit-form").waitFor({ state: "detached" });
+              const configId = await page.evaluate((p) => document.querySelector(`#node-input-${p}`).value as string, config.prop);
+              const saved = await page.evaluate((cid) => ({ ...RED.nodes.node(cid) }), configId);
+              for (const c of checks.filter((c) => c.good !== undefined)) assert.equal(String(saved[c.prop]), c.good, `${config.type}.${c.prop} saved`);
+              configTested.add(config.type);
+            } else {
+              const existing = await page.evaluate((ct) => {
+                let found = "";
+                RED.nodes.eachConfig((n: { id: string; type: string }) => {
+                  if (n.type === ct && !found) found = n.id;
+                });
+                return found;
+              }, config.type);
+              await select.selectOption(existing);
+            }
+            assert.doesNotMatch((await select.getAttribute("class")) ?? "", /input-error/, `${type}.${config.prop}: a ${config.type} is accepted`);
           }
-          assert.doesNotMatch((await select.getAttribute("class")) ?? "", /input-error/, `${type}.${config.prop}: a ${config.type} is accepted`);
-        }
 
-        const checks = await checkFields(page, type, "node-input-");
-        refused += checks.filter((c) => c.bad !== undefined).length;
-        assert.ok(refused > 0, `${type}: the dialog refuses some bad value (${JSON.stringify(checks)})`);
-        await assertNoRawKeys(page, "form#dialog-form");
-        if (!screenshotTaken) {
-          await page.locator(".red-ui-tray").first().screenshot({ path: path.join(shots, `dialog-${type}.png`) });
-          screenshotTaken = true;
-        }
-        await page.locator("#node-dialog-ok").click();
-        await page.locator("form#dialog-form").waitFor({ state: "detached" });
-        const saved = await page.evaluate((nid) => ({ ...RED.nodes.node(nid), _def: undefined, _: undefined }), id);
-        for (const c of checks.filter((c) => c.good !== undefined)) assert.equal(String(saved[c.prop]), c.good, `${type}.${c.prop} saved`);
-        assert.equal(saved.valid, true, `${type} is valid once saved`);
-      });
-    }
-    const unused = Object.entries(types).filter(([t, c]) => c === "config" && !configTested.has(t));
-    assert.deepEqual(unused, [], "every config type was edited through a node that uses it");
-  });
+          await checkShownOnlyWith(page, type, "node-input-");
+          const checks = await checkFields(page, type, "node-input-");
+          refused += checks.filter((c) => c.bad !== undefined).length;
+          assert.ok(refused > 0, `${type}: the dialog refuses some bad value (${JSON.stringify(checks)})`);
+          await assertNoRawKeys(page, "form#dialog-form");
+          if (!screenshotTaken) {
+            await page.locator(".red-ui-tray").first().screenshot({ path: path.join(shots, `dialog-${type}.png`) });
+            screenshotTaken = true;
+          }
+          await page.locator("#node-dialog-ok").click();
+          await page.locator("form#dialog-form").waitFor({ state: "detached" });
+          const saved = await page.evaluate((nid) => ({ ...RED.nodes.node(nid), _def: undefined, _: undefined }), id);
+          for (const c of checks.filter((c) => c.good !== undefined)) assert.equal(String(saved[c.prop]), c.good, `${type}.${c.prop} saved`);
+          assert.equal(saved.valid, true, `${type} is valid once saved`);
+        });
+      }
+      const unused = Object.entries(types).filter(([t, c]) => c === "config" && !configTested.has(t));
+      assert.deepEqual(unused, [], "every config type was edited through a node that uses it");
+    });
 
-  test("help follows the Node-RED style for every node type", async (t) => {
-    const types = await categories(page);
-    for (const type of Object.keys(types)) {
-      await t.test(type, async () => {
-        const help = await readHelp(page, type);
-        englishHelp.set(type, help.text);
-        assert.ok(help.summary.length > 20, `${type}: a one-line summary first (${help.summary})`);
-        const ports = await page.evaluate((t) => ({ inputs: RED.nodes.getType(t).inputs ?? 0, outputs: RED.nodes.getType(t).outputs ?? 0 }), type);
-        const expected = [...(ports.inputs > 0 ? ["Inputs"] : []), ...(ports.outputs > 0 ? ["Outputs"] : []), "Details", "References"];
-        assert.deepEqual(help.headings.filter((h) => ["Inputs", "Outputs", "Details", "References"].includes(h)), expected, `${type} sections`);
-        if (ports.outputs > 1) assert.equal(help.outputPorts, ports.outputs, `${type}: one entry per output port`);
-      });
-    }
-  });
-
-  for (const locale of [
-    { code: "pt-BR", words: /[ãçéêóõú]|\b(de|para|o|a)\b/i },
-    { code: "ru", words: /[а-яё]/i },
-  ]) {
-    test(`the ${locale.code} editor shows translated help, labels and no raw keys`, async (t) => {
-      const localized = await launchBrowser({ locale: locale.code });
-      try {
-        const lpage = await openEditor(localized, red, pageErrors);
-        const types = await categories(lpage);
-        for (const type of Object.keys(types)) {
-          await t.test(type, async () => {
-            const help = await readHelp(lpage, type);
-            assert.notEqual(help.text, englishHelp.get(type), `${type}: help in ${locale.code}`);
-            assert.match(help.text, locale.words);
-            // Every label key of the dialog has its own text in this language. i18next falls back
-            // to en-US for a missing key, so compare with the English text; names and acronyms
-            // ("JSON", "SMPP", "s") may stay as they are.
-            const missing = await lpage.evaluate((t) => {
-              const template = document.querySelector(`script[data-template-name="${t}"]`)?.innerHTML ?? "";
-              const keys = [...(template as string).matchAll(/data-i18n="(?:\[[^\]]*\])?([^"]+)"/g)].map((m) => m[1]).filter((k) => !k.includes(":"));
-              const ns = RED.nodes.getType(t).set.id as string;
-              return keys.filter((k) => {
-                const here = RED._(`${ns}:${k}`) as string;
-                const english = RED._(`${ns}:${k}`, { lng: "en-US" }) as string;
-                return here === `${ns}:${k}` || (here === english && !/^([A-Z0-9 ./_-]*|.{0,3})$/.test(english));
-              });
-            }, type);
-            assert.deepEqual(missing, [], `${type}: untranslated label keys`);
-          });
-        }
-      } finally {
-        await localized.close();
+    test("help follows the Node-RED style for every node type", async (t) => {
+      const types = await categories(page);
+      for (const type of Object.keys(types)) {
+        await t.test(type, async () => {
+          const help = await readHelp(page, type);
+          englishHelp.set(type, help.text);
+          assert.ok(help.summary.length > 20, `${type}: a one-line summary first (${help.summary})`);
+          const ports = await page.evaluate((t) => ({ inputs: RED.nodes.getType(t).inputs ?? 0, outputs: RED.nodes.getType(t).outputs ?? 0 }), type);
+          const expected = [...(ports.inputs > 0 ? ["Inputs"] : []), ...(ports.outputs > 0 ? ["Outputs"] : []), "Details", "References"];
+          assert.deepEqual(help.headings.filter((h) => ["Inputs", "Outputs", "Details", "References"].includes(h)), expected, `${type} sections`);
+          if (ports.outputs > 1) assert.equal(help.outputPorts, ports.outputs, `${type}: one entry per output port`);
+        });
       }
     });
-  }
 
-  test("the editor logged no page error", () => {
-    assert.deepEqual(pageErrors, []);
+    for (const locale of [
+      { code: "pt-BR", words: /[ãçéêóõú]|\b(de|para|o|a)\b/i },
+      { code: "ru", words: /[а-яё]/i },
+    ]) {
+      test(`the ${locale.code} editor shows translated help, labels and no raw keys`, async (t) => {
+        const localized = await launchBrowser({ locale: locale.code });
+        try {
+          const lpage = await openEditor(localized, red, pageErrors);
+          const types = await categories(lpage);
+          for (const type of Object.keys(types)) {
+            await t.test(type, async () => {
+              const help = await readHelp(lpage, type);
+              assert.notEqual(help.text, englishHelp.get(type), `${type}: help in ${locale.code}`);
+              assert.match(help.text, locale.words);
+              // Every label key of the dialog has its own text in this language. i18next falls back
+              // to en-US for a missing key, so compare with the English text; names and acronyms
+              // ("JSON", "SMPP", "s") may stay as they are.
+              const missing = await lpage.evaluate((t) => {
+                const template = document.querySelector(`script[data-template-name="${t}"]`)?.innerHTML ?? "";
+                const keys = [...(template as string).matchAll(/data-i18n="(?:\[[^\]]*\])?([^"]+)"/g)].map((m) => m[1]).filter((k) => !k.includes(":"));
+                const ns = RED.nodes.getType(t).set.id as string;
+                return keys.filter((k) => {
+                  const here = RED._(`${ns}:${k}`) as string;
+                  const english = RED._(`${ns}:${k}`, { lng: "en-US" }) as string;
+                  return here === `${ns}:${k}` || (here === english && !/^([A-Z0-9 ./_-]*|.{0,3})$/.test(english));
+                });
+              }, type);
+              assert.deepEqual(missing, [], `${type}: untranslated label keys`);
+            });
+          }
+        } finally {
+          await localized.close();
+        }
+      });
+    }
+
+    test("the editor logged no page error", () => {
+      assert.deepEqual(pageErrors, []);
+    });
   });
-});
+}
 
 /** Opens the editor and waits until the palette holds our nodes; records page errors. */
 async function openEditor(browser: Browser, red: NodeRed, errors: string[]): Promise<Page> {
@@ -282,8 +329,10 @@ async function dropOnCanvas(page: Page, type: string): Promise<string> {
   const before = await nodeIds(page);
   const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
   await page.evaluate((t) => document.querySelector(`.red-ui-palette-node[data-palette-type="${t}"]`)?.scrollIntoView(), type);
-  const y = 80 + before.length * 50;
-  await entry.dragTo(page.locator("#red-ui-workspace-chart"), { targetPosition: { x: 300, y } });
+  // Columns of six, so that every drop lands inside the visible canvas.
+  const here = await page.evaluate(() => RED.nodes.filterNodes({ z: RED.workspaces.active() }).length as number);
+  const position = { x: 200 + Math.floor(here / 6) * 220, y: 80 + (here % 6) * 70 };
+  await entry.dragTo(page.locator("#red-ui-workspace-chart"), { targetPosition: position });
   const added = (await nodeIds(page)).filter((id) => !before.includes(id));
   assert.equal(added.length, 1, `${type} dropped on the canvas`);
   return added[0];
@@ -335,6 +384,25 @@ async function checkFields(page: Page, type: string, prefix: string): Promise<Fi
     checks.push(check);
   }
   return checks;
+}
+
+/** Options that do not apply are hidden, and shown again when they do; the control is then restored. */
+async function checkShownOnlyWith(page: Page, type: string, prefix: string): Promise<void> {
+  for (const rule of SHOWN_ONLY_WITH.filter((r) => r.type === type)) {
+    const control = page.locator(`#${prefix}${rule.control}`);
+    const row = page.locator(`#${prefix}${rule.row}`);
+    const original = await control.evaluate((el) => (el.type === "checkbox" ? (el.checked as boolean) : (el.value as string)));
+    const set = async (value: string | boolean) => {
+      if (typeof value === "boolean") {
+        if ((await control.evaluate((el) => el.checked as boolean)) !== value) await control.click();
+      } else await control.selectOption(value);
+    };
+    await set(rule.off);
+    assert.equal(await row.isVisible(), false, `${type}: ${rule.row} hidden while ${rule.control} is ${rule.off}`);
+    await set(rule.on);
+    assert.equal(await row.isVisible(), true, `${type}: ${rule.row} shown when ${rule.control} is ${rule.on}`);
+    await set(original);
+  }
 }
 
 /** Clears the field, types the value key by key, and tells whether the editor accepts it. */
