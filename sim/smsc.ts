@@ -57,6 +57,12 @@ export interface SmscOptions {
    * that hundreds of thousands of submits do not fill the simulator's own memory.
    */
   keepSubmitted?: boolean;
+  /**
+   * Store and forward, as a real SMSC does: a deliver_sm (receipt or MO part) that gets no
+   * ESME_ROK (no receiver bound, no answer, or an error status) is sent again after this many
+   * ms, until it is acknowledged or the simulator closes. Unset: sent once.
+   */
+  redeliverMs?: number;
 }
 
 export interface SmscFaults {
@@ -103,6 +109,10 @@ export interface SmscCounters {
   mosSent: number;
   /** deliver_sm_resp statuses received, by status. */
   deliverResps: Record<number, number>;
+  /** deliver_sm sent again because an earlier try was not acknowledged (with redeliverMs). */
+  redeliveries: number;
+  /** deliver_sm not yet acknowledged with ESME_ROK and still to be retried (with redeliverMs). */
+  undelivered: number;
 }
 
 export interface SubmitRecord {
@@ -184,7 +194,10 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
     receiptsSent: 0,
     mosSent: 0,
     deliverResps: {},
+    redeliveries: 0,
+    undelivered: 0,
   };
+  let closed = false;
   const submitted: SubmitRecord[] = [];
   sim.on("error", () => undefined);
 
@@ -202,7 +215,22 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
     return undefined;
   }
 
-  function deliver(params: smpp.PduParams): Promise<number> {
+  /** Sends until acknowledged when redeliverMs is set; resolves with the last answer's status. */
+  async function deliver(params: smpp.PduParams): Promise<number> {
+    let status = await deliverOnce(params);
+    if (!options.redeliverMs || status === ESME_ROK) return status;
+    counters.undelivered += 1;
+    while (status !== ESME_ROK && !closed) {
+      await new Promise<void>((resolve) => later(options.redeliverMs!, resolve));
+      if (closed) break;
+      counters.redeliveries += 1;
+      status = await deliverOnce(params);
+    }
+    counters.undelivered -= 1;
+    return status;
+  }
+
+  function deliverOnce(params: smpp.PduParams): Promise<number> {
     return new Promise<number>((resolve) => {
       const peer = receiver();
       if (!peer) return resolve(-1);
@@ -402,6 +430,7 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
     return deliver(receiptFor(record, stat, text));
   };
   sim.close = async () => {
+    closed = true;
     for (const t of timers) clearTimeout(t);
     timers.clear();
     for (const peer of peers) peer.session.destroy();
