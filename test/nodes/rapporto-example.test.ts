@@ -1,5 +1,5 @@
 /**
- * examples/rapporto-send-receive.json loads as shipped, configured from environment variables
+ * examples/rapidpro-rapporto-bridge.json loads as shipped, configured from environment variables
  * (Node-RED substitutes a property whose whole value is `${VAR}`), sends an MT to the Rapporto
  * simulator and answers courier. debug and comment nodes are not in the test helper, so they
  * stand in as helper nodes.
@@ -31,16 +31,16 @@ test("the Rapporto example flow loads from environment variables and sends throu
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
   try {
-    const file = path.resolve(__dirname, "..", "..", "..", "examples", "rapporto-send-receive.json");
+    const file = path.resolve(__dirname, "..", "..", "..", "examples", "rapidpro-rapporto-bridge.json");
     const shipped = JSON.parse(readFileSync(file, "utf8")) as FlowNode[];
-    const flow = shipped.map((n) => (n.type === "debug" || n.type === "comment" || n.type === "catch" ? { id: n.id, z: n.z, type: "helper" } : n));
+    const flow = shipped.map((n) => (n.type === "debug" || n.type === "comment" || n.type === "catch" || n.type === "status" || n.type === "inject" ? { id: n.id, z: n.z, type: "helper" } : n));
     const credentials = Object.fromEntries(flow.filter((n) => "credentials" in n && n.credentials).map((n) => [n.id, (n as FlowNode).credentials]));
     await startHelper();
     await helper.load(nodeModules("rapidpro-channel", "rapidpro-in", "rapidpro-out", "rapporto-account", "rapporto-mt", "rapporto-mo", "rapporto-dlr"), flow, credentials);
     for (const n of flow) if (n.type !== "tab") assert.ok(helper.getNode(n.id), `node ${n.id} (${n.type}) did not start`);
 
     const res = await request(httpNodeApp())
-      .post("/rapidpro/rapporto/send")
+      .post("/rapidpro/send")
       .set({ "content-type": "application/x-www-form-urlencoded", authorization: env.RAPIDPRO_AUTH })
       .send("uuid=0191e180-7d60-7000-aded-7d8b151cbd5b&text=%D0%9F%D1%80%D0%B8%D0%B2%D0%B5%D1%82&to=%2B79161234567&from=Example");
     assert.equal(res.status, 200);
@@ -51,6 +51,42 @@ test("the Rapporto example flow loads from environment variables and sends throu
     // RAPPORTO_ALLOWED_IPS reached the account's allow-list.
     const account = helper.getNode("rap-account") as unknown as RapportoAccountNode;
     assert.equal(account.sources.allowed?.toString(), "127.0.0.1, ::1");
+  } finally {
+    await stopHelper();
+    await sim.close();
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
+
+test("rapporto-send-receive.json loads from environment variables; its MT reaches the simulator", async () => {
+  const sim = await startRapportoSim({ serviceId: "example-svc", pass: "example-pass" });
+  const env: Record<string, string> = {
+    RAPPORTO_MT_URL: sim.mtUrl,
+    RAPPORTO_SERVICE_ID: "example-svc",
+    RAPPORTO_PASS: "example-pass",
+    RAPPORTO_SOURCE: "Example",
+    RAPPORTO_ALLOWED_IPS: "127.0.0.1",
+    STORE_URL: "memory:",
+  };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    const file = path.resolve(__dirname, "..", "..", "..", "examples", "rapporto-send-receive.json");
+    const shipped = JSON.parse(readFileSync(file, "utf8")) as FlowNode[];
+    const stand = new Set(["debug", "comment", "inject"]);
+    const flow = shipped.map((n) => (stand.has(n.type) ? { id: n.id, z: n.z, type: "helper" } : n));
+    const credentials = Object.fromEntries(flow.filter((n) => "credentials" in n && n.credentials).map((n) => [n.id, (n as FlowNode).credentials]));
+    await startHelper();
+    await helper.load(nodeModules("rapporto-account", "rapporto-mt", "rapporto-mo", "rapporto-dlr"), flow, credentials);
+    for (const n of flow) if (n.type !== "tab") assert.ok(helper.getNode(n.id), `node ${n.id} (${n.type}) did not start`);
+    const inject = shipped.find((n) => n.id === "rsr-inject")!;
+    const result = new Promise<{ submit: { accepted: boolean } }>((resolve) => helper.getNode("rsr-debug-submit").once("input", resolve));
+    helper.getNode("rsr-mt").receive({ payload: JSON.parse(String(inject.payload)) } as never);
+    assert.equal((await result).submit.accepted, true);
+    assert.deepEqual(sim.sent.map((m) => [m.clientId, m.message]), [["+79161234567", "Привет из Node-RED"]]);
   } finally {
     await stopHelper();
     await sim.close();

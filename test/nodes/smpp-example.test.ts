@@ -1,7 +1,7 @@
 /**
- * examples/smpp-send-receive.json loads as shipped (configured from environment variables)
- * and binds to the SMSC simulator. debug and comment nodes are not in the test helper, so
- * they stand in as helper nodes.
+ * The SMPP examples (smpp-send-receive.json and rapidpro-smpp-bridge.json) load as shipped,
+ * configured from environment variables, and bind to the SMSC simulator. Core nodes other than
+ * catch and status are not in the test helper, so they stand in as helper nodes.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,16 +22,16 @@ const ENV: Record<string, string> = {
   RAPIDPRO_AUTH: "Token example",
 };
 
-test("the SMPP example flow loads from environment variables and binds", async () => {
+for (const example of ["smpp-send-receive.json", "rapidpro-smpp-bridge.json"]) test(`${example} loads from environment variables and binds`, async () => {
   const sim = await startSmsc({ credentials: { systemId: ENV.SMPP_SYSTEM_ID, password: ENV.SMPP_PASSWORD } });
   const saved = Object.fromEntries(Object.keys(ENV).map((k) => [k, process.env[k]]));
   Object.assign(process.env, ENV);
   try {
-    const file = path.resolve(__dirname, "..", "..", "..", "examples", "smpp-send-receive.json");
+    const file = path.resolve(__dirname, "..", "..", "..", "examples", example);
     const shipped = JSON.parse(readFileSync(file, "utf8")) as FlowNode[];
     const flow = shipped.map((n) => {
       if (n.type === "smpp-bind") return { ...n, port: sim.port };
-      if (n.type === "debug" || n.type === "comment") return { id: n.id, z: n.z, type: "helper" };
+      if (n.type === "debug" || n.type === "comment" || n.type === "inject") return { id: n.id, z: n.z, type: "helper" };
       return n;
     });
     const credentials = Object.fromEntries(flow.filter((n) => "credentials" in n && n.credentials).map((n) => [n.id, (n as FlowNode).credentials]));
