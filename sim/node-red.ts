@@ -237,6 +237,8 @@ export function exampleEnv(services: { courierUrl: string; smscPort: number; rap
     [/PORT$/, String(services.smscPort)],
     [/SYSTEM_?ID|USER|LOGIN|SERVICE_?ID/, "bridge"],
     [/PASS/, "secret"],
+    [/ALLOWED|IPS$/, "127.0.0.1"], // the simulators push from loopback
+    [/SOURCE|SENDER/, "RapidPro"],
     [/URL$/, services.rapportoUrl ?? "http://127.0.0.1:9/rapporto"],
   ];
   const env: Record<string, string> = {};
