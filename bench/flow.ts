@@ -7,7 +7,16 @@ import fs from "node:fs";
 import path from "node:path";
 import { PACKAGE_ROOT } from "../sim/node-red";
 
-export const BRIDGE_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-smpp-bridge.json");
+/**
+ * The SMPP bridge example: the issue names it rapidpro-smpp-bridge.json; the package ships it as
+ * smpp-send-receive.json. The first that exists is the default.
+ */
+export const BRIDGE_FLOWS = ["rapidpro-smpp-bridge.json", "smpp-send-receive.json"].map((f) => path.join(PACKAGE_ROOT, "examples", f));
+
+export function defaultFlow(): string | undefined {
+  return BRIDGE_FLOWS.find((f) => fs.existsSync(f));
+}
+
 export const RAPIDPRO_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-external-channel.json");
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -19,13 +28,24 @@ export interface Flow {
   smppOut: boolean;
   /** The flow takes deliver_sm from the SMSC (`smpp-in`): MO and receipts come from the simulator. */
   smppIn: boolean;
+  /** The path of its rapidpro-in node: courier's Send URL. */
+  sendPath: string;
 }
 
 export function loadFlow(file: string): Flow {
   const nodes = JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[];
   if (!Array.isArray(nodes)) throw new Error(`${file}: not a flow export (expected a JSON array of nodes)`);
   const has = (type: string) => nodes.some((n) => n.type === type);
-  return { file, nodes, smppOut: has("smpp-bind") && has("smpp-out"), smppIn: has("smpp-bind") && has("smpp-in") };
+  const rapidproIn = nodes.find((n) => n.type === "rapidpro-in");
+  if (!rapidproIn) throw new Error(`${file}: no rapidpro-in node, so nothing to send MT to`);
+  const sendPath = typeof rapidproIn.path === "string" && rapidproIn.path ? rapidproIn.path : "/rapidpro/send";
+  return {
+    file,
+    nodes,
+    smppOut: has("smpp-bind") && has("smpp-out"),
+    smppIn: has("smpp-bind") && has("smpp-in"),
+    sendPath: sendPath.startsWith("/") ? sendPath : `/${sendPath}`,
+  };
 }
 
 /** Property names a bind's settings may go by; the first one the node has is set. */

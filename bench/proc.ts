@@ -35,7 +35,7 @@ export function cpuSeconds(pid: number): number | undefined {
 }
 
 /** A `Vm*` line of /proc/<pid>/status in MB, or undefined. */
-export function vmMb(pid: number, field: "VmRSS" | "VmHWM"): number | undefined {
+export function vmMb(pid: number, field: "VmRSS" | "VmHWM" | "RssAnon" | "RssFile"): number | undefined {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
@@ -58,11 +58,22 @@ export function resetPeakRss(pid: number): boolean {
   }
 }
 
+/**
+ * One RSS sample. Anonymous memory is the JavaScript heap and native allocations (where a leak
+ * shows); file-backed memory is mostly the embedded store's memory-mapped LMDB pages.
+ */
+export interface RssPoint {
+  atS: number;
+  rssMb: number;
+  anonMb?: number;
+  fileMb?: number;
+  messages: number;
+}
+
 export interface ProcessUsage {
   cpuSeconds?: number;
   peakRssMb?: number;
-  /** RSS sampled at intervals: [seconds since start, MB, messages counted so far]. */
-  timeline: Array<[number, number, number]>;
+  timeline: RssPoint[];
 }
 
 /**
@@ -75,7 +86,7 @@ export class ProcessWatch {
   private readonly startedAt = Date.now();
   private readonly hwmReset: boolean;
   private peakSampled = 0;
-  private readonly timeline: Array<[number, number, number]> = [];
+  private readonly timeline: RssPoint[] = [];
   private lastTimeline = 0;
   private readonly timer: NodeJS.Timeout;
 
@@ -84,7 +95,7 @@ export class ProcessWatch {
     /** How often to keep an RSS point for the timeline (the soak report prints them). */
     private readonly timelineEveryMs: number,
     private readonly progress: () => number,
-    private readonly onPoint?: (point: [number, number, number]) => void,
+    private readonly onPoint?: (point: RssPoint) => void,
   ) {
     this.hwmReset = resetPeakRss(pid);
     this.cpuAtStart = cpuSeconds(pid);
@@ -99,7 +110,14 @@ export class ProcessWatch {
     const t = Date.now();
     if (t - this.lastTimeline >= this.timelineEveryMs) {
       this.lastTimeline = t;
-      const point: [number, number, number] = [Math.round((t - this.startedAt) / 100) / 10, Math.round(rss), this.progress()];
+      const mb = (x: number | undefined) => (x === undefined ? undefined : Math.round(x));
+      const point: RssPoint = {
+        atS: Math.round((t - this.startedAt) / 100) / 10,
+        rssMb: Math.round(rss),
+        anonMb: mb(vmMb(this.pid, "RssAnon")),
+        fileMb: mb(vmMb(this.pid, "RssFile")),
+        messages: this.progress(),
+      };
       this.timeline.push(point);
       this.onPoint?.(point);
     }
