@@ -1,30 +1,37 @@
 /**
  * `npm start`: a local Node-RED on 127.0.0.1:1880 with this package loaded from the working
- * tree and its user directory in `.node-red/` (ignored by git).
+ * tree, its user directory in `.node-red/` (ignored by git), running the SMPP bridge example.
  *
- * With no RAPIDPRO_URL set it also starts the simulators and wires the example to them, then
- * plays courier: one MT every few seconds, printed as it travels, so a newcomer sees messages
- * flow in the console and in the editor. With the variables set it runs the real bridge.
+ * With no RAPIDPRO_URL set it starts the courier simulator and plays RapidPro (an MT every few
+ * seconds); with no SMPP_HOST set it starts the SMSC simulator (receipts, and an MO now and
+ * then). Everything is printed as it travels, so a newcomer sees MT, MO and receipts flow in the
+ * console and in the editor. With the variables set, the same command runs the real bridge.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { PACKAGE_ROOT, startNodeRed, type NodeRed } from "./node-red";
 import { DEFAULT_SEND_BODY, sendMt, startCourier, type CourierSim } from "./courier";
+import { startSmsc, type SmscSim } from "./smsc";
 
 const PORT = Number(process.env.PORT) || 1880;
 const USER_DIR = path.join(PACKAGE_ROOT, ".node-red");
-const EXAMPLE = path.join(PACKAGE_ROOT, "examples", "rapidpro-external-channel.json");
+const EXAMPLE = path.join(PACKAGE_ROOT, "examples", "rapidpro-smpp-bridge.json");
 const DEMO_CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
 const DEMO_AUTH = "Token demo-secret";
 
 async function main(): Promise<void> {
-  const simulate = !process.env.RAPIDPRO_URL;
-  let courier: CourierSim | undefined;
   const env: Record<string, string> = {};
-  if (simulate) {
+  let courier: CourierSim | undefined;
+  let smsc: SmscSim | undefined;
+  if (!process.env.RAPIDPRO_URL) {
     courier = await startCourier({ channelUuid: DEMO_CHANNEL });
     Object.assign(env, { RAPIDPRO_URL: courier.url, RAPIDPRO_CHANNEL_UUID: DEMO_CHANNEL, RAPIDPRO_AUTH: DEMO_AUTH });
-    console.log(`[demo] courier simulator on ${courier.url} (set RAPIDPRO_URL to use a real RapidPro)`);
+    console.log(`[demo] courier simulator on ${courier.url} (set RAPIDPRO_URL and friends to use a real RapidPro)`);
+  }
+  if (!process.env.SMPP_HOST) {
+    smsc = await startSmsc({ port: 0, receiptDelayMs: 1500, redeliverMs: 2000, keepSubmitted: false });
+    Object.assign(env, { SMPP_HOST: "127.0.0.1", SMPP_PORT: String(smsc.port), SMPP_SYSTEM_ID: "demo", SMPP_PASSWORD: "demo" });
+    console.log(`[demo] SMSC simulator on 127.0.0.1:${smsc.port} (set SMPP_HOST and friends to use a real SMSC)`);
   }
 
   const firstRun = !fs.existsSync(path.join(USER_DIR, "flows.json"));
@@ -33,42 +40,69 @@ async function main(): Promise<void> {
     port: PORT,
     env,
     loadFromWorkingTree: true,
-    echo: true,
+    echo: process.env.DEMO_QUIET !== "1",
     flows: firstRun ? JSON.parse(fs.readFileSync(EXAMPLE, "utf8")) : undefined,
   });
   console.log(`[demo] Node-RED editor: ${red.url}/  (flows kept in ${USER_DIR}; delete it to start over)`);
+
+  const timers: NodeJS.Timeout[] = [];
+  if (courier) timers.push(playCourier(red, courier));
+  if (smsc) timers.push(playPhones(smsc));
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    clearInterval(driver);
+    for (const t of timers) clearInterval(t);
     await red.stop();
     await courier?.close();
+    await smsc?.close();
     process.exit(0);
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-
-  const driver = simulate && courier ? playCourier(red, courier) : undefined;
 }
+
+const TEXTS = [
+  "Hello from RapidPro",
+  "Привет! A Unicode message ☺",
+  "A long message that does not fit in one SMS, so the bridge splits it into concatenated parts with a UDH, and the phone shows it as one message again.",
+];
 
 /** Sends an MT every 3 s and prints what courier hears back. */
 function playCourier(red: NodeRed, courier: CourierSim): NodeJS.Timeout {
   let n = 0;
   let seen = 0;
+  let refused = 0;
   return setInterval(() => {
     for (; seen < courier.accepted.length; seen++) {
       const call = courier.accepted[seen];
-      console.log(`[demo] bridge -> courier: ${call.action} ${new URLSearchParams(call.params).toString()}`);
+      console.log(`[demo] bridge -> RapidPro: ${call.action} ${new URLSearchParams(call.params).toString()}`);
+    }
+    for (; refused < courier.refused.length; refused++) {
+      const call = courier.refused[refused];
+      console.log(`[demo] bridge -> RapidPro: REFUSED ${call.status} ${call.path}: ${call.error}`);
     }
     n++;
     const uuid = `0191e180-7d60-7000-a000-${String(n).padStart(12, "0")}`;
-    const text = n % 3 === 0 ? "Привет! A Unicode message ☺" : `Hello from RapidPro, message ${n}`;
-    sendMt({ sendUrl: `${red.url}/rapidpro/send`, body: DEFAULT_SEND_BODY, authorization: DEMO_AUTH, channelUuid: DEMO_CHANNEL }, { uuid, to: "+250788383383", text })
-      .then((parts) => console.log(`[demo] courier -> bridge: MT ${uuid} "${text}" -> HTTP ${parts.map((p) => p.status).join(",")}`))
-      .catch((err: Error) => console.log(`[demo] courier -> bridge: MT ${uuid} failed: ${err.message}`));
+    const text = TEXTS[n % TEXTS.length];
+    sendMt({ sendUrl: `${red.url}/rapidpro/send`, body: DEFAULT_SEND_BODY, authorization: DEMO_AUTH, channelUuid: DEMO_CHANNEL, maxLength: 640 }, { uuid, to: "+250788383383", text })
+      .then((parts) => console.log(`[demo] RapidPro -> bridge: MT ${uuid} "${text.slice(0, 40)}" -> HTTP ${parts.map((p) => p.status).join(",")}`))
+      .catch((err: Error) => console.log(`[demo] RapidPro -> bridge: MT ${uuid} failed: ${err.message}`));
   }, 3000);
+}
+
+/** A phone answers now and then: an MO through the SMSC simulator every 10 s. */
+function playPhones(smsc: SmscSim): NodeJS.Timeout {
+  let n = 0;
+  return setInterval(() => {
+    n++;
+    const text = n % 2 ? `Reply ${n} from a phone` : `Ответ ${n} с телефона ☺`;
+    smsc
+      .sendMo({ from: "+250788123123", to: "2020", text })
+      .then((statuses) => console.log(`[demo] phone -> SMSC -> bridge: MO "${text}" -> deliver_sm_resp ${statuses.join(",")}`))
+      .catch((err: Error) => console.log(`[demo] MO failed: ${err.message}`));
+  }, 10_000);
 }
 
 main().catch((err: Error) => {

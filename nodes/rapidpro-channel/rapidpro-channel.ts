@@ -10,7 +10,7 @@ import { CourierClient } from "../../lib/rapidpro/courier-client";
 import { isChannelUuid } from "../../lib/rapidpro/uuid";
 import { QueueConsumer } from "../../lib/store/queue-consumer";
 import type { DurableQueue } from "../../lib/store/queue";
-import { resolveCredential } from "../shared/credentials";
+import { resolveEnvReference } from "../shared/env";
 import { openNodeQueue } from "../shared/store";
 
 export interface RapidproChannelDef extends NodeDef {
@@ -53,7 +53,7 @@ export default function (RED: NodeAPI) {
     const node = this;
     this.baseUrl = (config.baseUrl ?? "").trim();
     this.channelUuid = (config.channelUuid ?? "").trim();
-    const expected = resolveCredential(this.credentials?.authorization);
+    const expected = resolveEnvReference(this.credentials?.authorization);
     let queue: DurableQueue<CourierCall> | undefined;
     let consumer: QueueConsumer<CourierCall> | undefined;
 

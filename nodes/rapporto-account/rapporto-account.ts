@@ -11,7 +11,7 @@ import { DOCUMENTED_RATE_PER_SECOND } from "../../lib/rapporto/codes";
 import { compileProfile, type Account, type HttpMethod, type Profile } from "../../lib/rapporto/profile";
 import type { SourceRules } from "../../lib/rapporto/receiver";
 import type { CorrelationStore } from "../../lib/store/types";
-import { resolveCredential } from "../shared/credentials";
+import { resolveEnvReference } from "../shared/env";
 import { openNodeStore } from "../shared/store";
 
 export interface RapportoAccountDef extends NodeDef {
@@ -114,7 +114,7 @@ export default function (RED: NodeAPI) {
     events.setMaxListeners(0);
     let storePromise: Promise<CorrelationStore> | undefined;
 
-    const settings = accountSettings(config, resolveCredential(node.credentials?.pass));
+    const settings = accountSettings(config, resolveEnvReference(node.credentials?.pass));
     if ("error" in settings) {
       node.configError = settings.error;
       node.error(`Rapporto account: ${settings.error}`);
@@ -130,8 +130,8 @@ export default function (RED: NodeAPI) {
     } else {
       node.sources = rules.rules;
     }
-    node.login = () => ({ serviceId: (config.serviceId ?? "").trim(), pass: resolveCredential(node.credentials?.pass) });
-    node.signatureKey = resolveCredential(node.credentials?.hashKey) || undefined;
+    node.login = () => ({ serviceId: (config.serviceId ?? "").trim(), pass: resolveEnvReference(node.credentials?.pass) });
+    node.signatureKey = resolveEnvReference(node.credentials?.hashKey) || undefined;
 
     node.store = () => {
       storePromise ??= openNodeStore(RED, config.storeUrl, undefined, (err) => node.warn(`correlation store: ${err.message}`));

@@ -9,6 +9,7 @@ import type { NodeAPI } from "node-red";
 import { openQueue, openStore } from "../../lib/store";
 import type { CorrelationStore } from "../../lib/store/types";
 import type { DurableQueue } from "../../lib/store/queue";
+import { resolveEnvReference } from "./env";
 
 export function stateDir(RED: NodeAPI): string {
   const userDir = (RED.settings as { userDir?: string }).userDir;
@@ -16,9 +17,9 @@ export function stateDir(RED: NodeAPI): string {
 }
 
 export function openNodeStore(RED: NodeAPI, url: string | undefined, ttlHours: number | undefined, onBackgroundError: (err: Error) => void): Promise<CorrelationStore> {
-  return openStore({ url: url?.trim() || undefined, dir: stateDir(RED), ttlMs: ttlHours ? ttlHours * 3_600_000 : undefined, onBackgroundError });
+  return openStore({ url: resolveEnvReference(url).trim() || undefined, dir: stateDir(RED), ttlMs: ttlHours ? ttlHours * 3_600_000 : undefined, onBackgroundError });
 }
 
 export function openNodeQueue<T>(RED: NodeAPI, url: string | undefined, name: string, onBackgroundError: (err: Error) => void): Promise<DurableQueue<T>> {
-  return openQueue<T>({ url: url?.trim() || undefined, dir: stateDir(RED), name, onBackgroundError });
+  return openQueue<T>({ url: resolveEnvReference(url).trim() || undefined, dir: stateDir(RED), name, onBackgroundError });
 }

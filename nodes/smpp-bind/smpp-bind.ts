@@ -8,9 +8,9 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { parseStatusList } from "../../lib/smpp/command-status";
 import type { MessageIdMode } from "../../lib/smpp/receipt";
 import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
-import { openStore } from "../../lib/store";
 import type { CorrelationStore } from "../../lib/store/types";
-import { resolveCredential } from "../shared/credentials";
+import { resolveEnvReference } from "../shared/env";
+import { openNodeStore } from "../shared/store";
 
 export interface SmppBindDef extends NodeDef {
   host: string;
@@ -65,8 +65,8 @@ export default function (RED: NodeAPI) {
 
     node.idMode = ID_MODES.includes(config.idMode) ? config.idMode : "auto";
     const built = sessionOptions(config, {
-      systemId: resolveCredential(node.credentials?.systemId),
-      password: resolveCredential(node.credentials?.password),
+      systemId: resolveEnvReference(node.credentials?.systemId),
+      password: resolveEnvReference(node.credentials?.password),
     });
     if ("error" in built) {
       node.configError = built.error;
@@ -90,11 +90,7 @@ export default function (RED: NodeAPI) {
     }
 
     node.store = () => {
-      storePromise ??= openStore({
-        url: config.storeUrl?.trim() || undefined,
-        dir: String(RED.settings.userDir ?? "."),
-        onBackgroundError: (err) => node.warn(`correlation store: ${err.message}`),
-      });
+      storePromise ??= openNodeStore(RED, config.storeUrl, undefined, (err) => node.warn(`correlation store: ${err.message}`));
       return storePromise;
     };
 
