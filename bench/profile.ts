@@ -41,12 +41,15 @@ export function summarise(profile: CpuProfile, top = 25): string {
   for (let i = 0; i < profile.samples.length; i++) {
     self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  // Shares are of busy time: idle samples (waiting in the event loop) are left out.
+  const idle = profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").reduce((a, n) => a + (self.get(n.id) ?? 0), 0);
+  const all = [...self.values()].reduce((a, b) => a + b, 0);
+  const total = all - idle;
   const byFunction = new Map<string, number>();
   const byOrigin = new Map<string, number>();
   for (const node of profile.nodes) {
     const us = self.get(node.id) ?? 0;
-    if (!us) continue;
+    if (!us || node.callFrame.functionName === "(idle)") continue;
     const f = node.callFrame;
     const where = origin(f.url);
     const key = `${f.functionName || "(anonymous)"}  ${where}${f.url ? `:${f.lineNumber + 1}` : ""}`;
@@ -60,6 +63,7 @@ export function summarise(profile: CpuProfile, top = 25): string {
   const nodesById = new Map(profile.nodes.map((n) => [n.id, n]));
   const byOurs = new Map<string, number>();
   for (const [id, us] of self) {
+    if (nodesById.get(id)!.callFrame.functionName === "(idle)") continue;
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const f = nodesById.get(at)!.callFrame;
       const where = origin(f.url);
@@ -76,7 +80,7 @@ export function summarise(profile: CpuProfile, top = 25): string {
       .slice(0, top)
       .map(([k, us]) => `  ${pct(us)}  ${k}`);
   return [
-    `profile: ${(total / 1e6).toFixed(1)} s of samples over ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s`,
+    `profile: ${(total / 1e6).toFixed(1)} s busy, ${(idle / 1e6).toFixed(1)} s idle; shares below are of busy time`,
     "self time by package / file:",
     ...list(byOrigin),
     "self time by function:",

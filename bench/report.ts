@@ -9,7 +9,16 @@ import { totalErrors } from "./stats";
 
 export interface Report {
   date: string;
-  machine: { cpus: number; model: string; memoryGb: number; node: string; platform: string; nodeRed?: string };
+  machine: {
+    cpus: number;
+    model: string;
+    memoryGb: number;
+    node: string;
+    platform: string;
+    nodeRed?: string;
+    /** 1-minute load average when the run started and ended: other work on the machine skews every figure. */
+    loadAverage: { start: number; end: number };
+  };
   flow: string;
   options: Record<string, unknown>;
   scenarios: Row[];
@@ -25,7 +34,7 @@ export interface Target {
   met: boolean | null;
 }
 
-export function machine(nodeRed?: string): Report["machine"] {
+export function machine(loadAtStart: number, nodeRed?: string): Report["machine"] {
   const cpus = os.cpus();
   return {
     cpus: cpus.length,
@@ -34,6 +43,7 @@ export function machine(nodeRed?: string): Report["machine"] {
     node: process.version,
     platform: `${os.platform()} ${os.release()}`,
     nodeRed,
+    loadAverage: { start: loadAtStart, end: Math.round(os.loadavg()[0] * 100) / 100 },
   };
 }
 
@@ -114,7 +124,8 @@ export function formatReport(report: Report): string {
   const lines = [
     "",
     `Bridge benchmark, ${report.date}: ${m.cpus} x ${m.model}, ${m.memoryGb} GB, Node ${m.node}` +
-      (m.nodeRed ? `, Node-RED ${m.nodeRed}` : ""),
+      (m.nodeRed ? `, Node-RED ${m.nodeRed}` : "") +
+      `; load average ${m.loadAverage.start} at start, ${m.loadAverage.end} at end`,
     `flow ${report.flow}; ${Object.entries(report.options)
       .map(([k, v]) => `${k}=${v}`)
       .join(" ")}`,

@@ -148,6 +148,7 @@ export async function main(argv: string[]): Promise<number> {
     throw new Error(`${cli.flowFile} does not exist (the SMPP bridge example); --flow examples/rapidpro-external-channel.json runs the RapidPro side alone`);
   }
   const flow = loadFlow(cli.flowFile);
+  const loadAtStart = Math.round(os.loadavg()[0] * 100) / 100;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "rp-bench-"));
   let red: NodeRed | undefined;
   let peers: Peers | undefined;
@@ -247,7 +248,7 @@ export async function main(argv: string[]): Promise<number> {
     addRatios(rows);
     const report: Report = {
       date: new Date().toISOString(),
-      machine: machine(settings.version),
+      machine: machine(loadAtStart, settings.version),
       flow: path.relative(process.cwd(), cli.flowFile) || cli.flowFile,
       options: {
         mode: cli.mode,
