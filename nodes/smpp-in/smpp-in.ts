@@ -13,6 +13,7 @@ import type { AckOutcome } from "../../lib/pending";
 import { readDeliverSm } from "../../lib/smpp/deliver";
 import { receiptIdKeys, type Receipt } from "../../lib/smpp/receipt";
 import { Reassembler, type PartialMessage } from "../../lib/sms/reassembly";
+import { applyPartState } from "../../lib/store/aggregate";
 import { pendingAcks } from "../shared/pending";
 import type { SmppBindNode } from "../smpp-bind/smpp-bind";
 import type * as smpp from "smpp";
@@ -34,11 +35,13 @@ const DEFAULT_ACK_TIMEOUT_S = 25;
 const DEFAULT_REASSEMBLY_S = 300;
 /**
  * A receipt can overtake the store write of its submit (Jasmin: "A DLR that arrives before
- * its id mapping is looked up again after 10 s, up to 2 times"); ours waits less by default,
- * since the deliver_sm_resp waits with it: two more lookups spread over `unmatchedWait`.
+ * its id mapping is looked up again after 10 s, up to 2 times"); ours is looked up for 20 s by
+ * default (two more lookups spread over `unmatchedWait`), as long as Jasmin's. The
+ * deliver_sm_resp waits meanwhile; an SMSC that gives up sooner sends the receipt again,
+ * which is the same retry.
  */
 const UNMATCHED_RETRIES = 2;
-const DEFAULT_UNMATCHED_WAIT_S = 4;
+const DEFAULT_UNMATCHED_WAIT_S = 20;
 
 type Output = 0 | 1 | 2;
 
@@ -97,31 +100,52 @@ export default function (RED: NodeAPI) {
       } as NodeMessage);
     }
 
+    /**
+     * A receipt becomes at most one status per step of its message, and a status is recorded
+     * as reported only once RapidPro (or the durable outbox) has it: the report is worked out
+     * on a copy, handed on, and written to the store after the acknowledgement. So a status
+     * whose hand-over failed (or was cut by a crash) is reported again when the SMSC delivers
+     * the receipt again, and a repeated receipt after a successful hand-over reports nothing.
+     * Receipts of one message are taken one at a time, so two parts cannot both report.
+     */
     async function onReceipt(receipt: Receipt): Promise<number> {
       const store = await owner.store();
       const keys = receiptIdKeys(receipt.messageId, owner.idMode);
       for (let attempt = 0; attempt <= UNMATCHED_RETRIES && !closing; attempt += 1) {
         if (attempt > 0) await delay(retryMs);
         for (const key of keys) {
-          const update = await store.markPart(key, receipt.status, receipt.reason);
-          if (!update) continue;
-          // A status already reported is sent again: the SMSC may be redelivering this
-          // receipt because RapidPro did not take it the first time (courier overwrites).
-          const report = update.report ?? (await reported(key));
-          if (!report) return ESME_ROK;
-          const status: Status = { id: update.rapidproId, status: report.status, smscId: receipt.messageId };
-          if (report.reason) status.reason = report.reason;
-          return forward(1, { payload: status, receipt } as NodeMessage);
+          const found = await store.findByPart(key);
+          if (!found) continue;
+          return oneAtATime(found.rapidproId, async () => {
+            const record = (await store.findByPart(key)) ?? found;
+            const preview = applyPartState(structuredClone(record), record.parts.indexOf(key), receipt.status, receipt.reason);
+            if (!preview.report) {
+              await store.markPart(key, receipt.status, receipt.reason);
+              return ESME_ROK;
+            }
+            const status: Status = { id: record.rapidproId, status: preview.report.status, smscId: receipt.messageId };
+            if (preview.report.reason) status.reason = preview.report.reason;
+            const answer = await forward(1, { payload: status, receipt } as NodeMessage);
+            if (answer === ESME_ROK) await store.markPart(key, receipt.status, receipt.reason);
+            return answer;
+          });
         }
       }
       emit(2, { payload: receipt, topic: "unmatched" } as NodeMessage);
       return ESME_ROK;
     }
 
-    async function reported(key: string): Promise<{ status: Status["status"]; reason?: string } | undefined> {
-      const record = await (await owner.store()).findByPart(key);
-      if (!record?.reported) return undefined;
-      return record.reported === "failed" ? { status: "failed", reason: record.reason } : { status: record.reported };
+    const messageLocks = new Map<string, Promise<unknown>>();
+    /** Runs `work` after every earlier work for the same message has finished. */
+    function oneAtATime<T>(messageId: string, work: () => Promise<T>): Promise<T> {
+      const previous = messageLocks.get(messageId) ?? Promise.resolve();
+      const mine = previous.then(work, work);
+      const tail = mine.catch(() => undefined);
+      messageLocks.set(messageId, tail);
+      void tail.then(() => {
+        if (messageLocks.get(messageId) === tail) messageLocks.delete(messageId);
+      });
+      return mine;
     }
 
     function delay(ms: number): Promise<void> {

@@ -91,6 +91,45 @@ describe("smpp nodes", () => {
     assert.deepEqual(statuses.map((s) => [s.id, s.status]), [["msg-long", "sent"], ["msg-long", "delivered"]]);
   });
 
+  test("a status is recorded as reported only once handed on: a failed hand-over reports again on redelivery, a repeat after success reports nothing", async () => {
+    await load({}, { ackTimeout: 5 });
+    const statuses: StatusMsg[] = [];
+    (helper.getNode("st") as unknown as NodeJS.EventEmitter).on("input", (msg: StatusMsg) => statuses.push(msg));
+    const submitted = nextMessage<SubmitMsg>("h1");
+    helper.getNode("out1").receive({ payload: mt("msg-again") });
+    const id = (await submitted).submit.smscIds[0];
+    await waitFor(() => statuses.length === 1, "the first status");
+    // RapidPro was down: the hand-over fails, the SMSC gets ESME_RX_T_APPN and delivers the receipt again.
+    pendingAcks.settle(statuses[0].ack!, { ok: false, temporary: true, reason: "courier down" });
+    await waitFor(() => sim.counters.deliverResps[0x64] === 1, "ESME_RX_T_APPN");
+    const again = sim.sendReceipt(id, "DELIVRD");
+    await waitFor(() => statuses.length === 2, "the status reported again");
+    assert.deepEqual(statuses[1].payload, statuses[0].payload);
+    pendingAcks.settle(statuses[1].ack!, { ok: true });
+    assert.equal(await again, 0);
+    // The same receipt once more (its ESME_ROK was lost, say): nothing new to report.
+    assert.equal(await sim.sendReceipt(id, "DELIVRD"), 0);
+    assert.equal(statuses.length, 2);
+  });
+
+  test("receipts of the parts of one message arriving together report each step once", async () => {
+    await load();
+    const statuses: Status[] = [];
+    (helper.getNode("st") as unknown as NodeJS.EventEmitter).on("input", (msg: StatusMsg) => {
+      statuses.push(msg.payload);
+      if (msg.ack) setTimeout(() => pendingAcks.settle(msg.ack!, { ok: true }), 20);
+    });
+    const submitted = nextMessage<SubmitMsg>("h1");
+    helper.getNode("out1").receive({ payload: mt("msg-3", "y".repeat(400)) });
+    const out = await submitted;
+    assert.equal(out.submit.parts, 3);
+    await waitFor(() => statuses.some((st) => st.status === "delivered"), "the delivered status");
+    // the automatic receipts, then all three again at once: no step is reported twice
+    await Promise.all(out.submit.smscIds.map((smscId) => sim.sendReceipt(smscId, "DELIVRD")));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(statuses.map((st) => st.status), ["sent", "delivered"]);
+  });
+
   test("an SMSC refusal: accepted false with the status classified, a Catch node sees the error", async () => {
     await load();
     sim.setFault({ statusNext: { status: 0x0b, count: 1 } });
