@@ -22,11 +22,24 @@ interface SmppOutDef extends NodeDef {
   maxParts: string | number;
   registeredDelivery: string | number;
   validity: string | number;
+  priority?: string | number;
+  /** Overrides of the source address type; empty keeps the rule (alphanumeric, +international, short code). */
+  sourceTon?: string | number;
+  sourceNpi?: string | number;
+}
+
+/** Per-message settings a flow may give in `msg.smpp`, over the node's. */
+interface PerMessage {
+  registeredDelivery?: number;
+  /** Minutes. */
+  validity?: number;
+  priority?: number;
 }
 
 interface OutMsg extends NodeMessage {
   rapidpro?: RapidproMsgInfo;
   submit?: SubmitResult;
+  smpp?: PerMessage;
 }
 
 /** Answer courier this long before its held request would time out. */
@@ -49,7 +62,7 @@ export default function (RED: NodeAPI) {
 
     node.on("input", (input: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
       const msg = input as OutMsg;
-      submitMt(bind, msg, options).then(
+      submitMt(bind, msg, withMessageSettings(options, msg.smpp)).then(
         ({ result, warning }) => {
           msg.submit = result;
           if (warning) node.warn(warning);
@@ -73,14 +86,34 @@ export default function (RED: NodeAPI) {
 
 function buildOptions(config: SmppOutDef): SubmitSmOptions {
   const validity = Number(config.validity);
-  return {
+  const options: SubmitSmOptions = {
     encoding: ENCODINGS.includes(config.encoding) ? config.encoding : "auto",
     smart: config.smart !== false,
     split: SPLITS.includes(config.split) ? config.split : "udh8",
     maxParts: Number(config.maxParts) > 0 ? Number(config.maxParts) : undefined,
     registeredDelivery: config.registeredDelivery === undefined || config.registeredDelivery === "" ? 1 : Number(config.registeredDelivery),
     validityMinutes: validity > 0 ? validity : undefined,
+    priority: isSet(config.priority) ? Number(config.priority) : undefined,
   };
+  if (isSet(config.sourceTon) || isSet(config.sourceNpi)) {
+    options.source = { ton: isSet(config.sourceTon) ? Number(config.sourceTon) : undefined, npi: isSet(config.sourceNpi) ? Number(config.sourceNpi) : undefined };
+  }
+  return options;
+}
+
+/** `msg.smpp` settings over the node's; buildSubmitSm refuses values out of range with a reason. */
+function withMessageSettings(options: SubmitSmOptions, perMessage: PerMessage | undefined): SubmitSmOptions {
+  if (!perMessage || typeof perMessage !== "object") return options;
+  return {
+    ...options,
+    ...(perMessage.registeredDelivery !== undefined ? { registeredDelivery: Number(perMessage.registeredDelivery) } : {}),
+    ...(perMessage.validity !== undefined ? { validityMinutes: Number(perMessage.validity) } : {}),
+    ...(perMessage.priority !== undefined ? { priority: Number(perMessage.priority) } : {}),
+  };
+}
+
+function isSet(value: string | number | undefined): value is string | number {
+  return value !== undefined && value !== "";
 }
 
 function refused(error: SubmitError, parts = 0): SubmitResult {

@@ -130,6 +130,27 @@ describe("smpp nodes", () => {
     assert.deepEqual(statuses.map((st) => st.status), ["sent", "delivered"]);
   });
 
+  test("priority and source TON/NPI from the node, registered_delivery, validity and priority from msg.smpp", async () => {
+    await helper.load(
+      modules(),
+      flow(sim.port).map((n) => (n.id === "out1" ? { ...n, priority: "1", sourceTon: "2", sourceNpi: "9" } : n)),
+      credentials,
+    );
+    await waitFor(() => sim.counters.binds.transceiver === 1, "the bind");
+    const first = nextMessage<SubmitMsg>("h1");
+    helper.getNode("out1").receive({ payload: mt("msg-node") });
+    await first;
+    const second = nextMessage<SubmitMsg>("h1");
+    helper.getNode("out1").receive({ payload: mt("msg-msg"), smpp: { priority: 3, registeredDelivery: 0, validity: 60 } } as never);
+    await second;
+    const [a, b] = sim.submitted.map((r) => r.pdu);
+    assert.deepEqual([a.priority_flag, a.source_addr_ton, a.source_addr_npi, a.registered_delivery], [1, 2, 9, 1]);
+    assert.deepEqual([b.priority_flag, b.registered_delivery], [3, 0]);
+    // the smpp package reads a relative validity period into the moment it ends: one hour from now
+    const ends = new Date(b.validity_period as unknown as string).getTime();
+    assert.ok(Math.abs(ends - Date.now() - 3_600_000) < 120_000, `validity ends ${new Date(ends).toISOString()}`);
+  });
+
   test("an SMSC refusal: accepted false with the status classified, a Catch node sees the error", async () => {
     await load();
     sim.setFault({ statusNext: { status: 0x0b, count: 1 } });
