@@ -294,12 +294,19 @@ export async function main(argv: string[]): Promise<number> {
 async function warmUp(ctx: BenchContext): Promise<string> {
   const count = Math.min(2_000, Math.ceil(ctx.options.messages / 10));
   await ctx.peers.setReceipts("DELIVRD");
+  let delivered = 0;
+  const unlisten = ctx.peers.listen((batch) => {
+    for (const action of batch.actions) if (action === "delivered") delivered++;
+  });
   const deadline = Date.now() + 60_000;
   const [mt, mo] = await Promise.all([
     runMtLoad({ url: ctx.sendUrl, authorization: ctx.authorization, channelUuid: ctx.channelUuid, count, connections: ctx.options.connections, deadline }),
     ctx.flow.smppIn ? ctx.peers.generateMo(count, ctx.options.window, deadline) : undefined,
   ]);
-  await new Promise((r) => setTimeout(r, 1_000 + ctx.options.receiptDelayMs)); // the warm-up's receipts land before anything is measured
+  // The warm-up's receipts must land before anything is measured (bounded: 30 s).
+  const until = Date.now() + 30_000;
+  while (delivered < mt.ok.count && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  unlisten();
   const moText = mo ? ` and ${mo.latencies.length}/${count} MO` : "";
   return `warm-up before the first scenario, not counted: ${mt.ok.count}/${count} MT${moText}`;
 }

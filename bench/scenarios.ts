@@ -238,8 +238,10 @@ class StatusTracker {
   readonly delivered = new Samples(1024);
   readonly byAction: Record<string, number> = {};
   readonly errors: ErrorCounts = {};
+  /** Send time of each MT of this scenario; NaN once its final status came. */
   private readonly sentAt = new Map<string, number>();
   private unmatched = 0;
+  private duplicates = 0;
 
   onSend = (uuid: string, t: number) => {
     this.sentAt.set(uuid, t);
@@ -256,7 +258,11 @@ class StatusTracker {
         this.unmatched++;
         continue;
       }
-      this.sentAt.delete(batch.ids[i]);
+      if (Number.isNaN(sentAt)) {
+        this.duplicates++; // at-least-once: a receipt re-delivered, or a status re-sent
+        continue;
+      }
+      this.sentAt.set(batch.ids[i], NaN);
       if (action === "failed") countError(this.errors, "status failed");
       else this.delivered.add(batch.times[i] - sentAt, batch.times[i]);
     }
@@ -271,7 +277,8 @@ class StatusTracker {
 
   notes(): string[] {
     const notes = [`status calls by action: ${JSON.stringify(this.byAction)}`];
-    if (this.unmatched) notes.push(`${this.unmatched} final status calls for no MT of this scenario`);
+    if (this.unmatched) notes.push(`${this.unmatched} final status calls for no MT of this scenario (late ones of an earlier scenario)`);
+    if (this.duplicates) notes.push(`${this.duplicates} final status calls repeated for an MT already counted`);
     return notes;
   }
 }
