@@ -1,6 +1,11 @@
 /**
- * A small HTTP client over Node's own http/https with keep-alive agents: the bridge sends
- * thousands of requests a second to a handful of hosts, so connections must be reused.
+ * The bridge's one HTTP client, over Node's own http/https with keep-alive agents: it sends
+ * thousands of requests a second to a handful of hosts (courier, Rapporto), so connections
+ * must be reused.
+ *
+ * It resolves with any HTTP status and rejects only with an HttpTransportError, which says
+ * whether the request certainly never left this machine: that decides whether sending it
+ * again is safe. Messages never hold the URL, which may carry a password.
  */
 import http from "node:http";
 import https from "node:https";
@@ -12,7 +17,7 @@ export interface HttpRequest {
   body?: string;
   /** Whole-request timeout, ms. */
   timeoutMs?: number;
-  /** Largest response body kept, bytes; the rest is read and dropped. */
+  /** Largest reply accepted, bytes; a larger one is an error (default 64 KiB). */
   maxResponseBytes?: number;
 }
 
@@ -22,13 +27,22 @@ export interface HttpResponse {
   body: string;
 }
 
-/** A transport failure: no HTTP status was received (refused, reset, timeout, DNS). */
+/** A transport failure: no complete HTTP reply was received. */
 export class HttpTransportError extends Error {
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    /** The system error code (ECONNREFUSED, …) or one of "timeout", "reply", "network", "url". */
+    readonly code: string,
+    /** True when the request certainly never reached the server, so sending it again is safe. */
+    readonly notSent: boolean,
+  ) {
     super(message);
     this.name = "HttpTransportError";
   }
 }
+
+/** Network errors raised before the request left this machine. */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
 
 export interface AgentOptions {
   /** Sockets per host; requests beyond wait in the agent's queue. */
@@ -48,22 +62,33 @@ export class HttpClient {
   }
 
   request(req: HttpRequest): Promise<HttpResponse> {
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      return Promise.reject(new HttpTransportError("invalid URL", "url", true));
+    }
+    const isHttps = url.protocol === "https:";
+    if (!isHttps && url.protocol !== "http:") return Promise.reject(new HttpTransportError(`unsupported protocol ${url.protocol}`, "url", true));
+    const headers: Record<string, string | number> = { ...req.headers };
+    if (req.body !== undefined) headers["content-length"] = Buffer.byteLength(req.body);
+    const limit = req.maxResponseBytes ?? 64 * 1024;
+    const timeoutMs = req.timeoutMs ?? 30_000;
+
     return new Promise((resolve, reject) => {
-      let url: URL;
-      try {
-        url = new URL(req.url);
-      } catch {
-        reject(new HttpTransportError(`invalid URL`, "EINVALIDURL"));
-        return;
-      }
-      const isHttps = url.protocol === "https:";
-      if (!isHttps && url.protocol !== "http:") {
-        reject(new HttpTransportError(`unsupported protocol ${url.protocol}`, "EPROTOCOL"));
-        return;
-      }
-      const headers: Record<string, string | number> = { ...req.headers };
-      if (req.body !== undefined) headers["content-length"] = Buffer.byteLength(req.body);
-      const limit = req.maxResponseBytes ?? 64 * 1024;
+      let settled = false;
+      const finish = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        return true;
+      };
+      const fail = (err: HttpTransportError): void => {
+        if (!finish()) return;
+        outgoing.destroy();
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new HttpTransportError(`no reply within ${timeoutMs} ms`, "timeout", false)), timeoutMs);
       const outgoing = (isHttps ? https : http).request(
         url,
         { method: req.method ?? "GET", headers, agent: isHttps ? this.httpsAgent : this.httpAgent },
@@ -71,24 +96,23 @@ export class HttpClient {
           const chunks: Buffer[] = [];
           let size = 0;
           res.on("data", (chunk: Buffer) => {
-            if (size < limit) chunks.push(chunk.subarray(0, limit - size));
             size += chunk.length;
+            if (size > limit) fail(new HttpTransportError(`reply larger than ${limit} bytes`, "reply", false));
+            else chunks.push(chunk);
           });
           res.on("end", () => {
-            clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") });
+            if (finish()) resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") });
           });
-          res.on("error", (err) => fail(err));
+          res.on("error", (err) => fail(new HttpTransportError(`reply broken off: ${err.message}`, "network", false)));
+          res.on("close", () => {
+            if (!res.complete) fail(new HttpTransportError("reply broken off", "network", false));
+          });
         },
       );
-      const fail = (err: Error & { code?: string }) => {
-        clearTimeout(timer);
-        reject(err instanceof HttpTransportError ? err : new HttpTransportError(err.message, err.code ?? "EHTTP"));
-      };
-      const timer = setTimeout(() => {
-        outgoing.destroy(new HttpTransportError(`no response within ${req.timeoutMs} ms`, "ETIMEDOUT"));
-      }, req.timeoutMs ?? 30_000);
-      outgoing.on("error", fail);
+      outgoing.on("error", (err: NodeJS.ErrnoException) => {
+        const code = err.code ?? "network";
+        fail(new HttpTransportError(`request failed: ${code}`, code, NOT_SENT.has(code)));
+      });
       outgoing.end(req.body);
     });
   }

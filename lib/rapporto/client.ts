@@ -6,12 +6,10 @@
  * reply or timeout that leaves it open (500, no answer), only when partnerMsgId makes the
  * resend idempotent ("resends with the same id are sent once and return the same provider id").
  */
-import http from "node:http";
-import https from "node:https";
 import type { MT, SubmitResult } from "../contract";
 import type { CorrelationStore } from "../store/types";
 import { DOCUMENTED_RATE_PER_SECOND } from "./codes";
-import { httpRequest, TransportError } from "./http";
+import { HttpClient, HttpTransportError } from "../http/client";
 import { buildMtRequest, MtInputError, parseMtReply, ptagFor, type MtOptions, type MtReply, type MtRequest } from "./mt";
 import { compileProfile, type Account, type CompiledProfile } from "./profile";
 import { RateLimiter, RateLimitError } from "./rate";
@@ -57,7 +55,7 @@ export class RapportoClient {
   readonly limiter: RateLimiter;
   private readonly account: Account & { profile: CompiledProfile };
   private readonly options: Required<Omit<ClientOptions, "ratePerSecond" | "partnerMsgId" | "throttlePauseMs">> & { partnerMsgId: boolean; throttlePauseMs?: number };
-  private readonly agent: http.Agent;
+  private readonly http = new HttpClient({ maxSockets: 20 });
   private consecutive500 = 0;
   private throttleStreak = 0;
   private lastPauseAt = 0;
@@ -78,8 +76,6 @@ export class RapportoClient {
     this.account = { ...account, profile: compileProfile(account.profile) };
     this.options = { ...DEFAULTS, ...stripUndefined(options), partnerMsgId: options.partnerMsgId ?? false };
     this.limiter = new RateLimiter(options.ratePerSecond ?? DOCUMENTED_RATE_PER_SECOND, this.options.maxWaiting);
-    const agentOptions = { keepAlive: true, maxSockets: 20 };
-    this.agent = url.protocol === "https:" ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
   /**
@@ -147,18 +143,18 @@ export class RapportoClient {
       s.resolve();
     }
     this.sleeping.clear();
-    this.agent.destroy();
+    this.http.close();
   }
 
   private async attempt(request: MtRequest, deadline: number): Promise<MtReply> {
     const timeout = Math.max(1, Math.min(this.options.requestTimeoutMs, deadline - Date.now()));
     try {
-      const raw = await httpRequest(request, this.agent, timeout, this.options.maxReplyBytes);
+      const raw = await this.http.request({ ...request, timeoutMs: timeout, maxResponseBytes: this.options.maxReplyBytes });
       // Redact the reason only: an id may well contain the same digits as the password.
       const reply = parseMtReply(this.account.profile, raw.status, raw.body);
       return reply.accepted ? reply : { ...reply, text: this.redact(reply.text) };
     } catch (err) {
-      const e = err instanceof TransportError ? err : new TransportError(String(err), "network", false);
+      const e = err instanceof HttpTransportError ? err : new HttpTransportError(String(err), "network", false);
       return { accepted: false, code: e.code, text: this.redact(e.message), temporary: true, ambiguous: !e.notSent };
     }
   }

@@ -9,5 +9,4 @@ export * from "./once";
 export * from "./rate";
 export * from "./client";
 export * from "./poll";
-export { httpRequest, TransportError, type HttpRequest, type RawReply } from "./http";
 export * from "./receiver";

@@ -5,10 +5,8 @@
  * group `status` (Rapporto's DLR codes 0/2/5/9) and optionally `reason` (unifiedExtStatus).
  * Each answer becomes the same parameters a DLR push carries, so one code path handles both.
  */
-import http from "node:http";
-import https from "node:https";
 import { DLR_STATUS } from "./codes";
-import { httpRequest, type RawReply } from "./http";
+import { HttpClient, type HttpResponse } from "../http/client";
 import type { PushParams } from "./mo";
 import { encodeValue } from "./mt";
 
@@ -64,7 +62,7 @@ export function pollUrl(template: string, values: Record<string, string | undefi
 }
 
 /** Reads one poll reply: the push parameters it amounts to, or undefined when it says nothing yet. */
-export function parsePollReply(pattern: RegExp, transactionId: string, ptag: string | undefined, reply: RawReply): PushParams | undefined | Error {
+export function parsePollReply(pattern: RegExp, transactionId: string, ptag: string | undefined, reply: Pick<HttpResponse, "status" | "body">): PushParams | undefined | Error {
   if (reply.status < 200 || reply.status >= 300) return new Error(`poll answered HTTP ${reply.status}`);
   const groups = pattern.exec(reply.body)?.groups;
   if (!groups?.status) return undefined;
@@ -87,13 +85,12 @@ const FINAL = new Set(["2", "5", "9"]);
 export class DlrPoller {
   private readonly pattern: RegExp;
   private readonly outstanding = new Map<string, Outstanding>();
-  private readonly agent: http.Agent;
+  private readonly http = new HttpClient({ maxSockets: 4 });
   private timer: NodeJS.Timeout | undefined;
   private running = false;
 
   constructor(private readonly options: PollOptions, private readonly events: PollEvents, private readonly now: () => number = Date.now) {
     this.pattern = checkPollOptions(options);
-    this.agent = options.urlTemplate.startsWith("https:") ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   }
 
   get size(): number {
@@ -143,14 +140,14 @@ export class DlrPoller {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.agent.destroy();
+    this.http.close();
   }
 
   private async pollId(id: string, entry: Outstanding): Promise<void> {
     const url = pollUrl(this.options.urlTemplate, { transactionId: id, ptag: entry.ptag, serviceId: this.options.serviceId, pass: this.options.pass });
     let result: PushParams | undefined | Error;
     try {
-      const reply = await httpRequest({ method: "GET", url, headers: {} }, this.agent, this.options.requestTimeoutMs ?? 10_000, 64 * 1024);
+      const reply = await this.http.request({ method: "GET", url, timeoutMs: this.options.requestTimeoutMs ?? 10_000 });
       result = parsePollReply(this.pattern, id, entry.ptag, reply);
     } catch (err) {
       result = err as Error;
