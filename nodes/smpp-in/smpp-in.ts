@@ -42,6 +42,8 @@ const DEFAULT_REASSEMBLY_S = 300;
  */
 const UNMATCHED_RETRIES = 2;
 const DEFAULT_UNMATCHED_WAIT_S = 20;
+/** Unmatched receipt ids remembered at most (see `unmatchedIds`). */
+const UNMATCHED_REMEMBERED = 10_000;
 
 type Output = 0 | 1 | 2;
 
@@ -111,11 +113,14 @@ export default function (RED: NodeAPI) {
     async function onReceipt(receipt: Receipt): Promise<number> {
       const store = await owner.store();
       const keys = receiptIdKeys(receipt.messageId, owner.idMode);
+      const unmatched = unmatchedSeen(receipt.messageId);
       for (let attempt = 0; attempt <= UNMATCHED_RETRIES && !closing; attempt += 1) {
-        if (attempt > 0) await delay(retryMs);
+        // The wait counts from the first delivery of this receipt, not from this one.
+        if (attempt > 0) await delay(Math.min(retryMs, Math.max(0, unmatched.since + unmatchedWaitMs - Date.now())));
         for (const key of keys) {
           const found = await store.findByPart(key);
           if (!found) continue;
+          unmatchedIds.delete(receipt.messageId);
           return oneAtATime(found.rapidproId, async () => {
             const record = (await store.findByPart(key)) ?? found;
             const preview = applyPartState(structuredClone(record), record.parts.indexOf(key), receipt.status, receipt.reason);
@@ -130,9 +135,32 @@ export default function (RED: NodeAPI) {
             return answer;
           });
         }
+        if (Date.now() - unmatched.since >= unmatchedWaitMs) break;
       }
-      emit(2, { payload: receipt, topic: "unmatched" } as NodeMessage);
+      // Handed on once, however often the SMSC delivers it again.
+      if (!unmatched.emitted) emit(2, { payload: receipt, topic: "unmatched" } as NodeMessage);
+      unmatched.emitted = true;
       return ESME_ROK;
+    }
+
+    /**
+     * Receipt ids not (yet) found in the store: since when, and whether output 3 had them. An
+     * SMSC whose deliver_sm_resp timeout is shorter than `unmatchedWait` delivers the receipt
+     * again while we wait; were each delivery to wait afresh, a receipt that never gets a
+     * record (its submit_sm_resp was lost with the connection) would never be answered, and
+     * a store-and-forward SMSC would deliver it forever.
+     */
+    const unmatchedIds = new Map<string, { since: number; emitted: boolean }>();
+    const unmatchedWaitMs = retryMs * UNMATCHED_RETRIES;
+    function unmatchedSeen(messageId: string): { since: number; emitted: boolean } {
+      let entry = unmatchedIds.get(messageId);
+      if (!entry) {
+        entry = { since: Date.now(), emitted: false };
+        unmatchedIds.set(messageId, entry);
+        // Bounded: the oldest ids are forgotten first (Map keeps insertion order).
+        if (unmatchedIds.size > UNMATCHED_REMEMBERED) unmatchedIds.delete(unmatchedIds.keys().next().value as string);
+      }
+      return entry;
     }
 
     const messageLocks = new Map<string, Promise<unknown>>();
