@@ -1,0 +1,191 @@
+/**
+ * Fault tests of the SMPP bridge (issue 5): the shipped example flow in a real Node-RED, the
+ * package installed from its tarball, courier and the SMSC simulated. Each test counts every
+ * message at both ends while a fault happens, then checks: every MT answered 200 (after
+ * courier's retries), every receipt turned into exactly one `delivered` for its uuid and
+ * nothing after it, every MO at courier's `receive`, nothing refused by courier, and nothing
+ * left unacknowledged at the SMSC.
+ *
+ * The SMSC simulator runs store and forward (`redeliverMs`), as a real SMSC does: a receipt
+ * or MO not acknowledged ESME_ROK is sent again, so "nothing lost" is the bridge's doing.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import {
+  installedTemplate,
+  mtUuid,
+  printReport,
+  sendAllMt,
+  settle,
+  startBridge,
+  tempWork,
+  type Bridge,
+  type LedgerReport,
+} from "../helpers/bridge-ledger";
+import { redisSkipReason, startRedis, type RedisServer } from "../helpers/redis-server";
+
+/**
+ * Asserts what every fault test promises. `window` bounds what only a kill -9 may cause, and
+ * nothing else: a receipt, MO or MT caught between "done" and "acknowledged" is done again.
+ */
+function assertNothingLost(report: LedgerReport, window = { duplicates: 0, notFound: 0 }): void {
+  assert.deepEqual(report.mtNot200, [], "every MT answered 200 after courier-style retries");
+  assert.equal(report.courierRefused, 0, "courier refused no call");
+  assert.equal(report.strangerStatuses, 0, "no status for a uuid that was never sent");
+  assert.deepEqual(report.missingDelivered, [], "every MT reported delivered");
+  assert.deepEqual(report.statusAfterDelivered, [], "no status after delivered");
+  assert.deepEqual(report.missingMo, [], "every MO reached courier");
+  assert.equal(report.smscUndelivered, 0, "the SMSC holds no unacknowledged receipt or MO");
+  assert.ok(report.notFoundAnswers <= window.notFound, `404 answers: ${report.notFoundAnswers}, at most ${window.notFound} allowed`);
+  const duplicates = Object.keys(report.duplicateDelivered).length + Object.keys(report.duplicateMo).length;
+  assert.ok(
+    duplicates <= window.duplicates,
+    `duplicates (${duplicates}, at most ${window.duplicates} allowed; delivered after a resend ${report.duplicateDeliveredResent}, ` +
+      `delivered twice for one submit ${report.duplicateDeliveredOneSubmit}): ${JSON.stringify({ delivered: report.duplicateDelivered, mo: report.duplicateMo })}`,
+  );
+}
+
+describe("SMPP bridge under faults: every message counted at both ends", { timeout: 300_000 }, () => {
+  let work: string;
+  let template: string;
+  const bridges: Bridge[] = [];
+  const redises: RedisServer[] = [];
+
+  before(() => {
+    work = tempWork("rp-faults-");
+    template = installedTemplate(work);
+  });
+
+  after(async () => {
+    for (const bridge of bridges) {
+      if (/uncaught|TypeError|ReferenceError/i.test(bridge.log())) console.log(bridge.log().slice(-5000));
+      await bridge.close();
+    }
+    for (const redis of redises) await redis.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  async function bridgeFor(name: string, smsc: Parameters<typeof startBridge>[0]["smsc"], storeUrl?: string): Promise<Bridge> {
+    const bridge = await startBridge({ template, userDir: path.join(work, name), smsc: { redeliverMs: 1000, ...smsc }, storeUrl });
+    bridges.push(bridge);
+    return bridge;
+  }
+
+  test("1,000 MT while the SMSC drops the connection twice", async () => {
+    const bridge = await bridgeFor("drops", { receiptDelayMs: 300 });
+    const uuids = Array.from({ length: 1000 }, (_, i) => mtUuid(1, i));
+    const drops: number[] = [];
+    const outcomes = await sendAllMt({
+      sendUrl: bridge.sendUrl,
+      uuids,
+      textOf: (i) => `drops MT ${i}`,
+      concurrency: 30,
+      deadlineMs: 120_000,
+      // Drop at a third and at two thirds, with submits and receipts in flight both times.
+      onAnswered: (n) => {
+        if (n === 330 || n === 660) drops.push(bridge.smsc.drop());
+      },
+    });
+    const report = await settle(bridge, outcomes, [], 45_000);
+    printReport("smsc drops", report);
+    console.log(`[smsc drops] connections dropped: ${drops.join(", ")}; binds ${JSON.stringify(bridge.smsc.counters.binds)}`);
+    assert.equal(drops.length, 2, "the connection was dropped twice");
+    assert.ok(bridge.smsc.counters.binds.transceiver >= 3, "the bridge bound again after each drop");
+    assertNothingLost(report);
+  });
+
+  test("kill -9 of Node-RED between submits and their receipts, then restart", async () => {
+    // Receipts come 3 s after each submit, so the kill falls between many submits and their
+    // receipts; MT keep coming (courier retries through the outage) and MOs arrive meanwhile.
+    const bridge = await bridgeFor("kill", { receiptDelayMs: 3000 });
+    const uuids = Array.from({ length: 400 }, (_, i) => mtUuid(2, i));
+    const moTexts = Array.from({ length: 40 }, (_, i) => `kill MO ${i}`);
+    let killed: Promise<void> | undefined;
+    const sending = sendAllMt({
+      sendUrl: bridge.sendUrl,
+      uuids,
+      textOf: (i) => `kill MT ${i}`,
+      concurrency: 20,
+      deadlineMs: 120_000,
+      onAnswered: (n) => {
+        if (n === 200) killed = bridge.kill();
+      },
+    });
+    // MOs one after another from the start: some before, some during and after the outage.
+    const mos = (async () => {
+      for (const text of moTexts) {
+        await bridge.smsc.sendMo({ from: "+250788123123", to: "2020", text });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const until = Date.now() + 60_000;
+    while (!killed && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(killed, "the kill happened");
+    await killed;
+    const killedAt = { submitted: bridge.smsc.counters.accepted, receipts: bridge.smsc.counters.receiptsSent };
+    await new Promise((r) => setTimeout(r, 2000));
+    await bridge.restart();
+    const outcomes = await sending;
+    await mos;
+    const report = await settle(bridge, outcomes, moTexts, 45_000);
+    printReport("kill -9", report);
+    console.log(`[kill -9] at the kill the SMSC had accepted ${killedAt.submitted} submits and sent ${killedAt.receipts} receipts`);
+    // What the kill may legitimately repeat, and nothing more: each MT in flight then (at most
+    // the 20 concurrent ones) that the SMSC had accepted but whose 200 never left is resent by
+    // courier, so the phone gets two SMS and both receipts say delivered; the one MO in flight
+    // and the receipts in flight (RapidPro had them, the deliver_sm_resp never left) come again.
+    // 404s: Node-RED answers them on restart until the flow's route exists; courier retries.
+    assertNothingLost(report, { duplicates: 20 + 1 + killedAt.receipts, notFound: Number.POSITIVE_INFINITY });
+  });
+
+  test("RapidPro down for 30 s while MO and receipts arrive", async () => {
+    const bridge = await bridgeFor("rapidpro-down", { receiptDelayMs: 500 });
+    const uuids = Array.from({ length: 300 }, (_, i) => mtUuid(3, i));
+    const moTexts = Array.from({ length: 60 }, (_, i) => `down MO ${i}`);
+    // Half the MT before the outage, so their receipts arrive during it.
+    const first = await sendAllMt({ sendUrl: bridge.sendUrl, uuids: uuids.slice(0, 150), textOf: (i) => `down MT ${i}`, concurrency: 25, deadlineMs: 60_000 });
+    bridge.courier.setMode("down");
+    const downAt = bridge.courier.accepted.length;
+    const during = sendAllMt({ sendUrl: bridge.sendUrl, uuids: uuids.slice(150), textOf: (i) => `down MT ${150 + i}`, concurrency: 25, deadlineMs: 60_000 });
+    const mos = Promise.all(moTexts.map((text, i) => new Promise((r) => setTimeout(r, i * 300)).then(() => bridge.smsc.sendMo({ from: "+250788123123", to: "2020", text }))));
+    await new Promise((r) => setTimeout(r, 30_000));
+    const acceptedWhileDown = bridge.courier.accepted.length - downAt;
+    bridge.courier.setMode("ok");
+    const outcomes = [...first, ...(await during)];
+    await mos;
+    const report = await settle(bridge, outcomes, moTexts, 45_000);
+    printReport("rapidpro down", report);
+    console.log(`[rapidpro down] courier requests in total ${bridge.courier.requests}, accepted while down ${acceptedWhileDown}`);
+    assert.equal(acceptedWhileDown, 0, "courier took nothing while down");
+    assertNothingLost(report);
+  });
+
+  test("Redis restarted mid-run (STORE_URL=redis)", { skip: redisSkipReason || undefined }, async () => {
+    const redis = await startRedis({ appendonly: true });
+    redises.push(redis);
+    const bridge = await bridgeFor("redis", { receiptDelayMs: 500 }, redis.url);
+    const uuids = Array.from({ length: 500 }, (_, i) => mtUuid(4, i));
+    const moTexts = Array.from({ length: 40 }, (_, i) => `redis MO ${i}`);
+    let restarted: Promise<void> | undefined;
+    const sending = sendAllMt({
+      sendUrl: bridge.sendUrl,
+      uuids,
+      textOf: (i) => `redis MT ${i}`,
+      concurrency: 25,
+      deadlineMs: 120_000,
+      onAnswered: (n) => {
+        if (n === 250) restarted = redis.restart();
+      },
+    });
+    const mos = Promise.all(moTexts.map((text, i) => new Promise((r) => setTimeout(r, i * 100)).then(() => bridge.smsc.sendMo({ from: "+250788123123", to: "2020", text }))));
+    const outcomes = await sending;
+    await mos;
+    assert.ok(restarted, "Redis was restarted");
+    await restarted;
+    const report = await settle(bridge, outcomes, moTexts, 45_000);
+    printReport("redis restart", report);
+    assertNothingLost(report);
+  });
+});
