@@ -35,10 +35,12 @@ export default function (RED: NodeAPI) {
     const acceptedText = config.acceptedText || "Accepted";
     let inFlight = 0;
     let failures = 0;
+    // The colour tells the state now (yellow while the latest call failed); the count keeps history.
+    let lastFailed = false;
 
     const showStatus = () => {
       if (!channel || channel.configError) node.status({ fill: "red", shape: "ring", text: "rapidpro-out.status.bad-channel" });
-      else if (failures > 0) node.status({ fill: "yellow", shape: "dot", text: RED._("rapidpro-out.status.failures", { count: failures, pending: inFlight }) });
+      else if (failures > 0) node.status({ fill: lastFailed ? "yellow" : "green", shape: "dot", text: RED._("rapidpro-out.status.failures", { count: failures, pending: inFlight }) });
       else node.status({ fill: "green", shape: "dot", text: RED._("rapidpro-out.status.pending", { count: inFlight }) });
     };
     showStatus();
@@ -83,6 +85,7 @@ export default function (RED: NodeAPI) {
         })
         .then((outcome) => {
           inFlight--;
+          lastFailed = !outcome.ok;
           if (outcome.ok) {
             settleAck(msg, { ok: true });
             msg.courier = outcome.queued ? { action, queued: true } : { action, status: outcome.status, attempts: outcome.attempts };
@@ -99,6 +102,7 @@ export default function (RED: NodeAPI) {
         .catch((err: Error) => {
           inFlight--;
           failures++;
+          lastFailed = true;
           showStatus();
           settleAck(msg, { ok: false, temporary: true, reason: err.message });
           done(new Error(`could not queue the ${action} call: ${err.message}`));
