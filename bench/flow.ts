@@ -7,16 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { PACKAGE_ROOT } from "../sim/node-red";
 
-/**
- * The SMPP bridge example: the issue names it rapidpro-smpp-bridge.json; the package ships it as
- * smpp-send-receive.json. The first that exists is the default.
- */
-export const BRIDGE_FLOWS = ["rapidpro-smpp-bridge.json", "smpp-send-receive.json"].map((f) => path.join(PACKAGE_ROOT, "examples", f));
-
-export function defaultFlow(): string | undefined {
-  return BRIDGE_FLOWS.find((f) => fs.existsSync(f));
-}
-
+/** The SMPP bridge example (rapidpro-in -> smpp-out -> rapidpro-out; smpp-in -> rapidpro-out). */
+export const BRIDGE_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-smpp-bridge.json");
 export const RAPIDPRO_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-external-channel.json");
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };

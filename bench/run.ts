@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, installTarball, packPackage, startNodeRed, type NodeRed } from "../sim/node-red";
-import { BRIDGE_FLOWS, defaultFlow, loadFlow, withBindSettings, type FlowNode } from "./flow";
+import { BRIDGE_FLOW, loadFlow, withBindSettings, type FlowNode } from "./flow";
 import { runMtLoad } from "./load";
 import { Peers } from "./peers";
 import { vmMb } from "./proc";
@@ -46,8 +46,7 @@ const HELP = `Usage: node dist/bench/run.js [options]
   --json FILE          also write the report as JSON
   --short              a quick run for CI: 1000 messages, cap measured over 3 s
   --soak               500,000 messages of dlr (unless --scenarios), RSS printed every 10 s
-  --flow FILE          the flow to deploy (default examples/rapidpro-smpp-bridge.json or, failing
-                       that, examples/smpp-send-receive.json)
+  --flow FILE          the flow to deploy (default examples/rapidpro-smpp-bridge.json)
   --latency-rate N     offered MT/s of the latency scenario (default 1000)
   --cap-rate N         the bind's throughput cap in the cap scenario (default 100)
   --cap-seconds N      how long the cap is measured (default 30)
@@ -129,7 +128,7 @@ export function parseCli(argv: string[]): Cli {
     rssEveryMs: mode === "soak" ? 10_000 : 1_000,
     printRss: mode === "soak",
     json: values.json,
-    flowFile: path.resolve(values.flow ?? defaultFlow() ?? BRIDGE_FLOWS[0]),
+    flowFile: path.resolve(values.flow ?? BRIDGE_FLOW),
     store: values.store ?? "",
     tarball: values.tarball ? path.resolve(values.tarball) : undefined,
     cpuProf: values["cpu-prof"] ? path.resolve(values["cpu-prof"]) : undefined,
