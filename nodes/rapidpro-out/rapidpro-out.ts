@@ -11,6 +11,7 @@ import { receiveCall, statusCall, stoppedCall, type BuildResult } from "../../li
 import { replyForError, replyForSubmit } from "../../lib/rapidpro/reply";
 import { heldRequests, pendingAcks, type RapidproMsgInfo } from "../shared/pending";
 import type { RapidproChannelNode } from "../rapidpro-channel/rapidpro-channel";
+import { throttledStatus } from "../shared/status";
 
 type Action = "reply" | "receive" | "status" | "stopped";
 
@@ -38,11 +39,11 @@ export default function (RED: NodeAPI) {
     // The colour tells the state now (yellow while the latest call failed); the count keeps history.
     let lastFailed = false;
 
-    const showStatus = () => {
+    const showStatus = throttledStatus(() => {
       if (!channel || channel.configError) node.status({ fill: "red", shape: "ring", text: "rapidpro-out.status.bad-channel" });
       else if (failures > 0) node.status({ fill: lastFailed ? "yellow" : "green", shape: "dot", text: RED._("rapidpro-out.status.failures", { count: failures, pending: inFlight }) });
       else node.status({ fill: "green", shape: "dot", text: RED._("rapidpro-out.status.pending", { count: inFlight }) });
-    };
+    });
     showStatus();
 
     node.on("input", (input: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
@@ -124,6 +125,7 @@ export default function (RED: NodeAPI) {
     }
 
     node.on("close", (_removed: boolean, done: () => void) => {
+      showStatus.cancel();
       node.status({});
       done();
     });

@@ -15,6 +15,7 @@ import { DlrReceiver, type HandOnResult } from "../../lib/rapporto/receiver";
 import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { pendingAcks } from "../shared/pending";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
+import { throttledStatus } from "../shared/status";
 
 interface RapportoDlrDef extends NodeDef {
   account: string;
@@ -150,10 +151,10 @@ export default function (RED: NodeAPI) {
       return;
     }
     const endpoint: Endpoint = opened;
-    const showStatus = () => {
+    const showStatus = throttledStatus(() => {
       if (account.sourceError) node.status({ fill: "red", shape: "ring", text: account.sourceError });
       else node.status({ fill: counts.failed || counts.unknown ? "yellow" : "green", shape: "dot", text: RED._("rapporto-dlr.status.counts", { path, ...counts }) });
-    };
+    });
     showStatus();
 
     node.on("close", (_removed: boolean, done: () => void) => {
@@ -161,6 +162,7 @@ export default function (RED: NodeAPI) {
       poller?.stop();
       for (const c of cleanup) c();
       pendingAcks.releaseOwner(node.id, () => ({ ok: false, temporary: true, reason: "node closed" }));
+      showStatus.cancel();
       node.status({});
       done();
     });

@@ -16,6 +16,7 @@ import { textReply } from "../../lib/http/reply";
 import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { pendingAcks } from "../shared/pending";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
+import { throttledStatus } from "../shared/status";
 
 interface RapportoMoDef extends NodeDef {
   account: string;
@@ -155,16 +156,17 @@ export default function (RED: NodeAPI) {
       return;
     }
     const endpoint: Endpoint = opened;
-    const showStatus = () => {
+    const showStatus = throttledStatus(() => {
       if (account.sourceError) node.status({ fill: "red", shape: "ring", text: account.sourceError });
       else node.status({ fill: counts.failed || counts.refused ? "yellow" : "green", shape: "dot", text: RED._("rapporto-mo.status.counts", { path, ...counts }) });
-    };
+    });
     showStatus();
 
     node.on("close", (_removed: boolean, done: () => void) => {
       endpoint.close();
       pendingAcks.releaseOwner(node.id, () => ({ ok: false, temporary: true, reason: "node closed" }));
       replies.releaseOwner(node.id, () => undefined);
+      showStatus.cancel();
       node.status({});
       done();
     });

@@ -8,6 +8,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { MT, SubmitResult } from "../../lib/contract";
 import { ptagFor, type MtOptions } from "../../lib/rapporto/mt";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
+import { throttledStatus } from "../shared/status";
 
 interface RapportoMtDef extends NodeDef {
   account: string;
@@ -46,11 +47,11 @@ export default function (RED: NodeAPI) {
       node.error(RED._("rapporto-mt.errors.no-account"));
       return;
     }
-    const showStatus = () => {
+    const showStatus = throttledStatus(() => {
       if (account.configError) node.status({ fill: "red", shape: "ring", text: account.configError });
       else if (lastError) node.status({ fill: "yellow", shape: "dot", text: lastError });
       else node.status({ fill: "green", shape: "dot", text: RED._("rapporto-mt.status.ready", { count: inFlight }) });
-    };
+    });
     showStatus();
 
     node.on("input", (input: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
@@ -100,6 +101,7 @@ export default function (RED: NodeAPI) {
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {
+      showStatus.cancel();
       node.status({});
       done();
     });
