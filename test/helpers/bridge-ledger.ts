@@ -52,10 +52,27 @@ export async function startBridge(options: {
   userDir: string;
   smsc: SmscOptions;
   storeUrl?: string;
+  /**
+   * Also send an ENROUTE receipt at once for each submit, before the DELIVRD one: each uuid
+   * then has two statuses, `sent` and `delivered`, whose order the faults could upset.
+   */
+  enroute?: boolean;
 }): Promise<Bridge> {
   fs.cpSync(options.template, options.userDir, { recursive: true });
   const courier = await startCourier({ channelUuid: CHANNEL });
   const smsc = await startSmsc({ port: 0, ...options.smsc });
+  // 50 ms after the submit_sm_resp, as an SMSC's first receipt comes: sooner, it overtakes the
+  // bridge's store write and waits out unmatchedWait, after which DELIVRD has made it moot.
+  const enrouteTimers = new Set<NodeJS.Timeout>();
+  if (options.enroute) {
+    smsc.on("submit", (record: { messageId: string }) => {
+      const timer = setTimeout(() => {
+        enrouteTimers.delete(timer);
+        void smsc.sendReceipt(record.messageId, "ENROUTE");
+      }, 50);
+      enrouteTimers.add(timer);
+    });
+  }
   const env = {
     RAPIDPRO_URL: courier.url,
     RAPIDPRO_CHANNEL_UUID: CHANNEL,
@@ -90,6 +107,7 @@ export async function startBridge(options: {
     log: () => earlierLogs + red.log(),
     async close() {
       await red.stop().catch(() => undefined);
+      for (const timer of enrouteTimers) clearTimeout(timer);
       await smsc.close().catch(() => undefined);
       await courier.close().catch(() => undefined);
     },
@@ -167,6 +185,9 @@ export interface LedgerReport {
   smscResubmitted: number;
   receiptsSent: number;
   deliveredUuids: number;
+  /** uuids that got a `sent` (from an ENROUTE receipt), and those that got it more than once. */
+  sentUuids: number;
+  duplicateSent: string[];
   missingDelivered: string[];
   /** uuid → how many times courier accepted `delivered` for it, for the uuids seen more than once. */
   duplicateDelivered: Record<string, number>;
@@ -206,8 +227,13 @@ export function ledger(bridge: Bridge, outcomes: MtOutcome[], moTexts: string[])
   const duplicateDelivered: Record<string, number> = {};
   const statusAfterDelivered: LedgerReport["statusAfterDelivered"] = [];
   const missingDelivered: string[] = [];
+  const duplicateSent: string[] = [];
+  let sentUuids = 0;
   for (const uuid of uuids) {
     const actions = actionsByUuid.get(uuid) ?? [];
+    const sent = actions.filter((a) => a === "sent").length;
+    if (sent > 0) sentUuids += 1;
+    if (sent > 1) duplicateSent.push(uuid);
     const delivered = actions.filter((a) => a === "delivered").length;
     if (delivered === 0) missingDelivered.push(uuid);
     if (delivered > 1) duplicateDelivered[uuid] = delivered;
@@ -235,6 +261,8 @@ export function ledger(bridge: Bridge, outcomes: MtOutcome[], moTexts: string[])
     smscResubmitted: submittedTexts.length - new Set(submittedTexts).size,
     receiptsSent: smsc.counters.receiptsSent,
     deliveredUuids: uuids.size - missingDelivered.length,
+    sentUuids,
+    duplicateSent,
     missingDelivered,
     duplicateDelivered,
     duplicateDeliveredResent: resent,
@@ -252,19 +280,27 @@ export function ledger(bridge: Bridge, outcomes: MtOutcome[], moTexts: string[])
   };
 }
 
+/** The SMSC simulator's deliver_sm_resp timeout (sim/smsc), plus a margin. */
+const SMSC_RESP_TIMEOUT_MS = 5_000 + 1_000;
+
 /**
  * Waits (bounded) until every uuid has a `delivered`, every MO text reached courier and the
- * SMSC holds nothing unacknowledged; then a little longer, so that a late duplicate is seen.
+ * SMSC holds nothing unacknowledged, and that stays so for longer than the SMSC's response
+ * timeout: a deliver_sm on its first try is not counted `undelivered` until that try failed.
+ * The wait also lets a late duplicate show.
  */
 export async function settle(bridge: Bridge, outcomes: MtOutcome[], moTexts: string[], timeoutMs: number): Promise<LedgerReport> {
   const until = Date.now() + timeoutMs;
+  const done = (r: LedgerReport) => r.missingDelivered.length === 0 && r.missingMo.length === 0 && r.smscUndelivered === 0;
   let report = ledger(bridge, outcomes, moTexts);
+  let doneSince: number | undefined;
   while (Date.now() < until) {
     report = ledger(bridge, outcomes, moTexts);
-    if (report.missingDelivered.length === 0 && report.missingMo.length === 0 && report.smscUndelivered === 0) break;
+    if (!done(report)) doneSince = undefined;
+    else if (doneSince === undefined) doneSince = Date.now();
+    else if (Date.now() - doneSince >= SMSC_RESP_TIMEOUT_MS) break;
     await new Promise((r) => setTimeout(r, 250));
   }
-  await new Promise((r) => setTimeout(r, 1500));
   return ledger(bridge, outcomes, moTexts);
 }
 
