@@ -17,8 +17,10 @@ describe("RateLimiter (\"peak traffic doesn't exceed 10 messages per second\")",
     );
     limiter.close();
     assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    // Never ahead of the 1/rate grid (2 ms for clock rounding); a late timer does not push the grid.
-    for (let i = 1; i < starts.length; i++) assert.ok(starts[i] - starts[0] >= i * 20 - 2, `start ${i} after ${starts[i] - starts[0]} ms`);
+    // Never ahead of the 1/rate grid; a late timer does not push the grid. The limiter schedules
+    // on Date.now (whole ms) and Node may fire a timer up to 1 ms early, while this measures with
+    // performance.now: 4 ms covers the two roundings and nothing more.
+    for (let i = 1; i < starts.length; i++) assert.ok(starts[i] - starts[0] >= i * 20 - 4, `start ${i} after ${starts[i] - starts[0]} ms`);
   });
 
   test("a slot that cannot come before the deadline is refused at once, without taking a slot", async () => {
