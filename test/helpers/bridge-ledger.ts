@@ -85,7 +85,15 @@ export async function startBridge(options: {
   };
   const port = await freePort();
   const flows = JSON.parse(fs.readFileSync(EXAMPLE, "utf8")) as unknown[];
-  let red = await startNodeRed({ userDir: options.userDir, port, flows, env });
+  let red: NodeRed;
+  try {
+    red = await startNodeRed({ userDir: options.userDir, port, flows, env });
+  } catch (error) {
+    // Nothing may outlive a failed start, or `node --test` would not exit.
+    await smsc.close();
+    await courier.close();
+    throw error;
+  }
   let earlierLogs = "";
   const bridge: Bridge = {
     courier,
