@@ -57,12 +57,6 @@ export class PendingReplies<R> {
     return count;
   }
 
-  countFor(owner: string): number {
-    let count = 0;
-    for (const entry of this.held.values()) if (entry.owner === owner) count++;
-    return count;
-  }
-
   private finish(token: string, reply: R): boolean {
     const entry = this.held.get(token);
     if (!entry) return false;
