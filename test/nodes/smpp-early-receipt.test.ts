@@ -1,0 +1,54 @@
+/**
+ * A receipt that overtakes its submit_sm_resp (smpp-and-gateways.md §5: Jasmin "A DLR that
+ * arrives before its id mapping is looked up again"): the SMSC here sends each part's receipt the
+ * moment it answered that part, so for a 3-part message the first receipts arrive before the last
+ * submit_sm_resp, and so before smpp-out stored the correlation. They must be held and matched.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Status } from "../../lib/contract";
+import { pendingAcks } from "../../nodes/shared/pending";
+import { startSmsc } from "../../sim/smsc";
+import { helper, nodeModules, startHelper, stopHelper } from "../helpers/red";
+
+test("receipts that arrive before the correlation is stored are held, then matched: one sent, one delivered, none unmatched", { timeout: 20_000 }, async () => {
+  const sim = await startSmsc({ receiptDelayMs: 0 });
+  await startHelper();
+  try {
+    await helper.load(
+      nodeModules("smpp-bind", "smpp-out", "smpp-in"),
+      [
+        { id: "t1", type: "tab" },
+        { id: "b1", type: "smpp-bind", host: "127.0.0.1", port: sim.port, mode: "transceiver", storeUrl: "memory:", window: 10, idMode: "auto" },
+        { id: "out1", z: "t1", type: "smpp-out", bind: "b1", encoding: "auto", smart: true, split: "udh8", maxParts: 10, registeredDelivery: "1", wires: [["h1"]] },
+        { id: "h1", z: "t1", type: "helper" },
+        { id: "in1", z: "t1", type: "smpp-in", bind: "b1", ackMode: "rapidpro", ackTimeout: 5, unmatchedWait: 1, wires: [["mo"], ["st"], ["un"]] },
+        { id: "mo", z: "t1", type: "helper" },
+        { id: "st", z: "t1", type: "helper" },
+        { id: "un", z: "t1", type: "helper" },
+      ] as never,
+      { b1: { systemId: "esme", password: "pw" } },
+    );
+    const statuses: Status[] = [];
+    let unmatched = 0;
+    (helper.getNode("st") as unknown as NodeJS.EventEmitter).on("input", (msg: { payload: Status; ack?: string }) => {
+      statuses.push(msg.payload);
+      if (msg.ack) pendingAcks.settle(msg.ack, { ok: true });
+    });
+    (helper.getNode("un") as unknown as NodeJS.EventEmitter).on("input", () => unmatched++);
+    const end = Date.now() + 5_000;
+    while (sim.counters.binds.transceiver < 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+
+    helper.getNode("out1").receive({ payload: { id: "early-1", to: "+4790000001", from: "2020", text: "z".repeat(400) } } as never);
+    while (!statuses.some((s) => s.status === "delivered") && Date.now() < end + 10_000) await new Promise((r) => setTimeout(r, 20));
+
+    assert.equal(sim.counters.receiptsSent, 3);
+    assert.deepEqual(statuses.map((s) => [s.id, s.status]), [["early-1", "sent"], ["early-1", "delivered"]]);
+    assert.equal(unmatched, 0);
+    while ((sim.counters.deliverResps[0] ?? 0) < 3 && Date.now() < end + 12_000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sim.counters.deliverResps[0], 3, "every receipt acknowledged ESME_ROK");
+  } finally {
+    await stopHelper();
+    await sim.close();
+  }
+});
