@@ -75,6 +75,11 @@ export const ESME_RSYSERR = 0x08;
 export const ESME_RMSGQFUL = 0x14;
 export const ESME_RTHROTTLED = 0x58;
 export const ESME_RX_T_APPN = 0x64;
+export const ESME_RX_P_APPN = 0x65;
+/** Invalid optional parameter (TLV) value; Kannel's name for it is ESME_RINVTLVVAL. */
+export const ESME_RINVOPTPARAMVAL = 0xc4;
+/** Invalid data_coding: defined by SMPP 5.0, answered by SMSCs that speak 3.4 too. */
+export const ESME_RINVDCS = 0x104;
 export const ESME_RUNKNOWNERR = 0xff;
 
 /**

@@ -13,6 +13,7 @@ import type { Reassembler } from "../sms/reassembly";
 import { checkConcat, findConcat, splitUdh, type ConcatInfo } from "../sms/udh";
 import { addressFromPdu } from "./address";
 import { readReceipt, type Receipt } from "./receipt";
+import { ESME_RINVDCS, ESME_RINVOPTPARAMVAL } from "./command-status";
 
 /** esm_class bits 2-5 give the message type; 0x04 is an SMSC delivery receipt. */
 const ESM_TYPE_MASK = 0x3c;
@@ -48,7 +49,7 @@ export type DeliverContent<C> =
   | { kind: "duplicate" }
   /**
    * Cannot be used. `commandStatus` suggests the deliver_sm_resp status (0x00C4
-   * ESME_RINVTLVVAL, 0x0104 ESME_RINVDCS) where one fits the fault, else nothing.
+   * ESME_RINVOPTPARAMVAL, 0x0104 ESME_RINVDCS) where one fits the fault, else nothing.
    */
   | { kind: "invalid"; reason: string; commandStatus?: number };
 
@@ -60,8 +61,6 @@ export interface DeliverOptions<C> extends DataCodingOptions {
   now?: () => number;
 }
 
-const ESME_RINVTLVVAL = 0x00c4;
-const ESME_RINVDCS = 0x0104;
 
 function octet(value: unknown, fallback: number): number | undefined {
   if (value === undefined || value === null) return fallback;
@@ -168,7 +167,7 @@ function readMo<C>(fields: DeliverSmFields, options: DeliverOptions<C>, octets: 
   const sar = sarConcat(fields);
   if (udhi) {
     // "SAR combined with UDHI is rejected with ESME_RINVTLVVAL" (Kannel).
-    if (sar) return { kind: "invalid", reason: "SAR TLVs combined with a UDHI short message", commandStatus: ESME_RINVTLVVAL };
+    if (sar) return { kind: "invalid", reason: "SAR TLVs combined with a UDHI short message", commandStatus: ESME_RINVOPTPARAMVAL };
     const split = splitUdh(octets);
     if (!split.ok) return { kind: "invalid", reason: split.reason };
     const found = findConcat(split.elements);
@@ -177,7 +176,7 @@ function readMo<C>(fields: DeliverSmFields, options: DeliverOptions<C>, octets: 
     concat = found.concat;
   } else if (sar) {
     const checked = checkConcat(sar);
-    if (!checked.ok) return { kind: "invalid", reason: `SAR: ${checked.reason}`, commandStatus: ESME_RINVTLVVAL };
+    if (!checked.ok) return { kind: "invalid", reason: `SAR: ${checked.reason}`, commandStatus: ESME_RINVOPTPARAMVAL };
     concat = sar;
   }
 

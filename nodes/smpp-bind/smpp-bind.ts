@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
-import { parseStatusList } from "../../lib/smpp/command-status";
+import { ESME_RX_T_APPN, parseStatusList } from "../../lib/smpp/command-status";
 import type { MessageIdMode } from "../../lib/smpp/receipt";
 import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
 import type { CorrelationStore } from "../../lib/store/types";
@@ -84,7 +84,7 @@ export default function (RED: NodeAPI) {
       });
       node.session.setDeliverHandler((pdu) => {
         // Without a receiver, answer "try later": acknowledging would lose the message.
-        if (!receiver) return Promise.resolve(0x64);
+        if (!receiver) return Promise.resolve(ESME_RX_T_APPN);
         return receiver.handler(pdu);
       });
     }

@@ -10,6 +10,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { Status } from "../../lib/contract";
 import type { AckOutcome } from "../../lib/pending";
+import { ESME_ROK, ESME_RX_P_APPN, ESME_RX_T_APPN } from "../../lib/smpp/command-status";
 import { readDeliverSm } from "../../lib/smpp/deliver";
 import { receiptIdKeys, type Receipt } from "../../lib/smpp/receipt";
 import { Reassembler, type PartialMessage } from "../../lib/sms/reassembly";
@@ -28,9 +29,6 @@ interface SmppInDef extends NodeDef {
   unmatchedWait: string | number;
 }
 
-const ESME_ROK = 0x00;
-const ESME_RX_T_APPN = 0x64;
-const ESME_RX_P_APPN = 0x65;
 const DEFAULT_ACK_TIMEOUT_S = 25;
 const DEFAULT_REASSEMBLY_S = 300;
 /**
