@@ -111,16 +111,17 @@ export default function (RED: NodeAPI) {
     async function onReceipt(receipt: Receipt): Promise<number> {
       const store = await owner.store();
       const keys = receiptIdKeys(receipt.messageId, owner.idMode);
-      const unmatched = unmatchedSeen(receipt.messageId);
+      let unmatched: { since: number; emitted: boolean } | undefined;
       for (let attempt = 0; attempt <= UNMATCHED_RETRIES && !closing; attempt += 1) {
         // The wait counts from the first delivery of this receipt, not from this one.
-        if (attempt > 0) await delay(Math.min(retryMs, Math.max(0, unmatched.since + unmatchedWaitMs - Date.now())));
+        if (unmatched) await delay(Math.min(retryMs, Math.max(0, unmatched.since + unmatchedWaitMs - Date.now())));
         for (const key of keys) {
           const found = await store.findByPart(key);
           if (!found) continue;
-          unmatchedIds.delete(receipt.messageId);
-          return oneAtATime(found.rapidproId, async () => {
-            const record = (await store.findByPart(key)) ?? found;
+          if (unmatched) unmatchedIds.delete(receipt.messageId);
+          return oneAtATime(found.rapidproId, async (waited) => {
+            // Another receipt of this message may have changed the record while this one waited.
+            const record = waited ? ((await store.findByPart(key)) ?? found) : found;
             const preview = applyPartState(structuredClone(record), record.parts.indexOf(key), receipt.status, receipt.reason);
             if (!preview.report) {
               await store.markPart(key, receipt.status, receipt.reason);
@@ -133,8 +134,10 @@ export default function (RED: NodeAPI) {
             return answer;
           });
         }
+        unmatched ??= unmatchedSeen(receipt.messageId);
         if (Date.now() - unmatched.since >= unmatchedWaitMs) break;
       }
+      unmatched ??= unmatchedSeen(receipt.messageId);
       // Handed on once, however often the SMSC delivers it again.
       if (!unmatched.emitted) emit(2, { payload: receipt, topic: "unmatched" } as NodeMessage);
       unmatched.emitted = true;
@@ -162,10 +165,11 @@ export default function (RED: NodeAPI) {
     }
 
     const messageLocks = new Map<string, Promise<unknown>>();
-    /** Runs `work` after every earlier work for the same message has finished. */
-    function oneAtATime<T>(messageId: string, work: () => Promise<T>): Promise<T> {
-      const previous = messageLocks.get(messageId) ?? Promise.resolve();
-      const mine = previous.then(work, work);
+    /** Runs `work` after every earlier work for the same message has finished; `waited` says whether there was any. */
+    function oneAtATime<T>(messageId: string, work: (waited: boolean) => Promise<T>): Promise<T> {
+      const previous = messageLocks.get(messageId);
+      const run = () => work(previous !== undefined);
+      const mine = (previous ?? Promise.resolve()).then(run, run);
       const tail = mine.catch(() => undefined);
       messageLocks.set(messageId, tail);
       void tail.then(() => {
