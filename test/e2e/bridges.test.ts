@@ -16,6 +16,7 @@ import { startSmsc, type SmscSim } from "../../sim/smsc";
 import { RapportoSim } from "../../sim/rapporto";
 import { Reassembler } from "../../lib/sms/reassembly";
 import { readDeliverSm } from "../../lib/smpp/deliver";
+import { waitFor } from "../helpers/wait";
 
 const CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
 const AUTH = "Token bridge-e2e";
@@ -33,14 +34,6 @@ after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function example(name: string): unknown[] {
   return JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, "examples", name), "utf8"));
-}
-
-async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function calls(courier: CourierSim, action: string): Array<Record<string, string>> {
@@ -97,7 +90,7 @@ describe("RapidPro ⇄ SMPP bridge", () => {
     const replies = await sendAll(red, texts);
     assert.deepEqual(replies, texts.map(() => [200]));
 
-    await waitUntil("a delivered status per MT", () => new Set(calls(courier, "delivered").map((p) => p.uuid)).size >= texts.length, 20_000);
+    await waitFor(() => new Set(calls(courier, "delivered").map((p) => p.uuid)).size >= texts.length, "a delivered status per MT", 20_000);
     await new Promise((r) => setTimeout(r, 500)); // time for a duplicate to show, if there were one
     const delivered = calls(courier, "delivered").map((p) => p.uuid);
     assert.deepEqual([...delivered].sort(), texts.map((_, i) => uuid(i)).sort(), "one delivered status per MT");
@@ -120,7 +113,7 @@ describe("RapidPro ⇄ SMPP bridge", () => {
     const mos = ["Hello", "Ответ ☺", LONG_CYRILLIC, "STOP me not"];
     const statuses = await Promise.all(mos.map((text) => smsc.sendMo({ from: "+250788123123", to: "2020", text })));
     assert.ok(statuses.flat().every((s) => s === 0), `deliver_sm_resp ${JSON.stringify(statuses)}`);
-    await waitUntil("every MO at courier", () => calls(courier, "receive").length >= mos.length, 15_000);
+    await waitFor(() => calls(courier, "receive").length >= mos.length, "every MO at courier", 15_000);
     const received = courier.accepted.filter((c) => c.action === "receive");
     assert.deepEqual(received.map((c) => c.params.text).sort(), [...mos].sort());
     assert.ok(received.every((c) => c.params.from === "+250788123123" && /T.*(Z|[+-]\d\d:\d\d)$/.test(c.params.date)));
@@ -168,7 +161,7 @@ describe("RapidPro ⇄ Rapporto bridge", () => {
     assert.deepEqual(replies, texts.map(() => [200]));
     assert.deepEqual(rapporto.sent.map((m) => m.message).sort(), [...texts].sort(), "each MT sent once, text intact");
     assert.deepEqual(rapporto.sent.map((m) => m.ptag).sort(), texts.map((_, i) => uuid(i)).sort());
-    await waitUntil("a delivered status per MT", () => new Set(calls(courier, "delivered").map((p) => p.uuid)).size >= texts.length, 20_000);
+    await waitFor(() => new Set(calls(courier, "delivered").map((p) => p.uuid)).size >= texts.length, "a delivered status per MT", 20_000);
     await new Promise((r) => setTimeout(r, 500));
     const delivered = calls(courier, "delivered").map((p) => p.uuid);
     assert.deepEqual([...delivered].sort(), texts.map((_, i) => uuid(i)).sort());
@@ -186,7 +179,7 @@ describe("RapidPro ⇄ Rapporto bridge", () => {
       sum_sms: "1",
     });
     assert.equal(answer.status, 204);
-    await waitUntil("the MO at courier", () => calls(courier, "receive").length >= 1, 10_000);
+    await waitFor(() => calls(courier, "receive").length >= 1, "the MO at courier", 10_000);
     const mo = courier.accepted.filter((c) => c.action === "receive").pop();
     assert.equal(mo?.params.text, "Привет +1 😀");
     assert.match(mo?.params.from ?? "", /79161234567$/);

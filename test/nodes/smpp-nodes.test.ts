@@ -8,6 +8,7 @@ import type { MT, Status, SubmitResult } from "../../lib/contract";
 import { pendingAcks } from "../../nodes/shared/pending";
 import { startSmsc, type SmscSim } from "../../sim/smsc";
 import { helper, nextMessage, nodeModules, startHelper, stopHelper } from "../helpers/red";
+import { waitFor } from "../helpers/wait";
 
 const SYSTEM_ID = "esme01";
 const PASSWORD = "pw-Node-RED-1";
@@ -34,14 +35,6 @@ type StatusMsg = { payload: Status; ack?: string };
 type MoMsg = { payload: { from: string; to: string; text: string; date: string }; ack?: string };
 
 const mt = (id: string, text = "Hello from RapidPro"): MT => ({ id, to: "+4790000001", from: "2020", text });
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("smpp nodes", () => {
   let sim: SmscSim;

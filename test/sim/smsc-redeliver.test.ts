@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startSmsc } from "../../sim/smsc";
 import { SmppSession } from "../../lib/smpp/session";
+import { waitFor } from "../helpers/wait";
 
 test("a receipt nobody acknowledged is sent again until an ESME answers ESME_ROK", async () => {
   const smsc = await startSmsc({ port: 0, receiptDelayMs: 0, redeliverMs: 100 });
@@ -23,9 +24,9 @@ test("a receipt nobody acknowledged is sent again until an ESME answers ESME_ROK
     session.start();
     const outcome = await session.submit({ source_addr: "2020", destination_addr: "250788383383", registered_delivery: 1, short_message: Buffer.from("hi") });
     assert.ok(outcome.ok);
-    await waitUntil(() => seen.length >= 2, 5000);
+    await waitFor(() => seen.length >= 2, "the receipt delivered twice");
     answer = 0;
-    await waitUntil(() => smsc.counters.undelivered === 0, 5000);
+    await waitFor(() => smsc.counters.undelivered === 0, "nothing left undelivered");
     assert.ok(smsc.counters.redeliveries >= 1);
     assert.ok(seen.every((id) => id === seen[0]));
     if (outcome.ok) assert.equal(seen[0], outcome.messageId);
@@ -34,11 +35,3 @@ test("a receipt nobody acknowledged is sent again until an ESME answers ESME_ROK
     await smsc.close();
   }
 });
-
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -6,6 +6,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import * as smpp from "smpp";
 import { startSmsc, type ReceiptStat, type SmscOptions, type SmscSim } from "../../sim/smsc";
+import { waitFor as poll } from "../helpers/wait";
 
 const CREDS = { systemId: "sim-user", password: "sim-pass" };
 
@@ -58,12 +59,9 @@ async function withSim(options: SmscOptions, fn: (sim: SmscSim) => Promise<void>
   }
 }
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** The shared poll, with the 2 s these simulator tests allow by default. */
+function waitFor(check: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
+  return poll(check, what, timeoutMs);
 }
 
 const submit = (n: number, extra: smpp.PduParams = {}): smpp.PduParams => ({

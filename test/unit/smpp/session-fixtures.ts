@@ -4,6 +4,7 @@
  */
 import { SmppSession, type SessionStatus, type SmppSessionOptions } from "../../../lib/smpp/session";
 import { startSmsc, type SmscOptions, type SmscSim } from "../../../sim/smsc";
+import { waitFor as poll } from "../../helpers/wait";
 
 export const SYSTEM_ID = "esme01";
 export const PASSWORD = "pw-Zq8!x";
@@ -55,13 +56,9 @@ export async function rig(
   };
 }
 
-/** Polls `check` every 10 ms until true; fails with `what` after `timeoutMs`. */
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
+/** The shared poll, with the 3 s these session tests allow by default. */
+export function waitFor(check: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
+  return poll(check, what, timeoutMs);
 }
 
 export function bound(r: Rig): Promise<void> {
