@@ -60,3 +60,18 @@ export function nextMessage<T = Record<string, unknown>>(nodeId: string, timeout
     });
   });
 }
+
+/**
+ * Sets environment variables for a flow that reads `${VAR}` (Node-RED substitutes them when the
+ * flow starts); returns the function that puts the previous values back.
+ */
+export function setEnv(env: Record<string, string>): () => void {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import request from "supertest";
 import type { RapportoAccountNode } from "../../nodes/rapporto-account/rapporto-account";
 import { startRapportoSim } from "../../sim/rapporto";
-import { helper, httpNodeApp, nodeModules, startHelper, stopHelper } from "../helpers/red";
+import { helper, httpNodeApp, nodeModules, startHelper, stopHelper, setEnv } from "../helpers/red";
 
 type FlowNode = { id: string; type: string; z?: string; credentials?: Record<string, string>; [k: string]: unknown };
 
@@ -28,8 +28,7 @@ test("the Rapporto example flow loads from environment variables and sends throu
     RAPIDPRO_CHANNEL_UUID: "8eb23e93-5ecb-45ba-b726-3b064e0c56ab",
     RAPIDPRO_AUTH: "Token example",
   };
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
+  const restoreEnv = setEnv(env);
   try {
     const file = path.resolve(__dirname, "..", "..", "..", "examples", "rapidpro-rapporto-bridge.json");
     const shipped = JSON.parse(readFileSync(file, "utf8")) as FlowNode[];
@@ -54,10 +53,7 @@ test("the Rapporto example flow loads from environment variables and sends throu
   } finally {
     await stopHelper();
     await sim.close();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
   }
 });
 
@@ -71,8 +67,7 @@ test("rapporto-send-receive.json loads from environment variables; its MT reache
     RAPPORTO_ALLOWED_IPS: "127.0.0.1",
     STORE_URL: "memory:",
   };
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
+  const restoreEnv = setEnv(env);
   try {
     const file = path.resolve(__dirname, "..", "..", "..", "examples", "rapporto-send-receive.json");
     const shipped = JSON.parse(readFileSync(file, "utf8")) as FlowNode[];
@@ -90,9 +85,6 @@ test("rapporto-send-receive.json loads from environment variables; its MT reache
   } finally {
     await stopHelper();
     await sim.close();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
   }
 });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { readFileSync } from "node:fs";
 import { startSmsc } from "../../sim/smsc";
-import { helper, nodeModules, startHelper, stopHelper } from "../helpers/red";
+import { helper, nodeModules, startHelper, stopHelper, setEnv } from "../helpers/red";
 
 type FlowNode = { id: string; type: string; z?: string; credentials?: Record<string, string>; [k: string]: unknown };
 
@@ -24,8 +24,7 @@ const ENV: Record<string, string> = {
 
 for (const example of ["smpp-send-receive.json", "rapidpro-smpp-bridge.json"]) test(`${example} loads from environment variables and binds`, async () => {
   const sim = await startSmsc({ credentials: { systemId: ENV.SMPP_SYSTEM_ID, password: ENV.SMPP_PASSWORD } });
-  const saved = Object.fromEntries(Object.keys(ENV).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, ENV);
+  const restoreEnv = setEnv(ENV);
   try {
     const file = path.resolve(__dirname, "..", "..", "..", "examples", example);
     const shipped = JSON.parse(readFileSync(file, "utf8")) as FlowNode[];
@@ -49,9 +48,6 @@ for (const example of ["smpp-send-receive.json", "rapidpro-smpp-bridge.json"]) t
   } finally {
     await stopHelper();
     await sim.close();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
   }
 });
