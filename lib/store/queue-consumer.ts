@@ -6,6 +6,7 @@
  * delivered or waiting to retry; other keys go on meanwhile, so one broken message does not
  * hold up the rest.
  */
+import { backoffDelay } from "../backoff";
 import { describeError } from "./embedded";
 import type { DurableQueue, QueueItem } from "./queue";
 
@@ -151,7 +152,8 @@ export class QueueConsumer<T> {
   private retryLater(item: QueueItem<T>): void {
     const previous = this.backoff.get(item.key);
     const attempts = previous && previous.id === item.id ? previous.attempts + 1 : 1;
-    const delay = Math.min(this.retryDelayMs * 2 ** (attempts - 1), this.maxRetryDelayMs);
+    // Doubling without jitter: one consumer per queue, nobody to fall into step with.
+    const delay = backoffDelay(attempts - 1, { initialMs: this.retryDelayMs, maxMs: this.maxRetryDelayMs, floor: 1 });
     this.backoff.set(item.key, { id: item.id, attempts, due: Date.now() + delay });
   }
 
