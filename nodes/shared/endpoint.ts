@@ -7,6 +7,15 @@
  * would otherwise consume JSON and urlencoded bodies first (node-red-conventions.md §1.10), so
  * a small capture step sits at the top of the root app, as core's `http in` node does for raw
  * bodies. The route honours `httpNodeMiddleware` and is removed when the node closes.
+ *
+ * Fast path: with Node-RED's default `httpAdminRoot: "/"`, every request for one of our routes
+ * first walks the whole editor and admin API app (CORS, body parsers, a static file lookup that
+ * stats the disk, dozens of routes) before it reaches `httpNode`: in the benchmark that was the
+ * largest single cost of an MT. None of that applies to a node route, so when the capture step
+ * can prove that nothing else would act on the request before our route (see `directRoute`),
+ * it answers the request itself once the body is read. Whenever it cannot prove it (some
+ * `httpNodeMiddleware`, `httpNodeAuth`, a middleware another module added, an embedding app's
+ * own layers), the request takes Express's way as before.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { NodeAPI } from "node-red";
@@ -47,8 +56,25 @@ interface CapturedFields {
 }
 type CapturedRequest = Request & CapturedFields;
 
-/** Route keys ("POST /rapidpro/send") in use, with their body limit. */
-const routes = new Map<string, number>();
+/** One of our routes, as the capture step sees it. */
+interface OpenRoute {
+  /** Largest body accepted, bytes. */
+  limit: number;
+  /** The app the route is on (RED.httpNode) and the route's own path in it. */
+  app: ExpressApp;
+  path: string;
+  /** False when settings put something in front of node routes (middleware, auth). */
+  settingsAllowDirect: boolean;
+  /** The root app (where the capture step sits) and Node-RED's apps mounted on it. */
+  root: ExpressApp;
+  knownApps: ExpressApp[];
+  /** The route's handler (for finding its layer) and what serves a request. */
+  handler: unknown;
+  serve: (req: IncomingMessage, res: ServerResponse, url: string, body: string) => void;
+}
+
+/** Route keys ("POST /rapidpro/send") in use. */
+const routes = new Map<string, OpenRoute>();
 const capturingApps = new WeakSet<object>();
 
 export function normalisePath(path: string): string {
@@ -67,32 +93,24 @@ export function openEndpoint(RED: NodeAPI, options: EndpointOptions): Endpoint |
   const keys = options.methods.map((m) => routeKey(m, normalisePath(`${prefix}/${path}`)));
   const taken = keys.find((k) => routes.has(k));
   if (taken) return { error: `${taken} is already served by another node` };
-  for (const key of keys) routes.set(key, options.limitBytes);
-  installCapture(app);
+  const root = installCapture(app);
 
   const settingsMiddleware = RED.settings.httpNodeMiddleware as unknown;
-  const middleware =
-    typeof settingsMiddleware === "function" || Array.isArray(settingsMiddleware)
-      ? settingsMiddleware
-      : (_req: Request, _res: Response, next: NextFunction) => next();
+  const hasMiddleware = typeof settingsMiddleware === "function" || Array.isArray(settingsMiddleware);
+  const middleware = hasMiddleware ? settingsMiddleware : (_req: Request, _res: Response, next: NextFunction) => next();
 
-  const handler = (req: CapturedRequest, res: Response) => {
-    const respond = once((reply: HttpReply) => {
-      if (res.headersSent) return;
-      res.status(reply.status);
-      res.set("content-type", reply.contentType);
-      for (const [name, value] of Object.entries(reply.headers ?? {})) res.set(name, value);
-      res.send(reply.body);
-    });
+  /** Works on Node's own req/res only, so the fast path and Express's path share it. */
+  const serve = (req: IncomingMessage, res: ServerResponse, url: string, body: string) => {
+    const respond = once((reply: HttpReply) => writeReply(res, reply));
     try {
-      const queryAt = req.originalUrl.indexOf("?");
+      const queryAt = url.indexOf("?");
       options.onRequest(
         {
-          method: req.method,
+          method: req.method ?? "GET",
           path,
-          query: queryAt < 0 ? "" : req.originalUrl.slice(queryAt + 1),
+          query: queryAt < 0 ? "" : url.slice(queryAt + 1),
           headers: req.headers,
-          body: req.rawBodyText ?? "",
+          body,
           remoteAddress: req.socket.remoteAddress ?? "",
         },
         respond,
@@ -102,7 +120,22 @@ export function openEndpoint(RED: NodeAPI, options: EndpointOptions): Endpoint |
       respond(jsonReply(500, { message: "Error", error: "internal error; retry later" }));
     }
   };
+  const handler = (req: CapturedRequest, res: Response) => serve(req, res, req.originalUrl, req.rawBodyText ?? "");
   for (const method of options.methods) app[method](path, middleware as never, handler as never);
+
+  const settings = RED.settings as unknown as Record<string, unknown>;
+  const route: OpenRoute = {
+    limit: options.limitBytes,
+    app: app as unknown as ExpressApp,
+    path,
+    // Auth and middleware for node routes run in Express's chain, so their presence means Express's way.
+    settingsAllowDirect: !hasMiddleware && !settings.httpNodeAuth && !settings.httpAuth && !settings.httpAdminMiddleware,
+    root,
+    knownApps: [RED.httpNode, RED.httpAdmin].map((a) => mountedOn(root, a as unknown as ExpressApp)).filter((a): a is ExpressApp => a !== undefined),
+    handler,
+    serve,
+  };
+  for (const key of keys) routes.set(key, route);
 
   return {
     close() {
@@ -117,32 +150,135 @@ export function openEndpoint(RED: NodeAPI, options: EndpointOptions): Endpoint |
 }
 
 interface RouteLayer {
-  route?: { path: string; stack: Array<{ handle: unknown }> };
+  route?: { path: string; stack: Array<{ handle: unknown }>; _handles_method?: (method: string) => boolean };
   handle: unknown;
+  name?: string;
+  regexp?: RegExp & { fast_slash?: boolean; fast_star?: boolean };
+}
+
+interface ExpressApp {
+  parent?: ExpressApp;
+  mountpath?: string | string[];
+  _router?: { stack: RouteLayer[] };
+}
+
+/** Writes a reply with Node's own API: no ETag hashing or header juggling per request. */
+function writeReply(res: ServerResponse, reply: HttpReply): void {
+  if (res.headersSent || res.writableEnded) return;
+  const headers: Record<string, string | number> = {
+    "content-type": reply.contentType,
+    "content-length": Buffer.byteLength(reply.body),
+    ...reply.headers,
+  };
+  res.writeHead(reply.status, headers);
+  res.end(reply.body);
+}
+
+/** `app`, or the ancestor of it that is mounted directly on `root`; undefined if none is. */
+function mountedOn(root: ExpressApp, app: ExpressApp | undefined): ExpressApp | undefined {
+  for (let a = app; a; a = a.parent) {
+    if (a === root || a.parent === root) return a;
+  }
+  return undefined;
+}
+
+/**
+ * Layers that cannot act on a request for our routes: Express's own decorating ones, error
+ * handlers (4 parameters; they run only after an error), and core `http in`'s raw-body step,
+ * which reads only bodies of its own routes' paths (and ours is first anyway). Matched by
+ * function name: if a name ever changes, the request just takes Express's way.
+ */
+const BENIGN_LAYERS = new Set(["query", "expressInit", "rawBodyCapture"]);
+
+function isBenign(layer: RouteLayer): boolean {
+  if (layer.handle === captureBody || BENIGN_LAYERS.has(layer.name ?? "")) return true;
+  return typeof layer.handle === "function" && layer.handle.length > 3;
+}
+
+function layerMatches(layer: RouteLayer, path: string): boolean {
+  const re = layer.regexp;
+  if (!re || re.fast_slash || re.fast_star) return true;
+  re.lastIndex = 0;
+  return re.test(path);
+}
+
+function mountCovers(app: ExpressApp, path: string): boolean {
+  const mounts = Array.isArray(app.mountpath) ? app.mountpath : [app.mountpath ?? "/"];
+  return mounts.some((m) => m === "/" || path === m || path.startsWith(m.endsWith("/") ? m : `${m}/`));
+}
+
+/**
+ * True when Express would run nothing but its own decorating layers, the mounted Node-RED
+ * apps and then this route for the request: so answering it from the capture step skips work
+ * and changes nothing. Checked on every request (the stacks change on redeploy); it is a walk
+ * over a few layers, far cheaper than the routing it replaces.
+ *
+ * - root app: every layer matching the path is benign or one of Node-RED's own mounted apps
+ *   (the editor's, whose middleware is for admin routes, and httpNode), and there is no other
+ *   mounted app (an embedding application's);
+ * - httpNode: before our route, every layer matching the path is benign, and no other route
+ *   takes the same path and method first.
+ */
+function directRoute(root: ExpressApp, route: OpenRoute, fullPath: string, method: string): boolean {
+  if (!route.settingsAllowDirect) return false;
+  const app = route.app;
+  if (app !== root) {
+    if (app.parent !== root) return false;
+    const expected = route.knownApps.filter((a) => mountCovers(a, fullPath)).length;
+    let mounted = 0;
+    for (const layer of root._router?.stack ?? []) {
+      if (!layerMatches(layer, fullPath) || isBenign(layer)) continue;
+      if (layer.name !== "mounted_app") {
+        if (mounted < expected) return false; // something else runs before httpNode
+        continue;
+      }
+      mounted += 1;
+    }
+    if (mounted !== expected) return false;
+  }
+  // Inside httpNode the path is the route's own (Express strips httpNodeRoot on the way in).
+  for (const layer of app._router?.stack ?? []) {
+    const r = layer.route;
+    if (r) {
+      if (r.stack.some((l) => l.handle === route.handler)) return r.path === route.path;
+      if (layerMatches(layer, route.path) && r._handles_method?.(method) !== false) return false;
+    } else if (layerMatches(layer, route.path) && !isBenign(layer)) {
+      return false;
+    }
+  }
+  return false;
 }
 
 function routeKey(method: string, path: string): string {
   return `${method.toUpperCase()} ${path}`;
 }
 
-function installCapture(app: Express): void {
+/** Puts the capture step at the top of the root app (once); returns that root app. */
+function installCapture(app: Express): ExpressApp {
   let root = app as unknown as { parent?: unknown; _router?: { stack: RouteLayer[] }; use: Express["use"] };
   while (root.parent) root = root.parent as typeof root;
-  if (capturingApps.has(root)) return;
+  if (capturingApps.has(root)) return root as ExpressApp;
   capturingApps.add(root);
   root.use(captureBody);
   const stack = root._router?.stack ?? [];
   const at = stack.findIndex((layer) => layer.handle === captureBody);
   if (at > 0) stack.unshift(stack.splice(at, 1)[0]);
+  return root as ExpressApp;
 }
 
 /**
  * Reads the body of requests for our routes before any other parser can. It runs first in
  * the root app, before Express has decorated req and res, so it uses Node's own API only.
+ * Then it serves the request itself when `directRoute` allows, or hands it on to Express.
  */
 function captureBody(req: IncomingMessage & CapturedFields, res: ServerResponse, next: () => void): void {
-  const limit = routes.get(routeKey(req.method ?? "", normalisePath((req.url ?? "/").split("?")[0])));
-  if (limit === undefined) return next();
+  const url = req.url ?? "/";
+  const queryAt = url.indexOf("?");
+  const fullPath = normalisePath(queryAt < 0 ? url : url.slice(0, queryAt));
+  const method = req.method ?? "";
+  const route = routes.get(routeKey(method, fullPath));
+  if (route === undefined) return next();
+  const limit = route.limit;
   const refuse = (error: string) => {
     res.writeHead(413, { "content-type": "application/json", connection: "close" });
     res.end(JSON.stringify({ message: "Error", error }));
@@ -169,7 +305,12 @@ function captureBody(req: IncomingMessage & CapturedFields, res: ServerResponse,
   req.on("end", () => {
     if (finished) return;
     finished = true;
-    req.rawBodyText = Buffer.concat(chunks).toString("utf8");
+    const body = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8");
+    if (directRoute(route.root, route, fullPath, method)) {
+      route.serve(req, res, url, body);
+      return;
+    }
+    req.rawBodyText = body;
     req._body = true;
     next();
   });
