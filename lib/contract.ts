@@ -33,6 +33,12 @@ export interface SubmitResult {
   parts: number;
   smscIds: string[];
   error?: SubmitError;
+  /**
+   * Set when courier sent this MT again and the aggregator had already accepted it: the
+   * answer comes from the earlier submission (its ids as the correlation store holds them)
+   * and nothing was submitted (lib/store/earlier-submission.ts).
+   */
+  repeat?: true;
 }
 
 /** An incoming message (MO) as `smpp-in` and `rapporto-mo` emit it in `msg.payload`. */

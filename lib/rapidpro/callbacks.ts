@@ -48,6 +48,16 @@ export function statusCall(status: Status): BuildResult {
   return { ok: true, call: { action: status.status, body: form.toString() } };
 }
 
+/**
+ * What makes one status unique: the message, the step, and the submission (its id at the
+ * aggregator). The outbox queues a status once per once-id, so a status handed over just
+ * before a crash is not queued again when the aggregator delivers its receipt again. A message
+ * RapidPro sends again after it failed gets a new aggregator id, so its statuses still go.
+ */
+export function statusOnceId(status: Status): string {
+  return `status\n${String(status.id ?? "").trim()}\n${status.status}\n${status.smscId ?? ""}`;
+}
+
 export function stoppedCall(from: string): BuildResult {
   if (!from) return { ok: false, reason: "opt-out has no sender (payload.from)" };
   return { ok: true, call: { action: "stopped", body: new URLSearchParams({ from }).toString() } };

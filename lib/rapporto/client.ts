@@ -7,6 +7,8 @@
  * resend idempotent ("resends with the same id are sent once and return the same provider id").
  */
 import type { MT, SubmitResult } from "../contract";
+import { OneAtATime } from "../one-at-a-time";
+import { earlierSubmission } from "../store/earlier-submission";
 import type { CorrelationStore } from "../store/types";
 import { DOCUMENTED_RATE_PER_SECOND } from "./codes";
 import { HttpClient, HttpTransportError } from "../http/client";
@@ -60,6 +62,7 @@ export class RapportoClient {
   private throttleStreak = 0;
   private lastPauseAt = 0;
   private closed = false;
+  private readonly sendsOfOneMessage = new OneAtATime();
   private readonly sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   /** Throws with the reason when the account or profile is not usable. */
@@ -117,10 +120,28 @@ export class RapportoClient {
     }
   }
 
-  /** Sends, and when accepted records Rapporto id → RapidPro id before resolving. */
-  async sendAndRecord(mt: MT, store: CorrelationStore, options: MtOptions = {}, deadline?: number): Promise<SendOutcome> {
-    const outcome = await this.send(mt, options, deadline);
+  /**
+   * Sends, and when accepted records Rapporto id → RapidPro id before resolving. An MT that
+   * Rapporto already accepted (courier sent it again) is answered from the store instead
+   * (earlier-submission.ts); sends of one id go one at a time so a resend sees the first.
+   */
+  sendAndRecord(mt: MT, store: CorrelationStore, options: MtOptions = {}, deadline?: number): Promise<SendOutcome> {
     const id = mt.id === undefined || mt.id === null ? "" : String(mt.id);
+    if (id === "") return this.sendThenRecord(mt, id, store, options, deadline);
+    return this.sendsOfOneMessage.run(id, async () => {
+      let earlier: SubmitResult | undefined;
+      try {
+        earlier = await earlierSubmission(store, id);
+      } catch (err) {
+        const text = `correlation store: ${(err as Error).message}`;
+        return { result: refused({ accepted: false, code: "store", text, temporary: true }), attempts: 0 };
+      }
+      return earlier ? { result: earlier, attempts: 0 } : this.sendThenRecord(mt, id, store, options, deadline);
+    });
+  }
+
+  private async sendThenRecord(mt: MT, id: string, store: CorrelationStore, options: MtOptions, deadline: number | undefined): Promise<SendOutcome> {
+    const outcome = await this.send(mt, options, deadline);
     if (outcome.result.accepted && id === "") {
       outcome.storeError = "accepted, but the MT has no id, so its receipts cannot be matched";
     } else if (outcome.result.accepted) {

@@ -9,6 +9,7 @@
  * Layout (one LMDB environment per directory):
  * - `records`: [createdAt, recordId] -> Correlation. Keys sort by age, so expiry is a range scan.
  * - `parts`:   aggregator part id -> record key.
+ * - `messages`: RapidPro id -> record key of its latest submission.
  * A record has its own id rather than the RapidPro id, because courier may send one message
  * twice and each submission gets its own parts.
  */
@@ -63,6 +64,7 @@ export async function openLmdb(dir: string, what: string): Promise<RootDatabase>
 export class EmbeddedStore implements CorrelationStore {
   private readonly records: Database<unknown, RecordKey>;
   private readonly parts: Database<unknown, string>;
+  private readonly messages: Database<unknown, string>;
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
@@ -74,6 +76,7 @@ export class EmbeddedStore implements CorrelationStore {
     this.now = options.now ?? Date.now;
     this.records = root.openDB<unknown, RecordKey>({ name: "records", encoding: "json" });
     this.parts = root.openDB<unknown, string>({ name: "parts", encoding: "json" });
+    this.messages = root.openDB<unknown, string>({ name: "messages", encoding: "json" });
     this.sweeper = setInterval(() => this.startSweep(), Math.min(this.ttlMs, 60_000));
     this.sweeper.unref();
   }
@@ -93,6 +96,7 @@ export class EmbeddedStore implements CorrelationStore {
       await this.records.transaction(() => {
         this.records.put(key, record);
         for (const id of partIds) this.parts.put(id, key);
+        this.messages.put(rapidproId, key);
       });
     } catch (err) {
       throw new Error(`embedded store: put for message ${JSON.stringify(rapidproId)} failed: ${describeError(err)}`);
@@ -102,6 +106,24 @@ export class EmbeddedStore implements CorrelationStore {
   async findByPart(partId: string): Promise<Correlation | undefined> {
     this.checkOpen();
     return this.read(partId)?.record;
+  }
+
+  async findByMessage(rapidproId: string): Promise<Correlation | undefined> {
+    this.checkOpen();
+    const where = `message ${JSON.stringify(rapidproId)}`;
+    let key: unknown;
+    let value: unknown;
+    try {
+      key = this.messages.get(rapidproId);
+      if (key === undefined) return undefined;
+      if (!isRecordKey(key)) throw new Error("the message index entry is not a record key");
+      value = this.records.get(key);
+    } catch (err) {
+      throw new Error(`corrupt correlation record (${where}): ${describeError(err)}`);
+    }
+    if (value === undefined) return undefined;
+    const record = checkRecord(value, where);
+    return this.now() - record.createdAt > this.ttlMs ? undefined : record;
   }
 
   async markPart(partId: string, state: PartState, reason?: string): Promise<PartUpdate | undefined> {
@@ -144,6 +166,8 @@ export class EmbeddedStore implements CorrelationStore {
             // A later submission may have reused the part id: leave its mapping alone.
             if (sameKey(this.parts.get(id), key)) this.parts.remove(id);
           }
+          const rapidproId = (value as Partial<Correlation> | undefined)?.rapidproId;
+          if (typeof rapidproId === "string" && sameKey(this.messages.get(rapidproId), key)) this.messages.remove(rapidproId);
           this.records.remove(key);
         }
       });

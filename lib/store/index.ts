@@ -9,7 +9,7 @@
 import path from "node:path";
 import { checkPartState, checkPut, checkTtl, EMBEDDED_STORE_DIRNAME, EmbeddedStore } from "./embedded";
 import { MemoryStore } from "./memory";
-import { checkQueueName, type DurableQueue } from "./queue";
+import { checkQueueName, checkRememberMs, DEFAULT_REMEMBER_MS, type DurableQueue } from "./queue";
 import { EmbeddedQueue, embeddedQueueDir } from "./queue-embedded";
 import { MemoryQueue } from "./queue-memory";
 import { RedisQueue } from "./queue-redis";
@@ -36,6 +36,8 @@ export interface QueueOptions {
   dir?: string;
   /** Names the queue within its store: letters, digits, '-' and '_'. */
   name: string;
+  /** How long `pushOnce` remembers a once-id; default 72 h, as long as the store keeps a message. */
+  rememberMs?: number;
   /** As in StoreOptions: told about damaged items set aside. */
   onBackgroundError?: (err: Error) => void;
 }
@@ -63,6 +65,7 @@ export async function openStore(options: StoreOptions): Promise<CorrelationStore
       return store.put(rapidproId, partIds);
     },
     findByPart: (partId) => store.findByPart(partId),
+    findByMessage: (rapidproId) => store.findByMessage(rapidproId),
     markPart: async (partId, state, reason) => {
       checkPartState(state);
       return store.markPart(partId, state, reason);
@@ -72,10 +75,12 @@ export async function openStore(options: StoreOptions): Promise<CorrelationStore
 
 /** Opens (or joins) the named queue. Close the handle when done with it. */
 export async function openQueue<T>(options: QueueOptions): Promise<DurableQueue<T>> {
+  checkRememberMs(options.rememberMs);
   const { id, open } = queueTarget(options);
-  const queue = (await join(queues, id, "", open)) as DurableQueue<T>;
+  const queue = (await join(queues, id, `rememberMs=${options.rememberMs ?? DEFAULT_REMEMBER_MS}`, open)) as DurableQueue<T>;
   return handle<DurableQueue<T>>(() => leave(queues, id), {
     push: (key, value) => queue.push(key, value),
+    pushOnce: (key, value, onceId) => queue.pushOnce(key, value, onceId),
     peek: (limit, skipKeys) => queue.peek(limit, skipKeys),
     ack: (itemId) => queue.ack(itemId),
     size: () => queue.size(),
@@ -101,12 +106,12 @@ function queueTarget(options: QueueOptions): { id: string; open: () => Promise<D
   const url = options.url?.trim();
   if (!url) {
     const dir = embeddedDir(options.dir, "queue");
-    return { id: embeddedQueueDir(dir, options.name), open: () => EmbeddedQueue.open({ dir, name: options.name, onBackgroundError: options.onBackgroundError }) };
+    return { id: embeddedQueueDir(dir, options.name), open: () => EmbeddedQueue.open({ dir, name: options.name, rememberMs: options.rememberMs, onBackgroundError: options.onBackgroundError }) };
   }
-  if (url.startsWith("memory:")) return { id: `${url}#${options.name}`, open: async () => new MemoryQueue() };
+  if (url.startsWith("memory:")) return { id: `${url}#${options.name}`, open: async () => new MemoryQueue(Date.now, options.rememberMs) };
   if (url.startsWith("redis://") || url.startsWith("rediss://")) {
     describeRedisUrl(url);
-    return { id: `${url}#${options.name}`, open: async () => new RedisQueue({ url, name: options.name, onBackgroundError: options.onBackgroundError }) };
+    return { id: `${url}#${options.name}`, open: async () => new RedisQueue({ url, name: options.name, rememberMs: options.rememberMs, onBackgroundError: options.onBackgroundError }) };
   }
   throw new Error(`queue url must be empty (embedded), memory: or redis://..., got a ${schemeOf(url)} URL`);
 }

@@ -7,6 +7,8 @@ import { DEFAULT_TTL_MS, type Correlation, type CorrelationStore, type PartState
 
 export class MemoryStore implements CorrelationStore {
   private readonly byPart = new Map<string, Correlation>();
+  /** Latest submission per RapidPro id. */
+  private readonly byMessage = new Map<string, Correlation>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly ttlMs = DEFAULT_TTL_MS, private readonly now: () => number = Date.now) {
@@ -17,10 +19,16 @@ export class MemoryStore implements CorrelationStore {
   async put(rapidproId: string, partIds: string[]): Promise<void> {
     const record = newRecord(rapidproId, partIds, this.now());
     for (const id of partIds) this.byPart.set(id, record);
+    this.byMessage.set(rapidproId, record);
   }
 
   async findByPart(partId: string): Promise<Correlation | undefined> {
     const record = this.byPart.get(partId);
+    return record && !this.expired(record) ? record : undefined;
+  }
+
+  async findByMessage(rapidproId: string): Promise<Correlation | undefined> {
+    const record = this.byMessage.get(rapidproId);
     return record && !this.expired(record) ? record : undefined;
   }
 
@@ -40,5 +48,6 @@ export class MemoryStore implements CorrelationStore {
 
   private sweep(): void {
     for (const [id, record] of this.byPart) if (this.expired(record)) this.byPart.delete(id);
+    for (const [id, record] of this.byMessage) if (this.expired(record)) this.byMessage.delete(id);
   }
 }

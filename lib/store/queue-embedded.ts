@@ -5,14 +5,32 @@
  *
  * One process owns a queue directory: the sequence lives in memory, so two processes pushing
  * to one directory could hand out the same number.
+ *
+ * Once-ids (`pushOnce`) live in the same environment, in `once` (id -> when pushed) and
+ * `onceByAge` ([when pushed, id], so expiry is a range scan); an item and its once-id are
+ * written in one transaction.
  */
 import path from "node:path";
 import type { Database, RootDatabase } from "lmdb";
 import { describeError, openLmdb } from "./embedded";
-import { checkLimit, checkPush, checkQueueName, headsPerKey, serialiseEntry, type DurableQueue, type QueueItem } from "./queue";
+import {
+  checkLimit,
+  checkOnceId,
+  checkPush,
+  checkQueueName,
+  checkRememberMs,
+  DEFAULT_REMEMBER_MS,
+  headsPerKey,
+  serialiseEntry,
+  type DurableQueue,
+  type QueueItem,
+} from "./queue";
 
 /** Entries looked at by one `peek`: bounds the work when a few keys hold a long backlog. */
 const PEEK_MAX_SCAN = 10_000;
+/** Expired once-ids removed per sweep transaction, so a sweep never holds the event loop long. */
+const SWEEP_BATCH = 1_000;
+const SWEEP_MAX_STEPS = 100;
 
 interface Entry {
   key: string;
@@ -24,6 +42,8 @@ export interface EmbeddedQueueOptions {
   /** Parent directory (the Node-RED user directory); the queue gets a folder inside it. */
   dir: string;
   name: string;
+  /** How long once-ids are remembered; default 72 h. */
+  rememberMs?: number;
   now?: () => number;
   /** Told when a damaged entry is set aside, since no caller is waiting for it. */
   onBackgroundError?: (err: Error) => void;
@@ -38,7 +58,12 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
   private readonly items: Database<Buffer, number>;
   /** Entries that could not be read back; kept, not dropped, so someone can look at them. */
   private readonly damaged: Database<Buffer, number>;
+  private readonly onceIds: Database<number, string>;
+  private readonly onceByAge: Database<boolean, [number, string]>;
   private readonly now: () => number;
+  private readonly rememberMs: number;
+  private readonly sweeper: NodeJS.Timeout;
+  private sweeping: Promise<void> | undefined;
   private nextSeq: number;
   private closed = false;
 
@@ -47,12 +72,18 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
     // Raw bytes, parsed here, so one damaged entry is set aside instead of breaking every read.
     this.items = root.openDB<Buffer, number>({ name: "items", encoding: "binary" });
     this.damaged = root.openDB<Buffer, number>({ name: "damaged", encoding: "binary" });
+    this.onceIds = root.openDB<number, string>({ name: "once", encoding: "json" });
+    this.onceByAge = root.openDB<boolean, [number, string]>({ name: "onceByAge", encoding: "json" });
+    this.rememberMs = options.rememberMs ?? DEFAULT_REMEMBER_MS;
+    this.sweeper = setInterval(() => this.startSweep(), Math.min(this.rememberMs, 60_000));
+    this.sweeper.unref();
     // Past every number still held, set-aside items included, so no two held items share one.
     const last = [this.items, this.damaged].map((db) => Array.from(db.getKeys({ reverse: true, limit: 1 }))[0] ?? 0);
     this.nextSeq = Math.max(...last) + 1;
   }
 
   static async open<T>(options: EmbeddedQueueOptions): Promise<EmbeddedQueue<T>> {
+    checkRememberMs(options.rememberMs);
     const root = await openLmdb(embeddedQueueDir(options.dir, options.name), `embedded queue ${options.name}`);
     return new EmbeddedQueue<T>(root, options);
   }
@@ -69,6 +100,57 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
       throw new Error(`embedded queue ${this.options.name}: push failed: ${describeError(err)}`);
     }
     return { id: String(seq), key, value: entry.value as T, enqueuedAt: entry.enqueuedAt };
+  }
+
+  async pushOnce(key: string, value: T, onceId: string): Promise<boolean> {
+    this.checkOpen();
+    checkPush(key, value);
+    checkOnceId(onceId);
+    const now = this.now();
+    const bytes = Buffer.from(serialiseEntry({ key, value, enqueuedAt: now } satisfies Entry));
+    try {
+      // Inside the transaction nothing interleaves: the check and the write are one step.
+      return await this.items.transaction(() => {
+        const seen = this.onceIds.get(onceId);
+        if (typeof seen === "number" && now - seen < this.rememberMs) return false;
+        if (typeof seen === "number") this.onceByAge.remove([seen, onceId]);
+        this.items.put(this.nextSeq++, bytes);
+        this.onceIds.put(onceId, now);
+        this.onceByAge.put([now, onceId], true);
+        return true;
+      });
+    } catch (err) {
+      throw new Error(`embedded queue ${this.options.name}: push failed: ${describeError(err)}`);
+    }
+  }
+
+  /** Forgets once-ids older than `rememberMs` now; a timer also does this every minute. */
+  async sweep(): Promise<number> {
+    this.checkOpen();
+    let removed = 0;
+    for (let step = 0; step < SWEEP_MAX_STEPS && !this.closed; step++) {
+      const batch = Array.from(this.onceByAge.getKeys({ end: [this.now() - this.rememberMs], limit: SWEEP_BATCH }));
+      if (batch.length === 0) break;
+      await this.onceByAge.transaction(() => {
+        for (const [at, onceId] of batch) {
+          this.onceByAge.remove([at, onceId]);
+          if (this.onceIds.get(onceId) === at) this.onceIds.remove(onceId);
+        }
+      });
+      removed += batch.length;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return removed;
+  }
+
+  private startSweep(): void {
+    if (this.sweeping || this.closed) return;
+    this.sweeping = this.sweep()
+      .then(() => undefined)
+      .catch((err: unknown) => this.options.onBackgroundError?.(new Error(`embedded queue ${this.options.name}: once-id sweep failed: ${describeError(err)}`)))
+      .finally(() => {
+        this.sweeping = undefined;
+      });
   }
 
   async peek(limit: number, skipKeys?: ReadonlySet<string>): Promise<QueueItem<T>[]> {
@@ -109,6 +191,8 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.sweeper);
+    await this.sweeping;
     await this.root.close();
   }
 

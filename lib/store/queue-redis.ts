@@ -6,7 +6,8 @@
  * - `order`        sorted set of waiting ids, scored by id;
  * - `item:<id>`    JSON `{ key, value, enqueuedAt }`;
  * - `lease:<key>`  which instance is delivering that key's head, expiring after `leaseMs`;
- * - `damaged`      ids of items that could not be read back (their `item:` stays for a person).
+ * - `damaged`      ids of items that could not be read back (their `item:` stays for a person);
+ * - `once:<onceId>` a once-id pushed within `rememberMs` (Redis expiry forgets it).
  *
  * Order per key across instances comes from the lease: `peek` takes a key's head only when
  * no other instance holds that key's lease, and takes the lease in the same script. `ack`
@@ -17,7 +18,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
-import { checkLimit, checkPush, checkQueueName, serialiseEntry, type DurableQueue, type QueueItem } from "./queue";
+import { checkLimit, checkOnceId, checkPush, checkQueueName, checkRememberMs, DEFAULT_REMEMBER_MS, serialiseEntry, type DurableQueue, type QueueItem } from "./queue";
 import { closeRedis, connectRedis } from "./redis";
 
 /** Waiting items one `peek` looks at: bounds the time the script holds Redis. */
@@ -74,12 +75,27 @@ end
 return 1
 `;
 
+/**
+ * KEYS: seq, order, once. ARGV: base, entry JSON, rememberMs. The push only if the once-id is
+ * new, in one script. Run twice (ioredis resends it when a reconnect lost the reply), the
+ * second run finds the once-id and adds nothing: the item is queued once either way.
+ */
+const PUSH_ONCE = `
+if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3]) then return 0 end
+local id = redis.call('INCR', KEYS[1])
+redis.call('SET', ARGV[1] .. 'item:' .. id, ARGV[2])
+redis.call('ZADD', KEYS[2], id, id)
+return id
+`;
+
 export interface RedisQueueOptions {
   url: string;
   name: string;
   prefix?: string;
   /** How long a key stays with the instance delivering it if that instance goes silent. */
   leaseMs?: number;
+  /** How long once-ids are remembered; default 72 h. */
+  rememberMs?: number;
   maxRetriesPerRequest?: number;
   now?: () => number;
   onBackgroundError?: (err: Error) => void;
@@ -88,6 +104,7 @@ export interface RedisQueueOptions {
 type RedisWithScripts = Redis & {
   claimHeads(order: string, ...args: (string | number)[]): Promise<string[]>;
   ackItem(order: string, base: string, token: string, id: string): Promise<number>;
+  pushOnce(seq: string, order: string, once: string, base: string, json: string, rememberMs: number): Promise<number>;
 };
 
 export class RedisQueue<T> implements DurableQueue<T> {
@@ -96,6 +113,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
   /** This instance, as lease holder. */
   private readonly token = randomUUID();
   private readonly leaseMs: number;
+  private readonly rememberMs: number;
   private readonly now: () => number;
   private readonly location: string;
   private readonly scrub: (err: unknown) => string;
@@ -103,6 +121,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
 
   constructor(private readonly options: RedisQueueOptions) {
     checkQueueName(options.name);
+    checkRememberMs(options.rememberMs);
     const connection = connectRedis(options.url, {
       maxRetriesPerRequest: options.maxRetriesPerRequest,
       onError: (message) => options.onBackgroundError?.(new Error(`redis queue ${options.name} (${connection.location}): connection failed: ${message}`)),
@@ -112,9 +131,11 @@ export class RedisQueue<T> implements DurableQueue<T> {
     this.scrub = connection.scrub;
     this.base = `${options.prefix ?? "rapidpro-sms:"}q:${options.name}:`;
     this.leaseMs = options.leaseMs ?? 60_000;
+    this.rememberMs = options.rememberMs ?? DEFAULT_REMEMBER_MS;
     this.now = options.now ?? Date.now;
     this.client.defineCommand("claimHeads", { numberOfKeys: 1, lua: CLAIM_HEADS });
     this.client.defineCommand("ackItem", { numberOfKeys: 1, lua: ACK });
+    this.client.defineCommand("pushOnce", { numberOfKeys: 3, lua: PUSH_ONCE });
   }
 
   async push(key: string, value: T): Promise<QueueItem<T>> {
@@ -128,6 +149,19 @@ export class RedisQueue<T> implements DurableQueue<T> {
       const failed = replies?.find(([err]) => err);
       if (!replies || failed) throw failed?.[0] ?? new Error("transaction aborted");
       return { id, key, value: JSON.parse(json).value as T, enqueuedAt };
+    } catch (err) {
+      throw this.error("push", err);
+    }
+  }
+
+  async pushOnce(key: string, value: T, onceId: string): Promise<boolean> {
+    this.checkOpen();
+    checkPush(key, value);
+    checkOnceId(onceId);
+    const json = serialiseEntry({ key, value, enqueuedAt: this.now() });
+    try {
+      const id = await this.client.pushOnce(`${this.base}seq`, `${this.base}order`, `${this.base}once:${onceId}`, this.base, json, Math.ceil(this.rememberMs));
+      return id !== 0;
     } catch (err) {
       throw this.error("push", err);
     }

@@ -24,6 +24,14 @@ export interface DurableQueue<T> {
   /** Appends an item; resolves when it is durable. `value` must survive JSON. */
   push(key: string, value: T): Promise<QueueItem<T>>;
   /**
+   * Appends an item unless one with the same `onceId` was pushed within the queue's memory
+   * of once-ids (by default `DEFAULT_REMEMBER_MS`); resolves true when it appended, false when
+   * the item was already pushed once. The check and the append are one atomic, durable write,
+   * so the same event handed over again (a receipt the SMSC delivers again after a crash cut
+   * off its acknowledgement) is queued once however often it comes back.
+   */
+  pushOnce(key: string, value: T, onceId: string): Promise<boolean>;
+  /**
    * Up to `limit` items, oldest first, at most one per key (that key's oldest), leaving out
    * keys in `skipKeys` (keys whose head is already being delivered or is waiting to retry).
    */
@@ -33,6 +41,22 @@ export interface DurableQueue<T> {
   /** Items still waiting. */
   size(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** How long a queue remembers the once-ids it saw: as long as the correlation store keeps a message. */
+export const DEFAULT_REMEMBER_MS = 72 * 60 * 60 * 1000;
+
+/** Once-ids are compared exactly; an empty or huge one is a caller's mistake. */
+export function checkOnceId(onceId: string): void {
+  if (typeof onceId !== "string" || onceId === "" || onceId.length > 512) {
+    throw new Error("queue pushOnce: onceId must be a non-empty string of at most 512 characters");
+  }
+}
+
+export function checkRememberMs(rememberMs: number | undefined): void {
+  if (rememberMs !== undefined && !(Number.isFinite(rememberMs) && rememberMs > 0)) {
+    throw new Error(`queue rememberMs must be a positive number of milliseconds, got ${rememberMs}`);
+  }
 }
 
 /** Queue names become file and key names, so they are kept plain. */

@@ -3,7 +3,8 @@
  *
  * Keys (all under `prefix`, all with the store's TTL as Redis expiry):
  * - `rec:<uuid>`    one submission: JSON `{ rev, record }`;
- * - `part:<partId>` the `rec:` key that holds this part.
+ * - `part:<partId>` the `rec:` key that holds this part;
+ * - `msg:<rapidproId>` the `rec:` key of that message's latest submission.
  *
  * `markPart` is a compare-and-set: read the record, apply the part state with the shared rule
  * in aggregate.ts, then a Lua script writes the result only if the record is still the one
@@ -94,6 +95,7 @@ export class RedisStore implements CorrelationStore {
     const stored: Stored = { rev: randomUUID(), record: newRecord(rapidproId, partIds, Date.now()) };
     const tx = this.client.multi().set(recordKey, JSON.stringify(stored), "PX", this.ttlMs);
     for (const id of partIds) tx.set(this.partKey(id), recordKey, "PX", this.ttlMs);
+    tx.set(this.messageKey(rapidproId), recordKey, "PX", this.ttlMs);
     let replies: [Error | null, unknown][] | null;
     try {
       replies = await tx.exec();
@@ -107,6 +109,19 @@ export class RedisStore implements CorrelationStore {
   async findByPart(partId: string): Promise<Correlation | undefined> {
     this.checkOpen();
     return (await this.read(partId))?.stored.record;
+  }
+
+  async findByMessage(rapidproId: string): Promise<Correlation | undefined> {
+    this.checkOpen();
+    const where = `message ${JSON.stringify(rapidproId)}`;
+    let recordKey: string | null;
+    try {
+      recordKey = await this.client.get(this.messageKey(rapidproId));
+    } catch (err) {
+      throw this.error(`lookup of ${where}`, err);
+    }
+    if (recordKey === null) return undefined;
+    return (await this.readRecord(recordKey, where))?.stored.record;
   }
 
   async markPart(partId: string, state: PartState, reason?: string): Promise<PartUpdate | undefined> {
@@ -141,10 +156,22 @@ export class RedisStore implements CorrelationStore {
   private async read(partId: string): Promise<{ recordKey: string; raw: string; stored: Stored } | undefined> {
     const where = `part ${JSON.stringify(partId)}`;
     let recordKey: string | null;
-    let raw: string | null;
     try {
       recordKey = await this.client.get(this.partKey(partId));
-      if (recordKey === null) return undefined;
+    } catch (err) {
+      throw this.error(`lookup of ${where}`, err);
+    }
+    if (recordKey === null) return undefined;
+    const found = await this.readRecord(recordKey, where);
+    if (found && !found.stored.record.parts.includes(partId)) {
+      throw new Error(`redis store (${this.location}): corrupt correlation record (${where}): the record does not list this part`);
+    }
+    return found;
+  }
+
+  private async readRecord(recordKey: string, where: string): Promise<{ recordKey: string; raw: string; stored: Stored } | undefined> {
+    let raw: string | null;
+    try {
       raw = await this.client.get(recordKey);
     } catch (err) {
       throw this.error(`lookup of ${where}`, err);
@@ -163,7 +190,6 @@ export class RedisStore implements CorrelationStore {
     }
     try {
       const record = checkRecord(p.record, where);
-      if (!record.parts.includes(partId)) throw new Error(`corrupt correlation record (${where}): the record does not list this part`);
       return { recordKey, raw, stored: { rev: p.rev, record } };
     } catch (err) {
       throw new Error(`redis store (${this.location}): ${describeError(err)}`);
@@ -172,6 +198,10 @@ export class RedisStore implements CorrelationStore {
 
   private partKey(partId: string): string {
     return `${this.prefix}part:${partId}`;
+  }
+
+  private messageKey(rapidproId: string): string {
+    return `${this.prefix}msg:${rapidproId}`;
   }
 
   /** A described error that never carries the password, nor the driver's error object. */

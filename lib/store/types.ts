@@ -40,6 +40,11 @@ export interface CorrelationStore {
   put(rapidproId: string, partIds: string[]): Promise<void>;
   /** The record that holds this aggregator part id, if any. */
   findByPart(partId: string): Promise<Correlation | undefined>;
+  /**
+   * The latest submission of this RapidPro message, if any is still held: how a resent MT is
+   * recognised as one the aggregator already accepted (see lib/store/earlier-submission.ts).
+   */
+  findByMessage(rapidproId: string): Promise<Correlation | undefined>;
   /** Applies one part's receipt; undefined when no message has that part id. */
   markPart(partId: string, state: PartState, reason?: string): Promise<PartUpdate | undefined>;
   /** Releases files, connections and timers. */

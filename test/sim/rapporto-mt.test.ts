@@ -255,6 +255,7 @@ describe("sendAndRecord: correlation stored before the result is returned", () =
         throw new Error("disk full");
       },
       findByPart: async () => undefined,
+      findByMessage: async () => undefined,
       markPart: async () => undefined,
       close: async () => undefined,
     });

@@ -1,7 +1,7 @@
 /** Building courier's incoming calls: rapidpro-external-channel.md §2, quoted per case. */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { courierUrl, receiveCall, statusCall, stoppedCall, toRfc3339, type BuildResult } from "../../../lib/rapidpro/callbacks";
+import { courierUrl, receiveCall, statusCall, statusOnceId, stoppedCall, toRfc3339, type BuildResult } from "../../../lib/rapidpro/callbacks";
 
 const UUID = "0191e180-7d60-7000-aded-7d8b151cbd5b";
 
@@ -115,5 +115,18 @@ describe("courier calls", () => {
   ];
   for (const [input, expected] of dates) {
     test(`toRfc3339(${input})`, () => assert.equal(toRfc3339(input), expected));
+  }
+
+  // Which statuses the outbox takes as the same one (queued once) and which as different.
+  const onceIds: { name: string; a: Parameters<typeof statusOnceId>[0]; b: Parameters<typeof statusOnceId>[0]; same: boolean }[] = [
+    { name: "one status handed over twice", a: { id: "7", status: "sent", smscId: "A1" }, b: { id: "7", status: "sent", smscId: "A1" }, same: true },
+    { name: "a reason does not make it another status", a: { id: "7", status: "failed", smscId: "A1", reason: "x" }, b: { id: "7", status: "failed", smscId: "A1" }, same: true },
+    { name: "another step of the message", a: { id: "7", status: "sent", smscId: "A1" }, b: { id: "7", status: "delivered", smscId: "A1" }, same: false },
+    { name: "another message", a: { id: "7", status: "sent", smscId: "A1" }, b: { id: "8", status: "sent", smscId: "A1" }, same: false },
+    { name: "a new submission after a failure (new aggregator id)", a: { id: "7", status: "sent", smscId: "A1" }, b: { id: "7", status: "sent", smscId: "B2" }, same: false },
+    { name: "ids that would collide if simply joined", a: { id: "7 sent", status: "sent" }, b: { id: "7", status: "sent", smscId: "sent" }, same: false },
+  ];
+  for (const row of onceIds) {
+    test(`statusOnceId: ${row.name}`, () => assert.equal(statusOnceId(row.a) === statusOnceId(row.b), row.same));
   }
 });

@@ -173,6 +173,7 @@ describe("DlrResolver: \"Partner answers 200 (final) — 400 (unknown transactio
       findByPart: async () => {
         throw new Error("disk gone");
       },
+      findByMessage: async () => undefined,
       markPart: async () => undefined,
       close: async () => undefined,
     };

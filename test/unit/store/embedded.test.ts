@@ -42,16 +42,21 @@ describe("embedded store on disk", () => {
     let now = 1_000_000;
     const store = await EmbeddedStore.open({ dir: tempDir(), ttlMs: 10_000, now: () => now });
     await store.put("old", ["p1", "shared"]);
+    await store.put("resent", ["r1"]);
     now += 5_000;
     await store.put("young", ["p2"]);
-    now += 6_000; // "old" is 11 s old, "young" 6 s
+    await store.put("resent", ["r2"]); // RapidPro sent it again: the message index moved on
+    now += 6_000; // "old" and the first "resent" are 11 s old, "young" 6 s
     await store.put("newer", ["shared"]); // a new submission took over the part id
-    assert.equal(await store.sweep(), 1);
+    assert.equal(await store.sweep(), 2);
     assert.equal(await store.findByPart("p1"), undefined);
+    assert.equal(await store.findByPart("r1"), undefined);
     assert.equal((await store.findByPart("p2"))?.rapidproId, "young");
     assert.equal((await store.findByPart("shared"))?.rapidproId, "newer");
+    assert.deepEqual((await store.findByMessage("resent"))?.parts, ["r2"]);
     now += 100_000;
-    assert.equal(await store.sweep(), 2);
+    assert.equal(await store.sweep(), 3);
+    assert.equal(await store.findByMessage("resent"), undefined);
     assert.equal(await store.findByPart("shared"), undefined);
     await store.close();
   });

@@ -28,16 +28,16 @@ after(async () => {
   await redis?.stop();
 });
 
-const implementations: { name: string; open: () => Promise<DurableQueue<Msg>>; skip?: string }[] = [
-  { name: "memory", open: async () => new MemoryQueue<Msg>() },
-  { name: "embedded", open: () => EmbeddedQueue.open<Msg>({ dir: tempDir(), name: "test" }) },
+const implementations: { name: string; open: (rememberMs?: number) => Promise<DurableQueue<Msg>>; skip?: string }[] = [
+  { name: "memory", open: async (rememberMs) => new MemoryQueue<Msg>(Date.now, rememberMs) },
+  { name: "embedded", open: (rememberMs) => EmbeddedQueue.open<Msg>({ dir: tempDir(), name: "test", rememberMs }) },
   {
     name: "redis",
     skip: redisSkipReason || undefined,
-    async open() {
+    async open(rememberMs) {
       redis ??= await startRedis();
       // A prefix per queue keeps tests apart on the one server.
-      return new RedisQueue<Msg>({ url: redis.url, name: "test", prefix: `q${++redisQueues}:` });
+      return new RedisQueue<Msg>({ url: redis.url, name: "test", prefix: `q${++redisQueues}:`, rememberMs });
     },
   },
 ];
@@ -47,8 +47,8 @@ const values = (items: QueueItem<Msg>[]) => items.map((i) => `${i.key}:${i.value
 for (const impl of implementations) {
   describe(`${impl.name} queue`, { skip: impl.skip }, () => {
     const opened: DurableQueue<Msg>[] = [];
-    const openQueue = async () => {
-      const queue = await impl.open();
+    const openQueue = async (rememberMs?: number) => {
+      const queue = await impl.open(rememberMs);
       opened.push(queue);
       return queue;
     };
@@ -111,6 +111,50 @@ for (const impl of implementations) {
       });
     }
 
+    test("pushOnce queues an event once however often it comes, and other events as usual", async () => {
+      const queue = await openQueue();
+      assert.equal(await queue.pushOnce("m1", { n: 1 }, "m1 sent"), true);
+      assert.equal(await queue.pushOnce("m1", { n: 1 }, "m1 sent"), false);
+      assert.equal(await queue.pushOnce("m1", { n: 2 }, "m1 delivered"), true);
+      await queue.push("m1", { n: 3 });
+      assert.equal(await queue.pushOnce("m1", { n: 1 }, "m1 sent"), false);
+      assert.equal(await queue.size(), 3);
+      const [head] = await queue.peek(10);
+      await queue.ack(head.id);
+      // Delivered and gone from the queue, and still remembered: a late repeat stays out.
+      assert.equal(await queue.pushOnce("m1", { n: 1 }, "m1 sent"), false);
+      assert.equal(await queue.size(), 2);
+    });
+
+    test("pushOnce called many times at once for one event queues it exactly once", async () => {
+      const queue = await openQueue();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => queue.pushOnce("k", { n: 1 }, "same")));
+      assert.equal(answers.filter((a) => a).length, 1, JSON.stringify(answers));
+      assert.equal(await queue.size(), 1);
+    });
+
+    test("pushOnce forgets an event after rememberMs", async () => {
+      const queue = await openQueue(300);
+      assert.equal(await queue.pushOnce("k", { n: 1 }, "e"), true);
+      assert.equal(await queue.pushOnce("k", { n: 1 }, "e"), false);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(await queue.pushOnce("k", { n: 1 }, "e"), true);
+      assert.equal(await queue.size(), 2);
+    });
+
+    const badOnceIds: { name: string; onceId: unknown }[] = [
+      { name: "an empty once-id", onceId: "" },
+      { name: "a once-id that is not a string", onceId: 7 },
+      { name: "a once-id over 512 characters", onceId: "x".repeat(513) },
+    ];
+    for (const row of badOnceIds) {
+      test(`pushOnce refuses ${row.name} with a reason and stores nothing`, async () => {
+        const queue = await openQueue();
+        await assert.rejects(queue.pushOnce("k", { n: 1 }, row.onceId as string), /onceId must be a non-empty string of at most 512 characters/);
+        assert.equal(await queue.size(), 0);
+      });
+    }
+
     test("peek refuses a limit that is not a positive integer", async () => {
       const queue = await openQueue();
       await assert.rejects(queue.peek(0), /limit must be a positive integer/);
@@ -139,6 +183,24 @@ describe("embedded queue across restarts", () => {
     const later = await second.push("m3", { n: 4 });
     assert.ok(Number(later.id) > Number(a.id) + 2, "ids must keep growing after a restart");
     assert.deepEqual(values(await second.peek(10)), ["m2:2", "m1:3", "m3:4"]);
+    await second.close();
+  });
+
+  test("once-ids survive closing and reopening, and the sweep forgets only expired ones", async () => {
+    const dir = tempDir();
+    let now = 1_000_000;
+    const first = await EmbeddedQueue.open<Msg>({ dir, name: "once", rememberMs: 10_000, now: () => now });
+    assert.equal(await first.pushOnce("k", { n: 1 }, "old"), true);
+    now += 6_000;
+    assert.equal(await first.pushOnce("k", { n: 2 }, "new"), true);
+    await first.close();
+    const second = await EmbeddedQueue.open<Msg>({ dir, name: "once", rememberMs: 10_000, now: () => now });
+    assert.equal(await second.pushOnce("k", { n: 1 }, "old"), false);
+    now += 5_000; // "old" is 11 s old, "new" 5 s
+    assert.equal(await second.sweep(), 1);
+    assert.equal(await second.pushOnce("k", { n: 2 }, "new"), false);
+    assert.equal(await second.pushOnce("k", { n: 1 }, "old"), true);
+    assert.equal(await second.size(), 3);
     await second.close();
   });
 
@@ -314,6 +376,7 @@ describe("queue consumer", () => {
     await inner.push("k", { n: 1 });
     const flaky: DurableQueue<Msg> = {
       push: (key, value) => inner.push(key, value),
+      pushOnce: (key, value, onceId) => inner.pushOnce(key, value, onceId),
       peek: async (limit, skip) => {
         if (failing) throw new Error("disk I/O error");
         return inner.peek(limit, skip);

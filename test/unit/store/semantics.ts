@@ -176,6 +176,21 @@ export function storeSemantics(name: string, sut: StoreUnderTest | { skip: strin
       assert.deepEqual((await store.findByPart(first))?.parts, [first]);
     });
 
+    test("findByMessage finds the latest submission of a RapidPro id, and nothing for an unknown one", async () => {
+      const store = await openStore();
+      const [rp, first, second] = [uid("rp"), uid("first"), uid("second")];
+      assert.equal(await store.findByMessage(rp), undefined);
+      await store.put(rp, [first]);
+      assert.deepEqual((await store.findByMessage(rp))?.parts, [first]);
+      await store.markPart(first, "failed", "x");
+      assert.equal((await store.findByMessage(rp))?.reported, "failed");
+      await store.put(rp, [second]);
+      const latest = await store.findByMessage(rp);
+      assert.deepEqual(latest?.parts, [second]);
+      assert.deepEqual(latest?.states, ["pending"]);
+      assert.equal(await store.findByMessage(rp.toUpperCase()), undefined);
+    });
+
     test("concurrent receipts for every part of one message: one 'delivered', nothing lost", async () => {
       const store = await openStore();
       const peer = sut.openPeer ? await sut.openPeer(store) : store;
@@ -211,8 +226,10 @@ export function storeSemantics(name: string, sut: StoreUnderTest | { skip: strin
       const [rp, part] = [uid("rp"), uid("part")];
       await store.put(rp, [part]);
       assert.ok(await store.findByPart(part), "found before the TTL");
+      assert.ok(await store.findByMessage(rp), "found by message before the TTL");
       await new Promise((resolve) => setTimeout(resolve, ttlMs * 3));
       assert.equal(await store.findByPart(part), undefined);
+      assert.equal(await store.findByMessage(rp), undefined);
       assert.equal(await store.markPart(part, "delivered"), undefined);
     });
 

@@ -1,0 +1,28 @@
+/**
+ * Runs async work one at a time per key, in call order; different keys run side by side.
+ * Used where two events about one message must not interleave: two receipts of one message
+ * (each reads and then writes its record), or courier's resend of an MT that is still being
+ * submitted (the second must see the first one's stored result).
+ */
+export class OneAtATime {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  /** Runs `work` once every earlier work of `key` has settled; `waited` says whether there was any. */
+  run<T>(key: string, work: (waited: boolean) => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key);
+    const start = () => work(previous !== undefined);
+    const mine = previous ? previous.then(start, start) : start();
+    const tail = mine.catch(() => undefined);
+    this.tails.set(key, tail);
+    // The last one out removes the key, so the map holds only keys with work under way.
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return mine;
+  }
+
+  /** Keys with work under way or waiting. */
+  get size(): number {
+    return this.tails.size;
+  }
+}
