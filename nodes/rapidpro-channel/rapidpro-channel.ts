@@ -30,8 +30,12 @@ export interface RapidproChannelCredentials {
 
 /** The durable outbox of one channel; undefined when the channel posts directly. */
 export interface Outbox {
-  /** Resolves once the call is durable; its key keeps calls of one message (or sender) in order. */
-  push(key: string, call: CourierCall): Promise<void>;
+  /**
+   * Resolves once the call is durable; its key keeps calls of one message (or sender) in
+   * order. With a `onceId`, a call already queued under that id is not queued again: then it
+   * resolves false.
+   */
+  push(key: string, call: CourierCall, onceId?: string): Promise<boolean>;
 }
 
 export interface RapidproChannelNode extends Node<RapidproChannelCredentials> {
@@ -83,9 +87,10 @@ export default function (RED: NodeAPI) {
               });
               consumer.start();
               return {
-                async push(key, call) {
-                  await opened.push(key, call);
-                  consumer?.notify();
+                async push(key, call, onceId) {
+                  const queued = onceId === undefined ? (await opened.push(key, call), true) : await opened.pushOnce(key, call, onceId);
+                  if (queued) consumer?.notify();
+                  return queued;
                 },
               };
             },

@@ -7,7 +7,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { MO, Status, SubmitResult } from "../../lib/contract";
 import type { AckOutcome } from "../../lib/pending";
-import { receiveCall, statusCall, stoppedCall, type BuildResult } from "../../lib/rapidpro/callbacks";
+import { receiveCall, statusCall, statusOnceId, stoppedCall, type BuildResult } from "../../lib/rapidpro/callbacks";
 import { replyForError, replyForSubmit } from "../../lib/rapidpro/reply";
 import { heldRequests, pendingAcks, type RapidproMsgInfo } from "../shared/pending";
 import type { RapidproChannelNode } from "../rapidpro-channel/rapidpro-channel";
@@ -25,7 +25,7 @@ interface BridgeMsg extends NodeMessage {
   rapidpro?: RapidproMsgInfo;
   submit?: SubmitResult;
   ack?: string;
-  courier?: { action: Action; status?: number; attempts?: number; queued?: boolean };
+  courier?: { action: Action; status?: number; attempts?: number; queued?: boolean; repeat?: boolean };
 }
 
 export default function (RED: NodeAPI) {
@@ -78,18 +78,19 @@ export default function (RED: NodeAPI) {
       channel.outbox
         .then(async (outbox) => {
           if (outbox) {
-            await outbox.push(orderKey, call);
-            return { ok: true as const, queued: true, status: undefined, attempts: 0 };
+            // A status goes into the outbox once (statusOnceId); its repeat is acknowledged like the first.
+            const queued = await outbox.push(orderKey, call, status ? statusOnceId(status) : undefined);
+            return { ok: true as const, queued: true, repeat: !queued, status: undefined, attempts: 0 };
           }
           const outcome = await courier.send(call, { orderKey, deadline: msg.ack ? pendingAcks.deadlineOf(msg.ack) : undefined });
-          return { ...outcome, queued: false };
+          return { ...outcome, queued: false, repeat: false };
         })
         .then((outcome) => {
           inFlight--;
           lastFailed = !outcome.ok;
           if (outcome.ok) {
             settleAck(msg, { ok: true });
-            msg.courier = outcome.queued ? { action, queued: true } : { action, status: outcome.status, attempts: outcome.attempts };
+            msg.courier = outcome.queued ? { action, queued: true, ...(outcome.repeat ? { repeat: true } : {}) } : { action, status: outcome.status, attempts: outcome.attempts };
             showStatus();
             send(msg);
             done();

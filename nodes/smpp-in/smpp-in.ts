@@ -14,6 +14,7 @@ import { ESME_ROK, ESME_RX_P_APPN, ESME_RX_T_APPN } from "../../lib/smpp/command
 import { readDeliverSm } from "../../lib/smpp/deliver";
 import { receiptIdKeys, type Receipt } from "../../lib/smpp/receipt";
 import { Reassembler, type PartialMessage } from "../../lib/sms/reassembly";
+import { OneAtATime } from "../../lib/one-at-a-time";
 import { applyPartState } from "../../lib/store/aggregate";
 import { pendingAcks } from "../shared/pending";
 import type { SmppBindNode } from "../smpp-bind/smpp-bind";
@@ -119,7 +120,7 @@ export default function (RED: NodeAPI) {
           const found = await store.findByPart(key);
           if (!found) continue;
           if (unmatched) unmatchedIds.delete(receipt.messageId);
-          return oneAtATime(found.rapidproId, async (waited) => {
+          return receiptsOfOneMessage.run(found.rapidproId, async (waited) => {
             // Another receipt of this message may have changed the record while this one waited.
             const record = waited ? ((await store.findByPart(key)) ?? found) : found;
             const preview = applyPartState(structuredClone(record), record.parts.indexOf(key), receipt.status, receipt.reason);
@@ -127,7 +128,9 @@ export default function (RED: NodeAPI) {
               await store.markPart(key, receipt.status, receipt.reason);
               return ESME_ROK;
             }
-            const status: Status = { id: record.rapidproId, status: preview.report.status, smscId: receipt.messageId };
+            // The message's id at the SMSC (its first part's), the same for every status of this
+            // submission: rapidpro-out drops a status it already queued by it (statusOnceId).
+            const status: Status = { id: record.rapidproId, status: preview.report.status, smscId: record.parts[0] };
             if (preview.report.reason) status.reason = preview.report.reason;
             const answer = await forward(1, { payload: status, receipt } as NodeMessage);
             if (answer === ESME_ROK) await store.markPart(key, receipt.status, receipt.reason);
@@ -164,19 +167,7 @@ export default function (RED: NodeAPI) {
       return entry;
     }
 
-    const messageLocks = new Map<string, Promise<unknown>>();
-    /** Runs `work` after every earlier work for the same message has finished; `waited` says whether there was any. */
-    function oneAtATime<T>(messageId: string, work: (waited: boolean) => Promise<T>): Promise<T> {
-      const previous = messageLocks.get(messageId);
-      const run = () => work(previous !== undefined);
-      const mine = (previous ?? Promise.resolve()).then(run, run);
-      const tail = mine.catch(() => undefined);
-      messageLocks.set(messageId, tail);
-      void tail.then(() => {
-        if (messageLocks.get(messageId) === tail) messageLocks.delete(messageId);
-      });
-      return mine;
-    }
+    const receiptsOfOneMessage = new OneAtATime();
 
     function delay(ms: number): Promise<void> {
       return new Promise((resolve) => {

@@ -2,12 +2,16 @@
  * smpp-out: submits an MT (msg.payload, lib/contract.ts) over its smpp-bind, every part of
  * it, records the part ids in the correlation store, and only then sends the msg on with
  * `msg.submit = { accepted, parts, smscIds, error? }` (DESIGN.md: courier is answered only
- * once the aggregator accepted or refused the message).
+ * once the aggregator accepted or refused the message). An MT courier sends again after the
+ * SMSC accepted it is answered from the store, not submitted twice (earlier-submission.ts).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { MT, SubmitError, SubmitResult } from "../../lib/contract";
+import { OneAtATime } from "../../lib/one-at-a-time";
 import { submitIdKey } from "../../lib/smpp/receipt";
 import type { SubmitOutcome } from "../../lib/smpp/session";
+import { earlierSubmission } from "../../lib/store/earlier-submission";
+import type { CorrelationStore } from "../../lib/store/types";
 import { buildSubmitSm, type SubmitSmOptions } from "../../lib/smpp/submit";
 import type { EncodingPreference } from "../../lib/sms/alphabet";
 import type { Concatenation } from "../../lib/sms/segment";
@@ -46,6 +50,11 @@ interface OutMsg extends NodeMessage {
 const DEADLINE_MARGIN_MS = 1_000;
 const ENCODINGS: readonly EncodingPreference[] = ["auto", "ucs2", "latin1", "ia5"];
 const SPLITS: readonly Concatenation[] = ["udh8", "udh16", "sar", "payload"];
+/**
+ * Submissions of one RapidPro id on one bind, one at a time: courier's resend of an MT whose
+ * first submit is still waiting for the SMSC then finds the first one's result in the store.
+ */
+const submissionsOfOneMessage = new OneAtATime();
 
 export default function (RED: NodeAPI) {
   function SmppOut(this: Node, config: SmppOutDef) {
@@ -62,7 +71,8 @@ export default function (RED: NodeAPI) {
 
     node.on("input", (input: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
       const msg = input as OutMsg;
-      submitMt(bind, msg, withMessageSettings(options, msg.smpp)).then(
+      const id = (msg.payload as Partial<MT> | undefined)?.id;
+      submissionsOfOneMessage.run(`${bind.id}\n${String(id)}`, () => submitMt(bind, msg, withMessageSettings(options, msg.smpp))).then(
         ({ result, warning }) => {
           msg.submit = result;
           if (warning) node.warn(warning);
@@ -134,6 +144,16 @@ async function submitMt(bind: SmppBindNode, msg: OutMsg, options: SubmitSmOption
   const built = buildSubmitSm(mt, options);
   if (!built.ok) return { result: refused(built.error) };
 
+  let store: CorrelationStore;
+  try {
+    store = await bind.store();
+    const earlier = await earlierSubmission(store, mt.id);
+    if (earlier) return { result: earlier };
+  } catch (err) {
+    // Without the store, a resend cannot be recognised nor a receipt matched: courier tries later.
+    return { result: refused({ code: "STORE_UNAVAILABLE", text: `correlation store: ${(err as Error).message}`, temporary: true }) };
+  }
+
   const held = msg.rapidpro?.request ? heldRequests.deadlineOf(msg.rapidpro.request) : undefined;
   const deadline = held ? held - DEADLINE_MARGIN_MS : undefined;
   const outcomes: SubmitOutcome[] = await Promise.all(built.pdus.map((pdu) => session.submit(pdu, { deadline })));
@@ -146,7 +166,6 @@ async function submitMt(bind: SmppBindNode, msg: OutMsg, options: SubmitSmOption
   const smscIds = outcomes.map((o) => (o.ok ? o.messageId : ""));
   const result: SubmitResult = { accepted: true, parts: built.parts, smscIds };
   try {
-    const store = await bind.store();
     await store.put(mt.id, smscIds.map((id) => submitIdKey(id, bind.idMode)));
   } catch (err) {
     // Accepted by the SMSC: refusing now would make courier send it twice.

@@ -237,6 +237,35 @@ describe("rapidpro nodes", () => {
     assert.deepEqual(statuses, ["sent", "delivered"]);
   });
 
+  test("durable queue: a status handed over again (its receipt came back after a crash) is acked and queued once", async () => {
+    await helper.setFlows(
+      flow(courier.url).map((n) => (n.id === "c1" ? { ...n, queue: true, storeUrl: "memory:" } : n)) as never,
+      "full",
+      credentials,
+    );
+    courier.setMode("error500");
+    const outcomes: unknown[] = [];
+    const out = helper.getNode("out1");
+    const queued = nextMessages("h2", 4);
+    const statuses = [
+      { id: MSG, status: "sent", smscId: "A1" },
+      { id: MSG, status: "sent", smscId: "A1" },
+      { id: MSG, status: "delivered", smscId: "A1" },
+      { id: MSG, status: "delivered", smscId: "A1" },
+    ];
+    for (const payload of statuses) {
+      const ack = pendingAcks.hold("test", (o) => outcomes.push(o), 10_000, () => ({ ok: false, temporary: true }));
+      out.receive({ ack, payload } as never);
+    }
+    const msgs = (await queued) as Array<{ courier: { queued: boolean; repeat?: boolean } }>;
+    assert.deepEqual(msgs.map((m) => m.courier.repeat ?? false), [false, true, false, true]);
+    assert.deepEqual(outcomes, statuses.map(() => ({ ok: true })), "the aggregator hears ok for the repeat too");
+    courier.setMode("ok");
+    await courier.waitForAccepted(2, 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(courier.accepted.map((c) => c.action), ["sent", "delivered"]);
+  });
+
   test("a msg it cannot place goes to Catch with the reason", async () => {
     const caught = nextMessage<{ error: { message: string } }>("hc");
     helper.getNode("out1").receive({ payload: "hello" } as never);

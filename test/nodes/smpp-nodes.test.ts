@@ -82,6 +82,8 @@ describe("smpp nodes", () => {
     });
     await waitFor(() => statuses.some((s) => s.status === "delivered"), "the delivered status");
     assert.deepEqual(statuses.map((s) => [s.id, s.status]), [["msg-long", "sent"], ["msg-long", "delivered"]]);
+    // Every status of the message names it by its first part's id, whichever part's receipt completed it.
+    assert.deepEqual(statuses.map((s) => s.smscId), [out.submit.smscIds[0], out.submit.smscIds[0]]);
   });
 
   test("a status is recorded as reported only once handed on: a failed hand-over reports again on redelivery, a repeat after success reports nothing", async () => {
@@ -121,6 +123,52 @@ describe("smpp nodes", () => {
     await Promise.all(out.submit.smscIds.map((smscId) => sim.sendReceipt(smscId, "DELIVRD")));
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(statuses.map((st) => st.status), ["sent", "delivered"]);
+  });
+
+  test("courier's resend of an MT the SMSC accepted is answered from the store, not submitted again", async () => {
+    await load();
+    const first = nextMessage<SubmitMsg>("h1");
+    helper.getNode("out1").receive({ payload: mt("msg-resent", "z".repeat(200)) });
+    const accepted = (await first).submit;
+    assert.equal(sim.counters.submits, 2);
+    // Node-RED was killed before courier heard the answer: courier sends the same MT again.
+    const second = nextMessage<SubmitMsg>("h1");
+    helper.getNode("out1").receive({ payload: mt("msg-resent", "z".repeat(200)) });
+    assert.deepEqual((await second).submit, { ...accepted, repeat: true });
+    assert.equal(sim.counters.submits, 2, "no second SMS");
+  });
+
+  test("two copies of one MT at once (courier timed out and resent): one submission, both answered alike", async () => {
+    await load({}, {});
+    const outputs: SubmitMsg[] = [];
+    (helper.getNode("h1") as unknown as NodeJS.EventEmitter).on("input", (msg: SubmitMsg) => outputs.push(msg));
+    helper.getNode("out1").receive({ payload: mt("msg-twice") });
+    helper.getNode("out1").receive({ payload: mt("msg-twice") });
+    await waitFor(() => outputs.length === 2, "both answers");
+    assert.equal(sim.counters.submits, 1);
+    assert.deepEqual(outputs[1].submit, { ...outputs[0].submit, repeat: true });
+  });
+
+  test("a message whose earlier submission failed is submitted anew when RapidPro resends it", async () => {
+    await sim.close();
+    sim = await startSmsc({ credentials: { systemId: SYSTEM_ID, password: PASSWORD }, receiptDelayMs: 30, receiptStat: "UNDELIV" });
+    await load();
+    const statuses: StatusMsg[] = [];
+    (helper.getNode("st") as unknown as NodeJS.EventEmitter).on("input", (msg: StatusMsg) => {
+      statuses.push(msg);
+      if (msg.ack) pendingAcks.settle(msg.ack, { ok: true });
+    });
+    const first = nextMessage<SubmitMsg>("h1");
+    helper.getNode("out1").receive({ payload: mt("msg-failed") });
+    const firstIds = (await first).submit.smscIds;
+    await waitFor(() => statuses.some((st) => st.payload.status === "failed"), "the failed status");
+    const second = nextMessage<SubmitMsg>("h1");
+    helper.getNode("out1").receive({ payload: mt("msg-failed") });
+    const again = (await second).submit;
+    assert.equal(again.accepted, true);
+    assert.equal(again.repeat, undefined);
+    assert.notDeepEqual(again.smscIds, firstIds);
+    assert.equal(sim.counters.submits, 2);
   });
 
   test("priority and source TON/NPI from the node, registered_delivery, validity and priority from msg.smpp", async () => {
