@@ -7,8 +7,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort, installTarball, packPackage, PACKAGE_ROOT, startNodeRed, type NodeRed } from "../../sim/node-red";
-import { DEFAULT_SEND_BODY, sendMt, startCourier, type CourierSim } from "../../sim/courier";
+import { DEFAULT_SEND_BODY, sendMt, startCourier, type CourierSim, type ReceivedCall } from "../../sim/courier";
 import { startSmsc, type SmscOptions, type SmscSim } from "../../sim/smsc";
+import { open as openLmdb } from "lmdb";
+import { embeddedQueueDir } from "../../lib/store/queue-embedded";
 
 export const CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
 export const AUTH = "Token faults-secret";
@@ -286,6 +288,32 @@ export function ledger(bridge: Bridge, outcomes: MtOutcome[], moTexts: string[])
     deliverResps: { ...smsc.counters.deliverResps },
     courierRefused: courier.refused.length,
   };
+}
+
+/**
+ * The calls in the channel's embedded outbox, read from its LMDB files while Node-RED is down
+ * (after a kill -9): what the bridge had not yet seen courier accept. Each as "action key",
+ * the key being the uuid (statuses) or the text (MO), as `callKey` names courier's calls.
+ */
+export function outboxCalls(userDir: string): string[] {
+  const dir = embeddedQueueDir(userDir, `courier-${CHANNEL}`);
+  const root = openLmdb({ path: dir, readOnly: true });
+  try {
+    const items = root.openDB<Buffer, number>({ name: "items", encoding: "binary" });
+    const calls: string[] = [];
+    for (const { value } of items.getRange()) {
+      const entry = JSON.parse(value.toString("utf8")) as { value: { action: ReceivedCall["action"]; body: string } };
+      calls.push(callKey(entry.value.action, Object.fromEntries(new URLSearchParams(entry.value.body))));
+    }
+    return calls;
+  } finally {
+    void root.close();
+  }
+}
+
+/** One courier call as "action key": a status by its message uuid, an MO by its text. */
+export function callKey(action: ReceivedCall["action"], params: Record<string, string>): string {
+  return `${action} ${action === "receive" ? params.text : (params.uuid ?? params.id ?? params.from)}`;
 }
 
 /** The SMSC simulator's deliver_sm_resp timeout (sim/smsc), plus a margin. */
