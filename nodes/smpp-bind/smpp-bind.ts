@@ -10,6 +10,7 @@ import type { MessageIdMode } from "../../lib/smpp/receipt";
 import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
 import type { CorrelationStore } from "../../lib/store/types";
 import { resolveEnvReference } from "../shared/env";
+import { throttledStatus, type ThrottledStatus } from "../shared/status";
 import { openNodeStore } from "../shared/store";
 
 export interface SmppBindDef extends NodeDef {
@@ -54,6 +55,8 @@ const MODES: readonly BindMode[] = ["transceiver", "transmitter", "receiver", "t
 const ID_MODES: readonly MessageIdMode[] = ["asis", "hex", "decimal", "auto"];
 /** Node-RED gives close 15 s; the session's drain (5 s) and unbind (3 s) fit well inside. */
 const CLOSE_LIMIT_MS = 14_000;
+/** Shortest time between two status fan-outs (see the session's "status" listener). */
+const STATUS_INTERVAL_MS = 250;
 
 export default function (RED: NodeAPI) {
   function SmppBind(this: SmppBindNode, config: SmppBindDef) {
@@ -62,6 +65,7 @@ export default function (RED: NodeAPI) {
     const users = new Map<string, (status: NodeStatus) => void>();
     let receiver: { id: string; handler: DeliverHandler } | undefined;
     let storePromise: Promise<CorrelationStore> | undefined;
+    let fanOut: ThrottledStatus | undefined;
 
     node.idMode = ID_MODES.includes(config.idMode) ? config.idMode : "auto";
     const built = sessionOptions(config, {
@@ -73,9 +77,19 @@ export default function (RED: NodeAPI) {
       node.error(built.error);
     } else {
       node.session = new SmppSession(built.options);
-      node.session.on("status", (status: SessionStatus) => {
-        const view = statusView(RED, status);
+      // Under load "window full" comes and goes with nearly every submit; building,
+      // translating and sending a status to every node (and to any Status node) each time
+      // cost more than 5 % of the bridge's CPU. The first change shows at once, later ones
+      // within the interval fold into the latest.
+      let latest: SessionStatus | undefined;
+      fanOut = throttledStatus(() => {
+        if (!latest) return;
+        const view = statusView(RED, latest);
         for (const listener of users.values()) listener(view);
+      }, STATUS_INTERVAL_MS);
+      node.session.on("status", (status: SessionStatus) => {
+        latest = status;
+        fanOut?.();
       });
       node.session.on("log", (entry: { level: string; text: string }) => {
         if (entry.level === "warn" || entry.level === "error") node.warn(entry.text);
@@ -117,6 +131,7 @@ export default function (RED: NodeAPI) {
     };
 
     node.on("close", (_removed: boolean, done: () => void) => {
+      fanOut?.cancel();
       const limit = setTimeout(done, CLOSE_LIMIT_MS);
       const closing = [node.session?.close(), storePromise?.then((s) => s.close())];
       Promise.allSettled(closing).then(() => {
