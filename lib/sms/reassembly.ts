@@ -17,6 +17,11 @@ export interface Fragment<C> {
   alphabet: Alphabet;
   /** Whatever the caller needs back with the message, e.g. the PDU to acknowledge. */
   context: C;
+  /**
+   * When the part arrived, if not now: a part restored after a restart keeps its time, so
+   * its group still gives up `timeoutMs` after its first part came.
+   */
+  receivedAt?: number;
 }
 
 export interface Reassembled<C> {
@@ -79,6 +84,12 @@ function joinParts<C>(parts: Fragment<C>[]): string {
   return parts.map((p) => decodeText(p.octets, p.alphabet)).join("");
 }
 
+/** Parts belong together when sender, recipient, reference (and its size) and total agree. */
+function groupKey(fragment: Fragment<unknown>): string {
+  const { reference, referenceBits, total } = fragment.concat;
+  return JSON.stringify([fragment.from, fragment.to, referenceBits, reference, total]);
+}
+
 export class Reassembler<C> {
   private readonly groups = new Map<string, Group<C>>();
   private readonly timeoutMs: number;
@@ -102,16 +113,18 @@ export class Reassembler<C> {
     this.sweep();
     const checked = checkConcat(fragment.concat);
     if (!checked.ok) return { status: "invalid", reason: checked.reason };
-    const { reference, referenceBits, total, seq } = fragment.concat;
-    const key = JSON.stringify([fragment.from, fragment.to, referenceBits, reference, total]);
+    const { total, seq } = fragment.concat;
+    const key = groupKey(fragment);
     let group = this.groups.get(key);
+    const receivedAt = fragment.receivedAt ?? this.now();
     if (!group) {
       if (this.groups.size >= this.maxGroups) this.flushOldest();
-      group = { from: fragment.from, to: fragment.to, total, firstAt: this.now(), parts: new Map() };
+      group = { from: fragment.from, to: fragment.to, total, firstAt: receivedAt, parts: new Map() };
       this.groups.set(key, group);
     }
     if (group.parts.has(seq)) return { status: "duplicate" };
     group.parts.set(seq, fragment);
+    group.firstAt = Math.min(group.firstAt, receivedAt);
     if (group.parts.size < total) return { status: "pending", received: group.parts.size, total };
     this.groups.delete(key);
     const parts = [...group.parts.values()].sort((a, b) => a.concat.seq - b.concat.seq);
@@ -122,16 +135,29 @@ export class Reassembler<C> {
   }
 
   /**
+   * Takes back a part that is held (say, it could not be kept durably, so the sender will
+   * deliver it again); true when it was held. A group left without parts is forgotten.
+   */
+  remove(fragment: Fragment<C>): boolean {
+    const key = groupKey(fragment);
+    const group = this.groups.get(key);
+    if (!group || group.parts.get(fragment.concat.seq) !== fragment) return false;
+    group.parts.delete(fragment.concat.seq);
+    if (group.parts.size === 0) this.groups.delete(key);
+    return true;
+  }
+
+  /**
    * Flushes every group that has waited `timeoutMs` or longer; returns how many. `add`
    * calls it too; call it from a timer so a lone part does not wait for the next one.
    */
   sweep(): number {
     const deadline = this.now() - this.timeoutMs;
     let flushed = 0;
-    // A Map iterates in insertion order, which is the order groups started in, so the
-    // expired groups are a prefix.
+    // Every group is looked at (at most maxGroups): restored parts can make an older group
+    // start later in the Map than a newer one.
     for (const [key, group] of this.groups) {
-      if (group.firstAt > deadline) break;
+      if (group.firstAt > deadline) continue;
       this.flush(key, group, "timeout");
       flushed++;
     }

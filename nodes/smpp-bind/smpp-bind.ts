@@ -42,6 +42,8 @@ export interface SmppBindNode extends Node<SmppBindCredentials> {
   configError?: string;
   session?: SmppSession;
   idMode: MessageIdMode;
+  /** The store URL as configured (may be a `${VAR}` reference); empty for the embedded store. */
+  storeUrl: string;
   /** The correlation store (opened once, shared by this bind's nodes). */
   store(): Promise<CorrelationStore>;
   /** A user node joins: the session starts; `onStatus` hears every change. Returns the leave function. */
@@ -68,6 +70,7 @@ export default function (RED: NodeAPI) {
     let fanOut: ThrottledStatus | undefined;
 
     node.idMode = ID_MODES.includes(config.idMode) ? config.idMode : "auto";
+    node.storeUrl = config.storeUrl ?? "";
     const built = sessionOptions(config, {
       systemId: resolveEnvReference(node.credentials?.systemId),
       password: resolveEnvReference(node.credentials?.password),

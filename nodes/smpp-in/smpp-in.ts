@@ -8,12 +8,17 @@
  * the SMSC delivers it again, or ESME_RX_P_APPN (0x65) if RapidPro refused it for good.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
-import type { Status } from "../../lib/contract";
+import type { MO, Status } from "../../lib/contract";
 import type { AckOutcome } from "../../lib/pending";
 import { ESME_ROK, ESME_RX_P_APPN, ESME_RX_T_APPN } from "../../lib/smpp/command-status";
 import { readDeliverSm } from "../../lib/smpp/deliver";
 import { receiptIdKeys, type Receipt } from "../../lib/smpp/receipt";
-import { Reassembler, type PartialMessage } from "../../lib/sms/reassembly";
+import { HeldParts, type PartHandle, type StoredPart } from "../../lib/sms/held-parts";
+import type { PartialMessage } from "../../lib/sms/reassembly";
+import type { DurableQueue } from "../../lib/store/queue";
+import { MemoryQueue } from "../../lib/store/queue-memory";
+import { resolveEnvReference } from "../shared/env";
+import { openNodeQueue } from "../shared/store";
 import { OneAtATime } from "../../lib/one-at-a-time";
 import { applyPartState } from "../../lib/store/aggregate";
 import { pendingAcks } from "../shared/pending";
@@ -64,11 +69,35 @@ export default function (RED: NodeAPI) {
     const timers = new Set<NodeJS.Timeout>();
     let closing = false;
 
-    const reassembler = new Reassembler<smpp.PDU>({
-      timeoutMs: (Number(config.reassemblyTimeout) > 0 ? Number(config.reassemblyTimeout) : DEFAULT_REASSEMBLY_S) * 1000,
-      onFlush: (partial) => emitPartial(partial),
-    });
-    const sweeper = setInterval(() => reassembler.sweep(), 10_000);
+    // Parts of long MOs waiting for their siblings are kept on disk before they are
+    // acknowledged (lib/sms/held-parts.ts), so a restart does not lose them.
+    const reassemblyTimeoutMs = (Number(config.reassemblyTimeout) > 0 ? Number(config.reassemblyTimeout) : DEFAULT_REASSEMBLY_S) * 1000;
+    const partsUrl = heldPartsUrl(bind);
+    let durableParts = partsUrl === undefined;
+    let partsQueue: DurableQueue<StoredPart> | undefined;
+    let held: HeldParts | undefined;
+    const releasing = new Set<Promise<void>>();
+    const heldReady: Promise<HeldParts> = openNodeQueue<StoredPart>(RED, partsUrl, heldPartsQueueName(bind.id), (err) => node.error(`long MO parts: ${err.message}`))
+      .catch((err: Error) => {
+        node.error(`cannot open the store of long MO parts (${err.message}): they are held in memory only`);
+        durableParts = false;
+        return new MemoryQueue<StoredPart>();
+      })
+      .then(async (queue) => {
+        partsQueue = queue;
+        const parts = new HeldParts(queue, { timeoutMs: reassemblyTimeoutMs, onFlush: (partial) => handPartialOn(partial) });
+        held = parts;
+        const restored = await parts.restore().catch((err: Error) => {
+          node.error(`long MO parts kept before the restart could not be read: ${err.message}`);
+          return { parts: 0, complete: [], dropped: [] };
+        });
+        for (const reason of restored.dropped) node.warn(`long MO part let go: ${reason}`);
+        for (const message of restored.complete) {
+          void handOn({ from: message.from, to: message.to, text: message.text, date: new Date(message.firstAt).toISOString() }, message.parts, message.contexts);
+        }
+        return parts;
+      });
+    const sweeper = setInterval(() => held?.reassembler.sweep(), 10_000);
 
     const emit = (output: Output, msg: NodeMessage) => {
       const out: Array<NodeMessage | null> = [null, null, null];
@@ -93,12 +122,32 @@ export default function (RED: NodeAPI) {
       });
     }
 
-    function emitPartial(partial: PartialMessage<smpp.PDU>): void {
+    /**
+     * Hands a reassembled MO on, and lets its kept parts go once RapidPro (or the outbox) has
+     * it; if not, puts them back to wait for the SMSC's redelivery of the part answered with
+     * the error. Resolves with that answer.
+     */
+    async function handOn(mo: MO, parts: number, handles: PartHandle[], partial?: PartialMessage<PartHandle>): Promise<number> {
+      const msg = { payload: mo, smpp: { parts } } as NodeMessage & { partial?: object };
+      if (partial) msg.partial = { total: partial.total, missing: partial.missing, reason: partial.reason };
+      const status = await forward(0, msg);
+      if (status === ESME_ROK) {
+        const release = (held?.release(handles) ?? Promise.resolve())
+          .catch((err: Error) => node.warn(`long MO from ${mo.from} handed on, but its kept parts could not be let go: ${err.message}`))
+          .finally(() => releasing.delete(release));
+        releasing.add(release);
+        await release;
+      } else if (!closing) {
+        held?.putBack(handles);
+      }
+      return status;
+    }
+
+    /** A long MO given up on (timeout, room, close) goes on with the parts that came; tried again at the next sweep if not taken. */
+    function handPartialOn(partial: PartialMessage<PartHandle>): void {
       node.warn(`long MO from ${partial.from} flushed (${partial.reason}) with parts ${partial.missing.join(", ")} of ${partial.total} missing`);
-      emit(0, {
-        payload: { from: partial.from, to: partial.to, text: partial.text, date: new Date(partial.firstAt).toISOString() },
-        partial: { total: partial.total, missing: partial.missing, reason: partial.reason },
-      } as NodeMessage);
+      const mo: MO = { from: partial.from, to: partial.to, text: partial.text, date: new Date(partial.firstAt).toISOString() };
+      void handOn(mo, partial.parts, partial.contexts, partial);
     }
 
     /**
@@ -180,23 +229,26 @@ export default function (RED: NodeAPI) {
     }
 
     async function onDeliver(pdu: smpp.PDU): Promise<number> {
-      const content = readDeliverSm(pdu, { reassembler, context: pdu });
+      const parts = held ?? (await heldReady);
+      const handle: PartHandle = {};
+      const content = readDeliverSm(pdu, { reassembler: parts.reassembler, context: handle });
       switch (content.kind) {
         case "receipt":
           return onReceipt(content.receipt);
-        case "mo": {
-          const status = await forward(0, { payload: content.mo, smpp: { parts: content.parts } } as NodeMessage);
-          // Only the completing part is answered with the error, so only it will come again:
-          // put the parts already acknowledged back, so that the redelivery completes it anew.
-          if (status !== ESME_ROK && content.parts > 1 && !closing) {
-            for (const earlier of content.contexts) if (earlier !== pdu) readDeliverSm(earlier, { reassembler, context: earlier });
-          }
-          return status;
-        }
+        case "mo":
+          // Only the completing part is answered with an error, so only it will come again.
+          return handOn(content.mo, content.parts, content.contexts);
         case "pending":
+          // Parts are acknowledged when held (an SMSC that sends one deliver_sm at a time
+          // would never send the last part otherwise), so they are kept on disk first.
+          try {
+            await parts.keep(handle);
+            return ESME_ROK;
+          } catch (err) {
+            node.warn(`a part of a long MO from ${handle.fragment?.from ?? "?"} could not be kept, the SMSC will deliver it again: ${(err as Error).message}`);
+            return ESME_RX_T_APPN;
+          }
         case "duplicate":
-          // Parts are acknowledged when held: an SMSC that sends one deliver_sm at a time
-          // would never send the last part otherwise. Held parts live in memory only.
           return ESME_ROK;
         case "invalid":
           node.warn(`deliver_sm refused: ${content.reason}`);
@@ -210,7 +262,7 @@ export default function (RED: NodeAPI) {
       node.status({ fill: "red", shape: "ring", text: RED._("smpp-in.status.receiver-taken") });
     }
 
-    node.on("close", (_removed: boolean, done: () => void) => {
+    node.on("close", (removed: boolean, done: () => void) => {
       closing = true;
       clearInterval(sweeper);
       for (const t of timers) clearTimeout(t);
@@ -218,11 +270,36 @@ export default function (RED: NodeAPI) {
       leave();
       // Anything still waiting for RapidPro is answered "try again later".
       pendingAcks.releaseOwner(node.id, () => ({ ok: false, temporary: true, reason: "node closed" }));
-      reassembler.flushAll();
-      node.status({});
-      done();
+      const finish = async () => {
+        const parts = await heldReady;
+        // Kept parts wait on disk for the next start; in memory, or when this node is gone
+        // for good, they go on now as partial MOs.
+        if (removed || !durableParts) parts.reassembler.flushAll();
+        while (releasing.size > 0) await Promise.allSettled([...releasing]);
+        await partsQueue?.close();
+      };
+      finish()
+        .catch((err: Error) => node.error(`closing: ${err.message}`))
+        .finally(() => {
+          node.status({});
+          done();
+        });
     });
   }
 
   RED.nodes.registerType("smpp-in", SmppIn);
+}
+
+/**
+ * Where the parts of long MOs are kept: on this machine (the embedded queue in the user
+ * directory), since they belong to this instance's session even when the bind's store is a
+ * Redis shared by several; in memory when the bind's store is (`memory:`, tests).
+ */
+function heldPartsUrl(bind: SmppBindNode): string | undefined {
+  return resolveEnvReference(bind.storeUrl).trim().startsWith("memory:") ? "memory:" : undefined;
+}
+
+/** One queue per bind; a queue name allows letters, digits, '-' and '_' only. */
+function heldPartsQueueName(bindId: string): string {
+  return `mo-parts-${bindId.replace(/[^A-Za-z0-9_-]/g, "_")}`.slice(0, 64);
 }

@@ -27,6 +27,7 @@ import {
   type LedgerReport,
 } from "../helpers/bridge-ledger";
 import { redisSkipReason, startRedis, type RedisServer } from "../helpers/redis-server";
+import { waitFor } from "../helpers/wait";
 
 /** Calls courier accepted more than once: "action key" (callKey) → how often, and the index of the first. */
 function repeatedCalls(bridge: Bridge): Map<string, { times: number; first: number }> {
@@ -170,6 +171,21 @@ describe("SMPP bridge under faults: every message counted at both ends", { timeo
     assert.ok(repeats.length <= 32, `${repeats.length} calls repeated, more than the outbox delivers at once`);
     // 404s: Node-RED answers them on restart until the flow's route exists; courier retries.
     assertNothingLost(report, bridge, { notFound: Number.POSITIVE_INFINITY, mayRepeat: inFlightAtKill });
+  });
+
+  test("kill -9 while parts of a long MO are held, then restart: the rest completes it", async () => {
+    const bridge = await bridgeFor("kill-parts", { receiptDelayMs: 500 });
+    const text = "Parts of a long MO are acknowledged while held, so they must outlive a kill -9. ".repeat(4).trim();
+    const mo = { from: "+250788123123", to: "2020", text, reference: 77 };
+    // Parts 1 and 2 arrive and are acknowledged: from now on only the bridge has them.
+    assert.deepEqual(await bridge.smsc.sendMo({ ...mo, only: [1, 2] }), [0, 0]);
+    await bridge.kill();
+    await bridge.restart();
+    await waitFor(() => bridge.smsc.counters.binds.transceiver >= 2, "the bind after the restart", 30_000);
+    assert.deepEqual(await bridge.smsc.sendMo({ ...mo, only: [3] }), [0]);
+    await waitFor(() => bridge.courier.accepted.some((c) => c.action === "receive"), "the MO at courier", 15_000);
+    const received = bridge.courier.accepted.filter((c) => c.action === "receive").map((c) => c.params.text);
+    assert.deepEqual(received, [text]);
   });
 
   test("RapidPro down for 30 s while MO and receipts arrive", async () => {

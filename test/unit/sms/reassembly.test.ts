@@ -128,4 +128,26 @@ describe("bounded memory: timeouts and eviction flush partial messages, never dr
     assert.deepEqual(flushed.map((p) => [p.text, p.missing, p.reason]), [["x", [2], "flushed"], ["y", [1], "flushed"]]);
     assert.equal(reassembler.size, 0);
   });
+
+  test("a group restored with an older arrival time is flushed even when it sits behind a newer group", () => {
+    const { reassembler, flushed, advance } = setup({ timeoutMs: 1_000 });
+    reassembler.add(fragment(1, 2, "new", { concat: { reference: 1, referenceBits: 8, total: 2, seq: 1 } }));
+    reassembler.add(fragment(1, 2, "old", { concat: { reference: 2, referenceBits: 8, total: 2, seq: 1 }, receivedAt: -5_000 }));
+    assert.equal(reassembler.sweep(), 1);
+    assert.deepEqual(flushed.map((p) => p.text), ["old"]);
+    advance(1_000);
+    assert.equal(reassembler.sweep(), 1);
+  });
+});
+
+describe("taking a part back", () => {
+  test("remove takes back exactly the part held, and a group left empty is forgotten", () => {
+    const { reassembler } = setup();
+    const first = fragment(1, 2, "a");
+    reassembler.add(first);
+    assert.equal(reassembler.remove(fragment(1, 2, "a")), false, "an equal part that is not the one held");
+    assert.equal(reassembler.remove(first), true);
+    assert.equal(reassembler.size, 0);
+    assert.equal(reassembler.add(fragment(1, 2, "a")).status, "pending", "the redelivery is not a duplicate");
+  });
 });
