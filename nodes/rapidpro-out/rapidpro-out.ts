@@ -25,6 +25,12 @@ interface BridgeMsg extends NodeMessage {
   rapidpro?: RapidproMsgInfo;
   submit?: SubmitResult;
   ack?: string;
+  /**
+   * The aggregator's own identity of this MO (rapporto-mo sets it from Rapporto's unique
+   * messageId); with the outbox, a call with a once-id is queued once, so a push the aggregator
+   * repeats after our restart is not a second message in RapidPro.
+   */
+  onceId?: string;
   courier?: { action: Action; status?: number; attempts?: number; queued?: boolean; repeat?: boolean };
 }
 
@@ -78,8 +84,9 @@ export default function (RED: NodeAPI) {
       channel.outbox
         .then(async (outbox) => {
           if (outbox) {
-            // A status goes into the outbox once (statusOnceId); its repeat is acknowledged like the first.
-            const queued = await outbox.push(orderKey, call, status ? statusOnceId(status) : undefined);
+            // A status, or an MO with the aggregator's id, goes into the outbox once; a repeat is acknowledged like the first.
+            const onceId = status ? statusOnceId(status) : typeof msg.onceId === "string" && msg.onceId ? `mo\n${msg.onceId}` : undefined;
+            const queued = await outbox.push(orderKey, call, onceId);
             return { ok: true as const, queued: true, repeat: !queued, status: undefined, attempts: 0 };
           }
           const outcome = await courier.send(call, { orderKey, deadline: msg.ack ? pendingAcks.deadlineOf(msg.ack) : undefined });

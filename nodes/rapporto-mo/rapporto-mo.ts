@@ -37,7 +37,7 @@ const ANSWER_WITHIN_MS = MO_ANSWER_TIMEOUT_MS - 1000;
 const BODY_LIMIT_BYTES = 64 * 1024;
 const DEFAULT_ZONE = "Europe/Moscow";
 
-type MoMsg = NodeMessage & { payload: MoPush["mo"]; ack?: string; rapporto: Record<string, unknown> };
+type MoMsg = NodeMessage & { payload: MoPush["mo"]; ack?: string; onceId?: string; rapporto: Record<string, unknown> };
 
 export default function (RED: NodeAPI) {
   function RapportoMo(this: Node, config: RapportoMoDef) {
@@ -112,6 +112,8 @@ export default function (RED: NodeAPI) {
           rapporto: { messageId: push.messageId, serviceId: push.serviceId, parts: push.parts, params: push.params, ...(replyToken ? { reply: replyToken } : {}) },
         };
         if (ackToken) msg.ack = ackToken;
+        // Rapporto's messageId is unique per MO: rapidpro-out queues the MO once by it.
+        if (push.messageId) msg.onceId = `rapporto:${push.serviceId ?? ""}:${push.messageId}`;
         for (const w of push.warnings) node.warn(`MO from ${push.mo.from}: ${w}`);
         try {
           node.send(msg);

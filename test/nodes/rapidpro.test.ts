@@ -266,6 +266,28 @@ describe("rapidpro nodes", () => {
     assert.deepEqual(courier.accepted.map((c) => c.action), ["sent", "delivered"]);
   });
 
+  test("durable queue: an MO with the aggregator's once-id is queued once, an MO without one every time", async () => {
+    await helper.setFlows(
+      flow(courier.url).map((n) => (n.id === "c1" ? { ...n, queue: true, storeUrl: "memory:" } : n)) as never,
+      "full",
+      credentials,
+    );
+    courier.setMode("error500");
+    const out = helper.getNode("out1");
+    const queued = nextMessages("h2", 4);
+    const mo = (text: string) => ({ from: "+250788123123", to: "2020", text, date: "2024-05-01T13:00:00+03:00" });
+    out.receive({ payload: mo("pushed twice"), onceId: "rapporto:login:m-1" } as never);
+    out.receive({ payload: mo("pushed twice"), onceId: "rapporto:login:m-1" } as never);
+    out.receive({ payload: mo("yes") } as never);
+    out.receive({ payload: mo("yes") } as never);
+    const msgs = (await queued) as Array<{ courier: { repeat?: boolean } }>;
+    assert.deepEqual(msgs.map((m) => m.courier.repeat ?? false), [false, true, false, false]);
+    courier.setMode("ok");
+    await courier.waitForAccepted(3, 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(courier.accepted.map((c) => c.params.text), ["pushed twice", "yes", "yes"]);
+  });
+
   test("a msg it cannot place goes to Catch with the reason", async () => {
     const caught = nextMessage<{ error: { message: string } }>("hc");
     helper.getNode("out1").receive({ payload: "hello" } as never);

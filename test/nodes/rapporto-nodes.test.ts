@@ -39,7 +39,7 @@ function flow(simUrl: string, account: Record<string, unknown> = {}, mo: Record<
 const credentials = { acc: { pass: PASS } };
 
 type MtOut = { payload: MT; submit: SubmitResult };
-type MoOut = { payload: { from: string; to: string; text: string; date: string }; ack: string; rapporto: { reply?: string; messageId?: string; params: Record<string, string> } };
+type MoOut = { payload: { from: string; to: string; text: string; date: string }; ack: string; onceId?: string; rapporto: { reply?: string; messageId?: string; params: Record<string, string> } };
 type StatusOut = { payload: Status; ack: string };
 
 const MO_QUERY = "clientId=79161234567&message=%D0%9F%D1%80%D0%B8%D0%B2%D0%B5%D1%82%20%2B1&serviceId=login&receivedDate=2024-05-01%2013:00:00&shortNumber=0000&messageId=m-1";
@@ -107,6 +107,7 @@ describe("rapporto nodes", () => {
     const msg = await out;
     assert.deepEqual(msg.payload, { from: "79161234567", to: "0000", text: "Привет +1", date: "2024-05-01T13:00:00+03:00" });
     assert.equal(msg.rapporto.messageId, "m-1");
+    assert.equal(msg.onceId, "rapporto:login:m-1", "rapidpro-out's outbox queues the MO once by it");
     pendingAcks.settle(msg.ack, { ok: true });
     const r = await res;
     assert.equal(r.status, 204);
