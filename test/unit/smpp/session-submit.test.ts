@@ -2,6 +2,7 @@
  * Submits through the session against the simulator: window, throttling back-off, status
  * classes, in-flight submits across a disconnect, response timeouts and deadlines.
  */
+import net from "node:net";
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import type { SubmitOutcome } from "../../../lib/smpp/session";
@@ -24,6 +25,27 @@ describe("window (Kannel max-pending-submits: 'maximum number of outstanding …
       }
     });
   }
+
+  test("a window of submits queued in one turn leaves in one socket write, in order", async () => {
+    const r = await rig({ window: 10 });
+    const writes: number[] = [];
+    const original = net.Socket.prototype.write;
+    try {
+      await bound(r);
+      net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) {
+        if (this.remotePort === r.sim.port) writes.push(Buffer.byteLength(args[0] as Buffer));
+        return (original as (...a: unknown[]) => boolean).apply(this, args);
+      } as typeof original;
+      const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => r.session.submit(params(i))));
+      net.Socket.prototype.write = original;
+      assert.ok(outcomes.every((o) => o.ok));
+      assert.equal(writes.length, 1, `client writes: ${writes.join(", ")}`);
+      assert.deepEqual(r.sim.submitted.map((s) => String(s.pdu.destination_addr)), Array.from({ length: 10 }, (_, i) => params(i).destination_addr));
+    } finally {
+      net.Socket.prototype.write = original;
+      await r.close();
+    }
+  });
 
   test("submits leave in FIFO order", async () => {
     const r = await rig({ window: 4 });
