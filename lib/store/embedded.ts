@@ -23,7 +23,7 @@ import { DEFAULT_TTL_MS, type Correlation, type CorrelationStore, type PartState
 /** Directory, inside the Node-RED user directory, that holds the store's LMDB files. */
 export const EMBEDDED_STORE_DIRNAME = "rapidpro-sms-store";
 
-/** Expired records removed per sweep step, so a sweep never blocks the event loop for long. */
+/** Expired entries removed per sweep step, so a sweep never blocks the event loop for long. */
 const SWEEP_BATCH = 500;
 /** Sweep steps per sweep: bounds one sweep; what is left waits for the next one. */
 const SWEEP_MAX_STEPS = 200;
@@ -59,6 +59,24 @@ export async function openLmdb(dir: string, what: string): Promise<RootDatabase>
   } catch (err) {
     throw new Error(`${what}: cannot open the database in ${dir}: ${describeError(err)}`);
   }
+}
+
+/**
+ * Removes expired entries batch by batch (`next` gives the next batch, empty when done,
+ * `remove` deletes one in a transaction), yielding between batches so receipts and writes
+ * get their turn; at most SWEEP_MAX_STEPS batches, the rest waits for the next sweep.
+ * Returns how many entries went.
+ */
+export async function sweepInBatches<T>(next: (limit: number) => T[], remove: (batch: T[]) => Promise<unknown>): Promise<number> {
+  let removed = 0;
+  for (let step = 0; step < SWEEP_MAX_STEPS; step++) {
+    const batch = next(SWEEP_BATCH);
+    if (batch.length === 0) break;
+    await remove(batch);
+    removed += batch.length;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return removed;
 }
 
 export class EmbeddedStore implements CorrelationStore {
@@ -110,20 +128,7 @@ export class EmbeddedStore implements CorrelationStore {
 
   async findByMessage(rapidproId: string): Promise<Correlation | undefined> {
     this.checkOpen();
-    const where = `message ${JSON.stringify(rapidproId)}`;
-    let key: unknown;
-    let value: unknown;
-    try {
-      key = this.messages.get(rapidproId);
-      if (key === undefined) return undefined;
-      if (!isRecordKey(key)) throw new Error("the message index entry is not a record key");
-      value = this.records.get(key);
-    } catch (err) {
-      throw new Error(`corrupt correlation record (${where}): ${describeError(err)}`);
-    }
-    if (value === undefined) return undefined;
-    const record = checkRecord(value, where);
-    return this.now() - record.createdAt > this.ttlMs ? undefined : record;
+    return this.readVia(this.messages, rapidproId, "message")?.record;
   }
 
   async markPart(partId: string, state: PartState, reason?: string): Promise<PartUpdate | undefined> {
@@ -155,27 +160,22 @@ export class EmbeddedStore implements CorrelationStore {
   /** Removes expired records now; the timer also does this every minute (or every TTL if shorter). */
   async sweep(): Promise<number> {
     this.checkOpen();
-    let removed = 0;
-    for (let step = 0; step < SWEEP_MAX_STEPS && !this.closed; step++) {
-      const batch = Array.from(this.records.getRange({ end: [this.now() - this.ttlMs], limit: SWEEP_BATCH }));
-      if (batch.length === 0) break;
-      await this.records.transaction(() => {
-        for (const { key, value } of batch) {
-          const parts = isStringList((value as Partial<Correlation> | undefined)?.parts) ? (value as Correlation).parts : [];
-          for (const id of parts) {
-            // A later submission may have reused the part id: leave its mapping alone.
-            if (sameKey(this.parts.get(id), key)) this.parts.remove(id);
+    return sweepInBatches(
+      (limit) => (this.closed ? [] : Array.from(this.records.getRange({ end: [this.now() - this.ttlMs], limit }))),
+      (batch) =>
+        this.records.transaction(() => {
+          for (const { key, value } of batch) {
+            const parts = isStringList((value as Partial<Correlation> | undefined)?.parts) ? (value as Correlation).parts : [];
+            for (const id of parts) {
+              // A later submission may have reused the part id: leave its mapping alone.
+              if (sameKey(this.parts.get(id), key)) this.parts.remove(id);
+            }
+            const rapidproId = (value as Partial<Correlation> | undefined)?.rapidproId;
+            if (typeof rapidproId === "string" && sameKey(this.messages.get(rapidproId), key)) this.messages.remove(rapidproId);
+            this.records.remove(key);
           }
-          const rapidproId = (value as Partial<Correlation> | undefined)?.rapidproId;
-          if (typeof rapidproId === "string" && sameKey(this.messages.get(rapidproId), key)) this.messages.remove(rapidproId);
-          this.records.remove(key);
-        }
-      });
-      removed += batch.length;
-      // Give receipts and puts their turn between batches.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    return removed;
+        }),
+    );
   }
 
   private startSweep(): void {
@@ -190,13 +190,22 @@ export class EmbeddedStore implements CorrelationStore {
 
   /** The live record that holds a part id; throws a described error when the stored bytes are damaged. */
   private read(partId: string): { key: RecordKey; record: Correlation } | undefined {
-    const where = `part ${JSON.stringify(partId)}`;
+    const found = this.readVia(this.parts, partId, "part");
+    if (found && !found.record.parts.includes(partId)) {
+      throw new Error(`corrupt correlation record (part ${JSON.stringify(partId)}): the record does not list this part`);
+    }
+    return found;
+  }
+
+  /** The live record an index (parts or messages) points to for `id`; damaged bytes give a described error. */
+  private readVia(index: Database<unknown, string>, id: string, kind: "part" | "message"): { key: RecordKey; record: Correlation } | undefined {
+    const where = `${kind} ${JSON.stringify(id)}`;
     let key: unknown;
     let value: unknown;
     try {
-      key = this.parts.get(partId);
+      key = index.get(id);
       if (key === undefined) return undefined;
-      if (!isRecordKey(key)) throw new Error("the part index entry is not a record key");
+      if (!isRecordKey(key)) throw new Error(`the ${kind} index entry is not a record key`);
       value = this.records.get(key);
     } catch (err) {
       throw new Error(`corrupt correlation record (${where}): ${describeError(err)}`);
@@ -204,7 +213,6 @@ export class EmbeddedStore implements CorrelationStore {
     // The record may have been swept after the index was read; that is simply "not found".
     if (value === undefined) return undefined;
     const record = checkRecord(value, where);
-    if (!record.parts.includes(partId)) throw new Error(`corrupt correlation record (${where}): the record does not list this part`);
     if (this.now() - record.createdAt > this.ttlMs) return undefined;
     return { key, record };
   }

@@ -12,7 +12,7 @@
  */
 import path from "node:path";
 import type { Database, RootDatabase } from "lmdb";
-import { describeError, openLmdb } from "./embedded";
+import { describeError, openLmdb, sweepInBatches } from "./embedded";
 import {
   checkLimit,
   checkOnceId,
@@ -28,9 +28,6 @@ import {
 
 /** Entries looked at by one `peek`: bounds the work when a few keys hold a long backlog. */
 const PEEK_MAX_SCAN = 10_000;
-/** Expired once-ids removed per sweep transaction, so a sweep never holds the event loop long. */
-const SWEEP_BATCH = 1_000;
-const SWEEP_MAX_STEPS = 100;
 
 interface Entry {
   key: string;
@@ -127,20 +124,16 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
   /** Forgets once-ids older than `rememberMs` now; a timer also does this every minute. */
   async sweep(): Promise<number> {
     this.checkOpen();
-    let removed = 0;
-    for (let step = 0; step < SWEEP_MAX_STEPS && !this.closed; step++) {
-      const batch = Array.from(this.onceByAge.getKeys({ end: [this.now() - this.rememberMs], limit: SWEEP_BATCH }));
-      if (batch.length === 0) break;
-      await this.onceByAge.transaction(() => {
-        for (const [at, onceId] of batch) {
-          this.onceByAge.remove([at, onceId]);
-          if (this.onceIds.get(onceId) === at) this.onceIds.remove(onceId);
-        }
-      });
-      removed += batch.length;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    return removed;
+    return sweepInBatches(
+      (limit) => (this.closed ? [] : Array.from(this.onceByAge.getKeys({ end: [this.now() - this.rememberMs], limit }))),
+      (batch) =>
+        this.onceByAge.transaction(() => {
+          for (const [at, onceId] of batch) {
+            this.onceByAge.remove([at, onceId]);
+            if (this.onceIds.get(onceId) === at) this.onceIds.remove(onceId);
+          }
+        }),
+    );
   }
 
   private startSweep(): void {

@@ -211,12 +211,11 @@ describe("rapidpro nodes", () => {
     assert.equal(outcome?.temporary, false);
   });
 
+  /** The same flow with the channel's durable outbox on (in memory). */
+  const withOutbox = () => helper.setFlows(flow(courier.url).map((n) => (n.id === "c1" ? { ...n, queue: true, storeUrl: "memory:" } : n)) as never, "full", credentials);
+
   test("durable queue: the ack is ok once queued; calls reach courier in order after it recovers", async () => {
-    await helper.setFlows(
-      flow(courier.url).map((n) => (n.id === "c1" ? { ...n, queue: true, storeUrl: "memory:" } : n)) as never,
-      "full",
-      credentials,
-    );
+    await withOutbox();
     courier.setMode("error500");
     const outcomes: unknown[] = [];
     const out = helper.getNode("out1");
@@ -238,11 +237,7 @@ describe("rapidpro nodes", () => {
   });
 
   test("durable queue: a status handed over again (its receipt came back after a crash) is acked and queued once", async () => {
-    await helper.setFlows(
-      flow(courier.url).map((n) => (n.id === "c1" ? { ...n, queue: true, storeUrl: "memory:" } : n)) as never,
-      "full",
-      credentials,
-    );
+    await withOutbox();
     courier.setMode("error500");
     const outcomes: unknown[] = [];
     const out = helper.getNode("out1");
@@ -267,11 +262,7 @@ describe("rapidpro nodes", () => {
   });
 
   test("durable queue: an MO with the aggregator's once-id is queued once, an MO without one every time", async () => {
-    await helper.setFlows(
-      flow(courier.url).map((n) => (n.id === "c1" ? { ...n, queue: true, storeUrl: "memory:" } : n)) as never,
-      "full",
-      credentials,
-    );
+    await withOutbox();
     courier.setMode("error500");
     const out = helper.getNode("out1");
     const queued = nextMessages("h2", 4);
