@@ -161,6 +161,25 @@ export interface SmscSim extends EventEmitter {
 interface Peer {
   session: smpp.Session;
   mode?: "transceiver" | "transmitter" | "receiver";
+  /** True while the socket is corked for the current turn of the event loop. */
+  corked?: boolean;
+}
+
+/**
+ * Holds a peer's writes until the end of this turn of the event loop, so the responses to a
+ * batch of submits, or the receipts due at the same time, leave in one write, as a busy SMSC
+ * sends them. One write per PDU made the simulator the costlier side of the benchmark's
+ * SMPP link; the uncork comes in the check phase right after this turn's I/O and timers.
+ */
+function corkForTurn(peer: Peer): void {
+  if (peer.corked) return;
+  peer.corked = true;
+  const socket = peer.session.socket;
+  socket.cork();
+  setImmediate(() => {
+    peer.corked = false;
+    socket.uncork();
+  });
 }
 
 const ESME_ROK = 0x00;
@@ -242,6 +261,7 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
         resolve(status);
       };
       later(DELIVER_RESP_TIMEOUT_MS, () => done(-1));
+      corkForTurn(peer);
       const sent = peer.session.deliver_sm(params, (pdu) => done(pdu.command_status));
       if (!sent) done(-1);
     });
@@ -284,6 +304,7 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
     }
     later(faults.responseDelayMs, () => {
       counters.inFlight -= 1;
+      corkForTurn(peer);
       if (status !== ESME_ROK) {
         counters.refused += 1;
         peer.session.send(pdu.response({ command_status: status }));
