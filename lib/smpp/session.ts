@@ -31,6 +31,7 @@ import {
   statusText,
   type StatusPolicy,
 } from "./command-status";
+import { encodeDeliverSmResp, encodeSubmitSm } from "./encode";
 import { TokenBucket } from "./throttle";
 
 // ---------------------------------------------------------------------------------------
@@ -209,7 +210,10 @@ class Link {
     let encoded: Buffer;
     try {
       // Encoded once, here: encoding errors surface before the PDU counts as in flight.
-      encoded = new smpp.PDU(command, { ...params, sequence_number: seq }).toBuffer();
+      // submit_sm, the one per message part, has a direct encoder (encode.ts).
+      encoded =
+        (command === "submit_sm" ? encodeSubmitSm(params, seq) : undefined) ??
+        new smpp.PDU(command, { ...params, sequence_number: seq }).toBuffer();
     } catch (error) {
       callback(new InvalidPduError(`cannot encode ${command}: ${(error as Error).message}`));
       return;
@@ -340,7 +344,7 @@ class Link {
       this.log("warn", `deliver_sm ${pdu.sequence_number} not answered: link down (${this.downReason}); the SMSC will redeliver it`);
       return;
     }
-    this.write(pdu.response({ command_status: status }));
+    this.writeEncoded(encodeDeliverSmResp(pdu.sequence_number, status), "deliver_sm_resp");
   }
 
   private write(pdu: smpp.PDU): void {
