@@ -4,7 +4,7 @@
  * outbox of calls bound for courier (MO, statuses, opt-outs), drained in order per key.
  */
 import type { Node, NodeAPI, NodeDef } from "node-red";
-import { authorizationMatches } from "../../lib/rapidpro/authorization";
+import { authorizationChecker } from "../../lib/rapidpro/authorization";
 import type { CourierCall } from "../../lib/rapidpro/callbacks";
 import { CourierClient } from "../../lib/rapidpro/courier-client";
 import { isChannelUuid } from "../../lib/rapidpro/uuid";
@@ -73,7 +73,8 @@ export default function (RED: NodeAPI) {
       });
     }
     if (!expected) this.warn(RED._("rapidpro-channel.warn.no-authorization"));
-    this.authorizes = (header) => !expected || authorizationMatches(header, expected);
+    const matches = expected ? authorizationChecker(expected) : undefined;
+    this.authorizes = (header) => !matches || matches(header);
 
     const useQueue = config.queue === true || config.queue === "true";
     this.outbox =

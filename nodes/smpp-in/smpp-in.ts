@@ -172,7 +172,8 @@ export default function (RED: NodeAPI) {
           return receiptsOfOneMessage.run(found.rapidproId, async (waited) => {
             // Another receipt of this message may have changed the record while this one waited.
             const record = waited ? ((await store.findByPart(key)) ?? found) : found;
-            const preview = applyPartState(structuredClone(record), record.parts.indexOf(key), receipt.status, receipt.reason);
+            // A copy of what applyPartState changes (states, reason, reported): the store is written after the hand-over.
+            const preview = applyPartState({ ...record, states: [...record.states] }, record.parts.indexOf(key), receipt.status, receipt.reason);
             if (!preview.report) {
               await store.markPart(key, receipt.status, receipt.reason);
               return ESME_ROK;
