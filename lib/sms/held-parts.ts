@@ -57,14 +57,12 @@ class HandleReassembler extends Reassembler<PartHandle> {
 
 export class HeldParts {
   readonly reassembler: Reassembler<PartHandle>;
-  private readonly now: () => number;
 
   constructor(
     private readonly queue: DurableQueue<StoredPart>,
     options: ReassemblerOptions<PartHandle>,
   ) {
-    this.now = options.now ?? Date.now;
-    this.reassembler = new HandleReassembler(options, this.now);
+    this.reassembler = new HandleReassembler(options, options.now ?? Date.now);
   }
 
   /**

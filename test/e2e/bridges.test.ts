@@ -16,9 +16,9 @@ import { startSmsc, type SmscSim } from "../../sim/smsc";
 import { RapportoSim } from "../../sim/rapporto";
 import { Reassembler } from "../../lib/sms/reassembly";
 import { readDeliverSm } from "../../lib/smpp/deliver";
+import { CHANNEL, smppBridgeEnv } from "../helpers/bridge-ledger";
 import { waitFor } from "../helpers/wait";
 
-const CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
 const AUTH = "Token bridge-e2e";
 const LONG_CYRILLIC = "Длинное сообщение на русском языке, которое не помещается в одно SMS: мост делит его на части с UDH, а телефон снова собирает их в одно сообщение. ☺";
 const LONG_GSM = "A long message in the GSM alphabet with extension characters {like these} and [these] and the euro sign €, long enough for two parts at 153 septets each, so the UDH matters.";
@@ -68,15 +68,7 @@ describe("RapidPro ⇄ SMPP bridge", () => {
       userDir,
       port: await freePort(),
       flows: example("rapidpro-smpp-bridge.json"),
-      env: {
-        RAPIDPRO_URL: courier.url,
-        RAPIDPRO_CHANNEL_UUID: CHANNEL,
-        RAPIDPRO_AUTH: AUTH,
-        SMPP_HOST: "127.0.0.1",
-        SMPP_PORT: String(smsc.port),
-        SMPP_SYSTEM_ID: "bridge",
-        SMPP_PASSWORD: "bridge-pw",
-      },
+      env: smppBridgeEnv({ courierUrl: courier.url, smscPort: smsc.port, auth: AUTH }),
     });
   });
   after(async () => {

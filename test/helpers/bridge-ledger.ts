@@ -49,6 +49,20 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
+/** The environment examples/rapidpro-smpp-bridge.json reads, pointed at a courier and an SMSC on 127.0.0.1. */
+export function smppBridgeEnv(options: { courierUrl: string; smscPort: number; auth: string; storeUrl?: string }): Record<string, string> {
+  return {
+    RAPIDPRO_URL: options.courierUrl,
+    RAPIDPRO_CHANNEL_UUID: CHANNEL,
+    RAPIDPRO_AUTH: options.auth,
+    SMPP_HOST: "127.0.0.1",
+    SMPP_PORT: String(options.smscPort),
+    SMPP_SYSTEM_ID: "bridge",
+    SMPP_PASSWORD: "secret",
+    ...(options.storeUrl !== undefined ? { STORE_URL: options.storeUrl } : {}),
+  };
+}
+
 export async function startBridge(options: {
   template: string;
   userDir: string;
@@ -75,16 +89,7 @@ export async function startBridge(options: {
       enrouteTimers.add(timer);
     });
   }
-  const env = {
-    RAPIDPRO_URL: courier.url,
-    RAPIDPRO_CHANNEL_UUID: CHANNEL,
-    RAPIDPRO_AUTH: AUTH,
-    SMPP_HOST: "127.0.0.1",
-    SMPP_PORT: String(smsc.port),
-    SMPP_SYSTEM_ID: "bridge",
-    SMPP_PASSWORD: "secret",
-    STORE_URL: options.storeUrl ?? "",
-  };
+  const env = smppBridgeEnv({ courierUrl: courier.url, smscPort: smsc.port, auth: AUTH, storeUrl: options.storeUrl ?? "" });
   const port = await freePort();
   const flows = JSON.parse(fs.readFileSync(EXAMPLE, "utf8")) as unknown[];
   let red: NodeRed;

@@ -15,6 +15,20 @@ import { helper, httpNodeApp, nodeModules, startHelper, stopHelper, setEnv } fro
 
 type FlowNode = { id: string; type: string; z?: string; credentials?: Record<string, string>; [k: string]: unknown };
 
+/**
+ * Loads a shipped example into the test helper as it is, with the node types the helper does
+ * not have (`standIns`) standing in as helper nodes, and checks that every node started.
+ */
+async function loadExample(name: string, standIns: string[], types: string[]): Promise<FlowNode[]> {
+  const shipped = JSON.parse(readFileSync(path.resolve(__dirname, "..", "..", "..", "examples", name), "utf8")) as FlowNode[];
+  const flow = shipped.map((n) => (standIns.includes(n.type) ? { id: n.id, z: n.z, type: "helper" } : n));
+  const credentials = Object.fromEntries(flow.filter((n) => "credentials" in n && n.credentials).map((n) => [n.id, (n as FlowNode).credentials]));
+  await startHelper();
+  await helper.load(nodeModules(...types), flow, credentials);
+  for (const n of flow) if (n.type !== "tab") assert.ok(helper.getNode(n.id), `node ${n.id} (${n.type}) did not start`);
+  return shipped;
+}
+
 test("the Rapporto example flow loads from environment variables and sends through the simulator", async () => {
   const sim = await startRapportoSim({ serviceId: "example-svc", pass: "example-pass" });
   const env: Record<string, string> = {
@@ -30,13 +44,7 @@ test("the Rapporto example flow loads from environment variables and sends throu
   };
   const restoreEnv = setEnv(env);
   try {
-    const file = path.resolve(__dirname, "..", "..", "..", "examples", "rapidpro-rapporto-bridge.json");
-    const shipped = JSON.parse(readFileSync(file, "utf8")) as FlowNode[];
-    const flow = shipped.map((n) => (n.type === "debug" || n.type === "comment" || n.type === "catch" || n.type === "status" || n.type === "inject" ? { id: n.id, z: n.z, type: "helper" } : n));
-    const credentials = Object.fromEntries(flow.filter((n) => "credentials" in n && n.credentials).map((n) => [n.id, (n as FlowNode).credentials]));
-    await startHelper();
-    await helper.load(nodeModules("rapidpro-channel", "rapidpro-in", "rapidpro-out", "rapporto-account", "rapporto-mt", "rapporto-mo", "rapporto-dlr"), flow, credentials);
-    for (const n of flow) if (n.type !== "tab") assert.ok(helper.getNode(n.id), `node ${n.id} (${n.type}) did not start`);
+    await loadExample("rapidpro-rapporto-bridge.json", ["debug", "comment", "catch", "status", "inject"], ["rapidpro-channel", "rapidpro-in", "rapidpro-out", "rapporto-account", "rapporto-mt", "rapporto-mo", "rapporto-dlr"]);
 
     const res = await request(httpNodeApp())
       .post("/rapidpro/send")
@@ -69,14 +77,7 @@ test("rapporto-send-receive.json loads from environment variables; its MT reache
   };
   const restoreEnv = setEnv(env);
   try {
-    const file = path.resolve(__dirname, "..", "..", "..", "examples", "rapporto-send-receive.json");
-    const shipped = JSON.parse(readFileSync(file, "utf8")) as FlowNode[];
-    const stand = new Set(["debug", "comment", "inject"]);
-    const flow = shipped.map((n) => (stand.has(n.type) ? { id: n.id, z: n.z, type: "helper" } : n));
-    const credentials = Object.fromEntries(flow.filter((n) => "credentials" in n && n.credentials).map((n) => [n.id, (n as FlowNode).credentials]));
-    await startHelper();
-    await helper.load(nodeModules("rapporto-account", "rapporto-mt", "rapporto-mo", "rapporto-dlr"), flow, credentials);
-    for (const n of flow) if (n.type !== "tab") assert.ok(helper.getNode(n.id), `node ${n.id} (${n.type}) did not start`);
+    const shipped = await loadExample("rapporto-send-receive.json", ["debug", "comment", "inject"], ["rapporto-account", "rapporto-mt", "rapporto-mo", "rapporto-dlr"]);
     const inject = shipped.find((n) => n.id === "rsr-inject")!;
     const result = new Promise<{ submit: { accepted: boolean } }>((resolve) => helper.getNode("rsr-debug-submit").once("input", resolve));
     helper.getNode("rsr-mt").receive({ payload: JSON.parse(String(inject.payload)) } as never);
