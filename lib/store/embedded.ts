@@ -261,10 +261,19 @@ function recordProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Longest id a store takes, in UTF-8 bytes. Ids are LMDB keys, limited to 1,978 bytes, and
+ * lmdb refuses a longer one only when it is written, after the other entries of the same
+ * transaction went in; checked first, a put is whole or nothing in every store. Real ids are far
+ * shorter (an SMPP message_id is at most 65 octets, a RapidPro uuid 36).
+ */
+export const MAX_ID_BYTES = 1024;
+
 export function checkPut(rapidproId: string, partIds: string[]): void {
   if (typeof rapidproId !== "string" || rapidproId === "") throw new Error("put: rapidproId must be a non-empty string");
   if (!Array.isArray(partIds) || partIds.length === 0) throw new Error("put: partIds must be a non-empty list");
   if (!partIds.every((id) => typeof id === "string" && id !== "")) throw new Error("put: every part id must be a non-empty string");
+  if ([rapidproId, ...partIds].some((id) => Buffer.byteLength(id) > MAX_ID_BYTES)) throw new Error(`put: an id is longer than ${MAX_ID_BYTES} bytes`);
   if (new Set(partIds).size !== partIds.length) throw new Error("put: part ids must be distinct");
 }
 

@@ -104,6 +104,17 @@ describe("embedded store on disk", () => {
     await reopened.close();
   });
 
+  test("a put with an id over lmdb's 1,978-byte key limit rejects with a reason and leaves no half record", async () => {
+    const store = await EmbeddedStore.open({ dir: tempDir() });
+    const hostile = "p".repeat(3000); // a part id from a hostile SMSC
+    await assert.rejects(store.put("rp-long", ["ok-part", hostile]), /put: an id is longer than 1024 bytes/);
+    assert.equal(await store.findByMessage("rp-long"), undefined);
+    assert.equal(await store.findByPart("ok-part"), undefined);
+    await store.put("rp-next", ["next-part"]);
+    assert.equal((await store.findByPart("next-part"))?.rapidproId, "rp-next");
+    await store.close();
+  });
+
   test("a directory that cannot be used gives a clear error", async () => {
     const file = path.join(tempDir(), "a-file");
     writeFileSync(file, "not a directory");

@@ -239,6 +239,8 @@ export function storeSemantics(name: string, sut: StoreUnderTest | { skip: strin
       { name: "an empty part id", rp: "rp", parts: ["p", ""], error: /every part id must be a non-empty string/ },
       { name: "a part id that is not a string", rp: "rp", parts: [42], error: /every part id must be a non-empty string/ },
       { name: "the same part twice", rp: "rp", parts: ["p", "p"], error: /part ids must be distinct/ },
+      { name: "a part id over 1,024 bytes (lmdb's key limit is 1,978)", rp: "rp", parts: ["p", "é".repeat(513)], error: /an id is longer than 1024 bytes/ },
+      { name: "a RapidPro id over 1,024 bytes", rp: "r".repeat(1025), parts: ["p"], error: /an id is longer than 1024 bytes/ },
     ];
     for (const row of badPuts) {
       test(`put refuses ${row.name} with a reason`, async () => {
