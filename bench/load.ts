@@ -236,8 +236,14 @@ export function parseResponse(bytes: Buffer): { status: number; length: number; 
     else if (name === "transfer-encoding") chunked = value === "chunked";
   }
   const bodyStart = headEnd + HEAD_END.length;
-  const length = chunked ? chunkedEnd(bytes, bodyStart) : bodyLength !== undefined && Number.isSafeInteger(bodyLength) && bodyLength >= 0 ? bodyStart + bodyLength : -1;
-  if (length === -1) return chunked ? "malformed chunked body" : "response without a Content-Length";
+  let length: number | undefined;
+  if (chunked) {
+    length = chunkedEnd(bytes, bodyStart);
+    if (length === -1) return "malformed chunked body";
+  } else {
+    if (bodyLength === undefined || !Number.isSafeInteger(bodyLength) || bodyLength < 0) return "response without a Content-Length";
+    length = bodyStart + bodyLength;
+  }
   return length === undefined || bytes.length < length ? undefined : { status: Number(status), length, close };
 }
 
