@@ -9,6 +9,7 @@
 import path from "node:path";
 import { checkPartState, checkPut, checkTtl, EMBEDDED_STORE_DIRNAME, EmbeddedStore } from "./embedded";
 import { MemoryStore } from "./memory";
+import { PartWatches, type PartWatch } from "./part-watch";
 import { checkQueueName, checkRememberMs, DEFAULT_REMEMBER_MS, type DurableQueue } from "./queue";
 import { EmbeddedQueue, embeddedQueueDir } from "./queue-embedded";
 import { MemoryQueue } from "./queue-memory";
@@ -49,20 +50,41 @@ interface Shared<T> {
   settings: string;
 }
 
+/**
+ * A store as the nodes get it: the store's own methods, plus watches on part ids that its
+ * puts in this process wake (see part-watch.ts).
+ */
+export interface SharedCorrelationStore extends CorrelationStore {
+  /** Watches part ids a lookup missed; a put naming one of them, once ended, ends the watch. */
+  watchParts(partIds: readonly string[]): PartWatch;
+}
+
 const stores = new Map<string, Shared<CorrelationStore>>();
+/** The watches of each open store, by the same id as `stores`. */
+const partWatches = new Map<string, PartWatches>();
 const queues = new Map<string, Shared<DurableQueue<unknown>>>();
 
 /** Opens (or joins) the store the options name. Close the handle when done with it. */
-export async function openStore(options: StoreOptions): Promise<CorrelationStore> {
+export async function openStore(options: StoreOptions): Promise<SharedCorrelationStore> {
   checkTtl(options.ttlMs);
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const { id, open } = storeTarget(options, ttlMs);
   const store = await join(stores, id, `ttlMs=${ttlMs}`, open);
+  const watches = partWatches.get(id) ?? new PartWatches();
+  partWatches.set(id, watches);
+  const release = async () => {
+    await leave(stores, id);
+    if (!stores.has(id)) partWatches.delete(id);
+  };
   // The input checks are repeated here so that every backend, memory included, refuses bad calls alike.
-  return handle<CorrelationStore>(() => leave(stores, id), {
+  const shared = handle<CorrelationStore>(release, {
     put: async (rapidproId, partIds) => {
       checkPut(rapidproId, partIds);
-      return store.put(rapidproId, partIds);
+      try {
+        return await store.put(rapidproId, partIds);
+      } finally {
+        watches.putEnded(partIds);
+      }
     },
     findByPart: (partId) => store.findByPart(partId),
     findByMessage: (rapidproId) => store.findByMessage(rapidproId),
@@ -71,6 +93,7 @@ export async function openStore(options: StoreOptions): Promise<CorrelationStore
       return store.markPart(partId, state, reason);
     },
   });
+  return Object.assign(shared, { watchParts: (partIds: readonly string[]) => watches.watch(partIds) });
 }
 
 /** Opens (or joins) the named queue. Close the handle when done with it. */
@@ -182,6 +205,7 @@ function handle<T extends { close(): Promise<void> }>(release: () => Promise<voi
 
 export { DEFAULT_TTL_MS } from "./types";
 export type { Correlation, CorrelationStore, PartState, PartUpdate } from "./types";
+export type { PartWatch } from "./part-watch";
 export type { DurableQueue, QueueItem } from "./queue";
 export { QueueConsumer, type ConsumerOptions, type DeliveryOutcome } from "./queue-consumer";
 export { MemoryStore } from "./memory";

@@ -6,8 +6,7 @@
 import os from "node:os";
 import path from "node:path";
 import type { NodeAPI } from "node-red";
-import { openQueue, openStore } from "../../lib/store";
-import type { CorrelationStore } from "../../lib/store/types";
+import { openQueue, openStore, type SharedCorrelationStore } from "../../lib/store";
 import type { DurableQueue } from "../../lib/store/queue";
 import { resolveEnvReference } from "./env";
 
@@ -16,7 +15,7 @@ export function stateDir(RED: NodeAPI): string {
   return userDir ?? path.join(os.homedir(), ".node-red");
 }
 
-export function openNodeStore(RED: NodeAPI, url: string | undefined, ttlHours: number | undefined, onBackgroundError: (err: Error) => void): Promise<CorrelationStore> {
+export function openNodeStore(RED: NodeAPI, url: string | undefined, ttlHours: number | undefined, onBackgroundError: (err: Error) => void): Promise<SharedCorrelationStore> {
   return openStore({ url: resolveEnvReference(url).trim() || undefined, dir: stateDir(RED), ttlMs: ttlHours ? ttlHours * 3_600_000 : undefined, onBackgroundError });
 }
 

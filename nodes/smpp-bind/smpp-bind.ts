@@ -8,7 +8,7 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { ESME_RX_T_APPN, parseStatusList } from "../../lib/smpp/command-status";
 import type { MessageIdMode } from "../../lib/smpp/receipt";
 import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
-import type { CorrelationStore } from "../../lib/store/types";
+import type { SharedCorrelationStore } from "../../lib/store";
 import { resolveEnvReference } from "../shared/env";
 import { throttledStatus, type ThrottledStatus } from "../shared/status";
 import { openNodeStore } from "../shared/store";
@@ -45,7 +45,7 @@ export interface SmppBindNode extends Node<SmppBindCredentials> {
   /** The store URL as configured (may be a `${VAR}` reference); empty for the embedded store. */
   storeUrl: string;
   /** The correlation store (opened once, shared by this bind's nodes). */
-  store(): Promise<CorrelationStore>;
+  store(): Promise<SharedCorrelationStore>;
   /** A user node joins: the session starts; `onStatus` hears every change. Returns the leave function. */
   register(user: Node, onStatus: (status: NodeStatus) => void): () => void;
   /** The one smpp-in node that answers deliver_sm; false if another already does. */
@@ -66,7 +66,7 @@ export default function (RED: NodeAPI) {
     const node = this;
     const users = new Map<string, (status: NodeStatus) => void>();
     let receiver: { id: string; handler: DeliverHandler } | undefined;
-    let storePromise: Promise<CorrelationStore> | undefined;
+    let storePromise: Promise<SharedCorrelationStore> | undefined;
     let fanOut: ThrottledStatus | undefined;
 
     node.idMode = ID_MODES.includes(config.idMode) ? config.idMode : "auto";

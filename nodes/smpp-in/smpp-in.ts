@@ -15,6 +15,7 @@ import { readDeliverSm } from "../../lib/smpp/deliver";
 import { receiptIdKeys, type Receipt } from "../../lib/smpp/receipt";
 import { HeldParts, type PartHandle, type StoredPart } from "../../lib/sms/held-parts";
 import type { PartialMessage } from "../../lib/sms/reassembly";
+import type { PartWatch } from "../../lib/store/part-watch";
 import type { DurableQueue } from "../../lib/store/queue";
 import { MemoryQueue } from "../../lib/store/queue-memory";
 import { resolveEnvReference } from "../shared/env";
@@ -40,7 +41,8 @@ const DEFAULT_REASSEMBLY_S = 300;
 /**
  * A receipt can overtake the store write of its submit (Jasmin: "A DLR that arrives before
  * its id mapping is looked up again after 10 s, up to 2 times"); ours is looked up for 20 s by
- * default (two more lookups spread over `unmatchedWait`), as long as Jasmin's. The
+ * default (two more lookups spread over `unmatchedWait`), as long as Jasmin's, and at once
+ * when this process's store write of one of its ids ends (lib/store/part-watch.ts). The
  * deliver_sm_resp waits meanwhile; an SMSC that gives up sooner sends the receipt again,
  * which is the same retry.
  */
@@ -66,7 +68,6 @@ export default function (RED: NodeAPI) {
     const waitForRapidpro = config.ackMode !== "receipt";
     const unmatchedWait = Number(config.unmatchedWait);
     const retryMs = ((Number.isFinite(unmatchedWait) && unmatchedWait >= 0 ? unmatchedWait : DEFAULT_UNMATCHED_WAIT_S) * 1000) / UNMATCHED_RETRIES;
-    const timers = new Set<NodeJS.Timeout>();
     let closing = false;
 
     // Parts of long MOs waiting for their siblings are kept on disk before they are
@@ -162,39 +163,62 @@ export default function (RED: NodeAPI) {
       const store = await owner.store();
       const keys = receiptIdKeys(receipt.messageId, owner.idMode);
       let unmatched: { since: number; emitted: boolean } | undefined;
-      for (let attempt = 0; attempt <= UNMATCHED_RETRIES && !closing; attempt += 1) {
-        // The wait counts from the first delivery of this receipt, not from this one.
-        if (unmatched) await delay(Math.min(retryMs, Math.max(0, unmatched.since + unmatchedWaitMs - Date.now())));
-        for (const key of keys) {
-          const found = await store.findByPart(key);
-          if (!found) continue;
-          if (unmatched) unmatchedIds.delete(receipt.messageId);
-          return receiptsOfOneMessage.run(found.rapidproId, async (waited) => {
-            // Another receipt of this message may have changed the record while this one waited.
-            const record = waited ? ((await store.findByPart(key)) ?? found) : found;
-            // A copy of what applyPartState changes (states, reason, reported): the store is written after the hand-over.
-            const preview = applyPartState({ ...record, states: [...record.states] }, record.parts.indexOf(key), receipt.status, receipt.reason);
-            if (!preview.report) {
-              await store.markPart(key, receipt.status, receipt.reason);
-              return ESME_ROK;
-            }
-            // The message's id at the SMSC (its first part's), the same for every status of this
-            // submission: rapidpro-out drops a status it already queued by it (statusOnceId).
-            const status: Status = { id: record.rapidproId, status: preview.report.status, smscId: record.parts[0] };
-            if (preview.report.reason) status.reason = preview.report.reason;
-            const answer = await forward(1, { payload: status, receipt } as NodeMessage);
-            if (answer === ESME_ROK) await store.markPart(key, receipt.status, receipt.reason);
-            return answer;
-          });
+      let watch: PartWatch | undefined;
+      try {
+        for (let attempt = 0; attempt <= UNMATCHED_RETRIES && !closing; attempt += 1) {
+          // The wait counts from the first delivery of this receipt, not from this one; a
+          // correlation write of one of its ids ends it early.
+          if (watch && unmatched) await watch.ended(Math.min(retryMs, Math.max(0, unmatched.since + unmatchedWaitMs - Date.now())));
+          if (closing) break;
+          // Taken before the lookup, so a write that commits while the lookup runs still counts.
+          if (watch) forgetWatch(watch);
+          watch = watchUntilClose(store.watchParts(keys));
+          for (const key of keys) {
+            const found = await store.findByPart(key);
+            if (!found) continue;
+            if (unmatched) unmatchedIds.delete(receipt.messageId);
+            return await receiptsOfOneMessage.run(found.rapidproId, async (waited) => {
+              // Another receipt of this message may have changed the record while this one waited.
+              const record = waited ? ((await store.findByPart(key)) ?? found) : found;
+              // A copy of what applyPartState changes (states, reason, reported): the store is written after the hand-over.
+              const preview = applyPartState({ ...record, states: [...record.states] }, record.parts.indexOf(key), receipt.status, receipt.reason);
+              if (!preview.report) {
+                await store.markPart(key, receipt.status, receipt.reason);
+                return ESME_ROK;
+              }
+              // The message's id at the SMSC (its first part's), the same for every status of this
+              // submission: rapidpro-out drops a status it already queued by it (statusOnceId).
+              const status: Status = { id: record.rapidproId, status: preview.report.status, smscId: record.parts[0] };
+              if (preview.report.reason) status.reason = preview.report.reason;
+              const answer = await forward(1, { payload: status, receipt } as NodeMessage);
+              if (answer === ESME_ROK) await store.markPart(key, receipt.status, receipt.reason);
+              return answer;
+            });
+          }
+          unmatched ??= unmatchedSeen(receipt.messageId);
+          if (Date.now() - unmatched.since >= unmatchedWaitMs) break;
         }
-        unmatched ??= unmatchedSeen(receipt.messageId);
-        if (Date.now() - unmatched.since >= unmatchedWaitMs) break;
+      } finally {
+        if (watch) forgetWatch(watch);
       }
+      // Closing while it waited: the SMSC delivers it again to whoever binds next.
+      if (closing) return ESME_RX_T_APPN;
       unmatched ??= unmatchedSeen(receipt.messageId);
       // Handed on once, however often the SMSC delivers it again.
       if (!unmatched.emitted) emit(2, { payload: receipt, topic: "unmatched" } as NodeMessage);
       unmatched.emitted = true;
       return ESME_ROK;
+    }
+
+    /** Watches of receipts waiting for their correlation; cancelled when the node closes. */
+    const watches = new Set<PartWatch>();
+    function watchUntilClose(watch: PartWatch): PartWatch {
+      watches.add(watch);
+      return watch;
+    }
+    function forgetWatch(watch: PartWatch): void {
+      watch.cancel();
+      watches.delete(watch);
     }
 
     /**
@@ -218,16 +242,6 @@ export default function (RED: NodeAPI) {
     }
 
     const receiptsOfOneMessage = new OneAtATime();
-
-    function delay(ms: number): Promise<void> {
-      return new Promise((resolve) => {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          resolve();
-        }, ms);
-        timers.add(t);
-      });
-    }
 
     async function onDeliver(pdu: smpp.PDU): Promise<number> {
       const parts = held ?? (await heldReady);
@@ -266,7 +280,7 @@ export default function (RED: NodeAPI) {
     node.on("close", (removed: boolean, done: () => void) => {
       closing = true;
       clearInterval(sweeper);
-      for (const t of timers) clearTimeout(t);
+      for (const watch of watches) watch.cancel();
       bind.clearReceiver(node);
       leave();
       // Anything still waiting for RapidPro is answered "try again later".
