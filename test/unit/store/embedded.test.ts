@@ -1,7 +1,7 @@
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { open } from "lmdb";
@@ -113,6 +113,20 @@ describe("embedded store on disk", () => {
     await store.put("rp-next", ["next-part"]);
     assert.equal((await store.findByPart("next-part"))?.rapidproId, "rp-next");
     await store.close();
+  });
+
+  test("the database file is mapped into memory once however much it grows, so RSS counts its pages once", { skip: process.platform !== "linux" ? "reads /proc/self/smaps, Linux only" : false }, async () => {
+    const dir = tempDir();
+    const store = await EmbeddedStore.open({ dir });
+    // About 20 MB of records: lmdb's own default map (128 KB, then grown) would be mapped anew many times over.
+    for (let batch = 0; batch < 20; batch++) {
+      await Promise.all(Array.from({ length: 1_000 }, (_, i) => store.put(`rp-${batch}-${i}-${"x".repeat(400)}`, [`part-${batch}-${i}`])));
+    }
+    assert.equal((await store.findByPart("part-0-0"))?.rapidproId.slice(0, 7), "rp-0-0-");
+    const dataFile = path.join(dir, "data.mdb");
+    const maps = readFileSync("/proc/self/smaps", "utf8").split("\n").filter((line) => /^[0-9a-f]+-[0-9a-f]+ /.test(line) && line.endsWith(dataFile));
+    await store.close();
+    assert.equal(maps.length, 1, `data.mdb mapped ${maps.length} times`);
   });
 
   test("a directory that cannot be used gives a clear error", async () => {
