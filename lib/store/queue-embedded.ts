@@ -28,6 +28,8 @@ import {
 
 /** Entries looked at by one `peek`: bounds the work when a few keys hold a long backlog. */
 const PEEK_MAX_SCAN = 10_000;
+/** Ordering keys remembered by sequence number (see `keyOf`); more would not fit in one peek's scan. */
+const KEYS_REMEMBERED = PEEK_MAX_SCAN;
 
 interface Entry {
   key: string;
@@ -63,6 +65,12 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
   private sweeping: Promise<void> | undefined;
   private nextSeq: number;
   private closed = false;
+  /**
+   * The ordering key of items pushed or read by this process and not yet acked. A consumer
+   * peeks after every delivery, and the items it is delivering sit at the head of the queue:
+   * knowing their keys, a peek passes over them without reading and parsing each one again.
+   */
+  private readonly keyOf = new Map<number, string>();
 
   private constructor(private readonly root: RootDatabase, private readonly options: EmbeddedQueueOptions) {
     this.now = options.now ?? Date.now;
@@ -96,6 +104,7 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
     } catch (err) {
       throw new Error(`embedded queue ${this.options.name}: push failed: ${describeError(err)}`);
     }
+    this.rememberKey(seq, key);
     return { id: String(seq), key, value: entry.value as T, enqueuedAt: entry.enqueuedAt };
   }
 
@@ -105,20 +114,24 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
     checkOnceId(onceId);
     const now = this.now();
     const bytes = Buffer.from(serialiseEntry({ key, value, enqueuedAt: now } satisfies Entry));
+    let seq: number | undefined;
     try {
       // Inside the transaction nothing interleaves: the check and the write are one step.
-      return await this.items.transaction(() => {
+      await this.items.transaction(() => {
         const seen = this.onceIds.get(onceId);
-        if (typeof seen === "number" && now - seen < this.rememberMs) return false;
+        if (typeof seen === "number" && now - seen < this.rememberMs) return;
         if (typeof seen === "number") this.onceByAge.remove([seen, onceId]);
-        this.items.put(this.nextSeq++, bytes);
+        seq = this.nextSeq++;
+        this.items.put(seq, bytes);
         this.onceIds.put(onceId, now);
         this.onceByAge.put([now, onceId], true);
-        return true;
       });
     } catch (err) {
       throw new Error(`embedded queue ${this.options.name}: push failed: ${describeError(err)}`);
     }
+    if (seq === undefined) return false;
+    this.rememberKey(seq, key);
+    return true;
   }
 
   /** Forgets once-ids older than `rememberMs` now; a timer also does this every minute. */
@@ -151,16 +164,34 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
     checkLimit(limit);
     const unreadable: { seq: number; bytes: Buffer }[] = [];
     const items = this.items;
-    // Parsed one by one as headsPerKey asks, so a peek stops as soon as it has enough heads.
-    function* readable(): Generator<QueueItem<T>> {
-      for (const { key: seq, value: bytes } of items.getRange({ limit: PEEK_MAX_SCAN })) {
-        const entry = parseEntry(bytes);
-        if (entry) yield { id: String(seq), key: entry.key, value: entry.value as T, enqueuedAt: entry.enqueuedAt };
-        // Copied: lmdb may reuse the buffer it handed out once the iteration moves on.
-        else unreadable.push({ seq, bytes: Buffer.from(bytes) });
+    const read = (seq: number): Entry | undefined => {
+      const bytes = items.getBinary(seq);
+      if (bytes === undefined) return undefined; // acked since the keys were listed
+      const entry = parseEntry(bytes);
+      if (entry) this.rememberKey(seq, entry.key);
+      // Copied: lmdb may reuse the buffer it handed out once the next read happens.
+      else unreadable.push({ seq, bytes: Buffer.from(bytes) });
+      return entry;
+    };
+    const keyOf = this.keyOf;
+    // Read one by one as headsPerKey asks, so a peek stops as soon as it has enough heads;
+    // an item whose key is known is read only if it becomes a head.
+    function* keyed(): Generator<{ seq: number; key: string; entry?: Entry }> {
+      for (const seq of items.getKeys({ limit: PEEK_MAX_SCAN })) {
+        const key = keyOf.get(seq);
+        if (key !== undefined) {
+          yield { seq, key };
+          continue;
+        }
+        const entry = read(seq);
+        if (entry) yield { seq, key: entry.key, entry };
       }
     }
-    const heads = headsPerKey(readable(), limit, skipKeys);
+    const heads: QueueItem<T>[] = [];
+    for (const head of headsPerKey(keyed(), limit, skipKeys)) {
+      const entry = head.entry ?? read(head.seq);
+      if (entry) heads.push({ id: String(head.seq), key: entry.key, value: entry.value as T, enqueuedAt: entry.enqueuedAt });
+    }
     if (unreadable.length > 0) await this.setAside(unreadable);
     return heads;
   }
@@ -174,6 +205,7 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
     } catch (err) {
       throw new Error(`embedded queue ${this.options.name}: ack failed: ${describeError(err)}`);
     }
+    this.keyOf.delete(seq);
   }
 
   async size(): Promise<number> {
@@ -189,6 +221,10 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
     await this.root.close();
   }
 
+  private rememberKey(seq: number, key: string): void {
+    if (this.keyOf.size < KEYS_REMEMBERED) this.keyOf.set(seq, key);
+  }
+
   private async setAside(entries: { seq: number; bytes: Buffer }[]): Promise<void> {
     await this.items.transaction(() => {
       for (const { seq, bytes } of entries) {
@@ -196,6 +232,7 @@ export class EmbeddedQueue<T> implements DurableQueue<T> {
         this.items.remove(seq);
       }
     });
+    for (const { seq } of entries) this.keyOf.delete(seq);
     const ids = entries.map((e) => String(e.seq)).join(", ");
     this.options.onBackgroundError?.(new Error(`embedded queue ${this.options.name}: set aside ${entries.length} damaged item(s) (${ids}) in its "damaged" table`));
   }

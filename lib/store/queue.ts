@@ -87,10 +87,10 @@ export function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`queue peek: limit must be a positive integer, got ${limit}`);
 }
 
-/** What `peek` hands out, given the waiting items in queue order. */
-export function headsPerKey<T>(items: Iterable<QueueItem<T>>, limit: number, skipKeys: ReadonlySet<string> | undefined): QueueItem<T>[] {
+/** What `peek` hands out, given the waiting items (or anything with their keys) in queue order. */
+export function headsPerKey<I extends { key: string }>(items: Iterable<I>, limit: number, skipKeys: ReadonlySet<string> | undefined): I[] {
   const seen = new Set<string>(skipKeys);
-  const heads: QueueItem<T>[] = [];
+  const heads: I[] = [];
   if (limit < 1) return heads;
   for (const item of items) {
     if (seen.has(item.key)) continue;

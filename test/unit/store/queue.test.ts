@@ -186,6 +186,30 @@ describe("embedded queue across restarts", () => {
     await second.close();
   });
 
+  test("a peek gives the same heads whether the process pushed the items (their keys known) or reopened the queue (keys read back)", async () => {
+    const dir = tempDir();
+    const pushes: Array<[string, number]> = [["a", 1], ["a", 2], ["b", 3], ["c", 4], ["b", 5], ["d", 6], ["a", 7]];
+    const first = await EmbeddedQueue.open<Msg>({ dir, name: "heads" });
+    const ids = new Map<number, string>();
+    // Odd ones by push, even ones by pushOnce: both remember the key of what they wrote.
+    for (const [key, n] of pushes) {
+      if (n % 2) ids.set(n, (await first.push(key, { n })).id);
+      else assert.equal(await first.pushOnce(key, { n }, `once-${n}`), true);
+    }
+    const views = async (q: EmbeddedQueue<Msg>) => [values(await q.peek(10)), values(await q.peek(2, new Set(["a"]))), values(await q.peek(10, new Set(["a", "b"])))];
+    const expected = [["a:1", "b:3", "c:4", "d:6"], ["b:3", "c:4"], ["c:4", "d:6"]];
+    assert.deepEqual(await views(first), expected);
+    await first.ack(ids.get(3)!);
+    await first.ack(ids.get(1)!);
+    const afterAcks = [["a:2", "c:4", "b:5", "d:6"], ["c:4", "b:5"], ["c:4", "d:6"]];
+    assert.deepEqual(await views(first), afterAcks);
+    await first.close();
+
+    const second = await EmbeddedQueue.open<Msg>({ dir, name: "heads" });
+    assert.deepEqual(await views(second), afterAcks);
+    await second.close();
+  });
+
   test("once-ids survive closing and reopening, and the sweep forgets only expired ones", async () => {
     const dir = tempDir();
     let now = 1_000_000;
