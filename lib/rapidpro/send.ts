@@ -65,7 +65,7 @@ const xml = new XMLParser({
 
 export function parseSendRequest(req: SendRequest, mapping: FieldMapping = DEFAULT_FIELDS, format: BodyFormat = "auto"): SendParseResult {
   const fields: Fields = new Map();
-  addAll(fields, new URLSearchParams(req.query));
+  if (req.query !== "") addAll(fields, new URLSearchParams(req.query));
 
   const method = req.method.toUpperCase();
   if (method !== "GET" && method !== "POST" && method !== "PUT") {
@@ -176,13 +176,31 @@ function parseRaw(body: string): Fields {
   return fields;
 }
 
+/** Adds each name's values in order; a name in `params` replaces what `fields` had for it. */
 function addAll(fields: Fields, params: URLSearchParams): Fields {
-  for (const name of new Set(params.keys())) fields.set(name, params.getAll(name));
+  const added = new Set<string>();
+  for (const [name, value] of params) {
+    const values = added.has(name) ? fields.get(name) : undefined;
+    if (values) values.push(value);
+    else {
+      fields.set(name, [value]);
+      added.add(name);
+    }
+  }
   return fields;
 }
 
+/** A mapping's lists split into names once: they are read on every request. */
+const splitLists = new Map<string, string[]>();
+
 function names(list: string): string[] {
-  return list.split(",").map((n) => n.trim()).filter(Boolean);
+  let split = splitLists.get(list);
+  if (!split) {
+    split = list.split(",").map((n) => n.trim()).filter(Boolean);
+    // Bounded: a flow has a handful of mappings; anything beyond is split each time.
+    if (splitLists.size < 256) splitLists.set(list, split);
+  }
+  return split;
 }
 
 function first(fields: Fields, list: string): string | undefined {
