@@ -54,6 +54,7 @@ const HELP = `Usage: node dist/bench/run.js [options]
   --receipt-delay MS   SMSC simulator's delay from submit_sm_resp to receipt (default 100)
   --store URL          STORE_URL for the flow (default: the embedded store in the user directory)
   --cpu-prof DIR       write a V8 CPU profile of Node-RED into DIR (open in Chrome DevTools)
+  --node-options=STR   NODE_OPTIONS for Node-RED only, e.g. --node-options=--max-old-space-size=96
   --max-minutes N      abort the whole run after this long (default 10; --soak 40)
   --echo               print Node-RED's log
   --keep               keep the temporary user directory
@@ -66,6 +67,8 @@ interface Cli extends BenchOptions {
   store: string;
   tarball?: string;
   cpuProf?: string;
+  /** NODE_OPTIONS of the Node-RED process (V8 heap limits, say); the harness keeps its own. */
+  nodeOptions: string;
   maxMinutes: number;
   echo: boolean;
   keep: boolean;
@@ -91,6 +94,7 @@ export function parseCli(argv: string[]): Cli {
       "receipt-delay": { type: "string" },
       tarball: { type: "string" },
       "cpu-prof": { type: "string" },
+      "node-options": { type: "string" },
       "max-minutes": { type: "string" },
       echo: { type: "boolean" },
       keep: { type: "boolean" },
@@ -132,6 +136,7 @@ export function parseCli(argv: string[]): Cli {
     store: values.store ?? "",
     tarball: values.tarball ? path.resolve(values.tarball) : undefined,
     cpuProf: values["cpu-prof"] ? path.resolve(values["cpu-prof"]) : undefined,
+    nodeOptions: values["node-options"]?.trim() ?? "",
     maxMinutes: int("max-minutes", values["max-minutes"], mode === "soak" ? 40 : 10),
     echo: values.echo ?? false,
     keep: values.keep ?? false,
@@ -192,6 +197,8 @@ export async function main(argv: string[]): Promise<number> {
       SMPP_PASSWORD: PASSWORD,
       STORE_URL: cli.store,
     };
+    // Set for Node-RED only, always: a NODE_OPTIONS the harness was started with must not leak in unannounced.
+    env.NODE_OPTIONS = cli.nodeOptions;
     let nodeBinary: string | undefined;
     if (cli.cpuProf) {
       // --cpu-prof is refused in NODE_OPTIONS; a wrapper that execs node keeps Node-RED's pid.
@@ -259,6 +266,7 @@ export async function main(argv: string[]): Promise<number> {
         capSeconds: cli.capSeconds,
         receiptDelayMs: cli.receiptDelayMs,
         store: cli.store || "embedded",
+        ...(cli.nodeOptions ? { nodeOptions: cli.nodeOptions } : {}),
       },
       scenarios: rows,
       skipped,
