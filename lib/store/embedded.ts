@@ -14,7 +14,7 @@
  * twice and each submission gets its own parts.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Database, RootDatabase } from "lmdb";
 import { applyPartState, newRecord } from "./aggregate";
@@ -23,15 +23,42 @@ import { DEFAULT_TTL_MS, type Correlation, type CorrelationStore, type PartState
 /** Directory, inside the Node-RED user directory, that holds the store's LMDB files. */
 export const EMBEDDED_STORE_DIRNAME = "rapidpro-sms-store";
 
+const ADDRESS_SPACE_LINE = "Max address space";
+
+/** What lmdbMapSize looks at: /proc/self/limits (undefined where there is none), the platform and the CPU architecture. */
+export interface MapSizeSystem {
+  limits: string | undefined;
+  platform: string;
+  arch: string;
+}
+
 /**
  * Address space reserved for an environment's memory map when it opens. lmdb starts with a
  * 128 KB map and maps the file again each time it outgrows it, keeping the earlier maps: their
  * pages counted once per map, so the process's RSS grew at twice the data's size (seen in the
  * soak benchmark). Reserving 4 GiB up front, as lmdb itself did on 64-bit before, maps the file
- * once; it costs address space only, and the file still grows as data comes. A 32-bit process
- * has no room for it and keeps lmdb's own default.
+ * once; on Linux it costs address space only, and the file still grows as data comes.
+ *
+ * Only there, and only without an address-space limit: under `ulimit -v` of a few GB lmdb
+ * crashes the process (SIGSEGV) when it cannot reserve the map, where its own growing map
+ * works; on Windows LMDB makes the file as large as the map.
  */
-const MAP_SIZE_BYTES = process.arch.endsWith("64") ? 4 * 1024 ** 3 : undefined;
+export function lmdbMapSize(system: MapSizeSystem = { limits: readProcLimits(), platform: process.platform, arch: process.arch }): number | undefined {
+  const { limits: limitsText, platform, arch } = system;
+  if (platform !== "linux" || !arch.endsWith("64") || limitsText === undefined) return undefined;
+  // "Max address space   <soft>   <hard>   bytes": the soft limit is the one enforced.
+  const addressSpace = limitsText.split("\n").find((line) => line.startsWith(ADDRESS_SPACE_LINE));
+  const soft = addressSpace?.slice(ADDRESS_SPACE_LINE.length).trim().split(/\s+/)[0];
+  return soft === "unlimited" ? 4 * 1024 ** 3 : undefined;
+}
+
+function readProcLimits(): string | undefined {
+  try {
+    return readFileSync("/proc/self/limits", "utf8");
+  } catch {
+    return undefined;
+  }
+}
 
 /** Expired entries removed per sweep step, so a sweep never blocks the event loop for long. */
 const SWEEP_BATCH = 500;
@@ -53,7 +80,7 @@ export interface EmbeddedStoreOptions {
 /**
  * Opens an LMDB environment at `dir` with the settings every embedded store here relies on:
  * commits are fsynced before a write resolves, values are JSON so records stay readable by any
- * version of this package, and the file is mapped once (MAP_SIZE_BYTES).
+ * version of this package, and the file is mapped once where that is safe (lmdbMapSize).
  */
 export async function openLmdb(dir: string, what: string): Promise<RootDatabase> {
   let lmdb: typeof import("lmdb");
@@ -65,7 +92,8 @@ export async function openLmdb(dir: string, what: string): Promise<RootDatabase>
   }
   try {
     mkdirSync(dir, { recursive: true });
-    return lmdb.open({ path: dir, maxDbs: 8, encoding: "json", overlappingSync: false, noSync: false, ...(MAP_SIZE_BYTES ? { mapSize: MAP_SIZE_BYTES } : {}) });
+    const mapSize = lmdbMapSize();
+    return lmdb.open({ path: dir, maxDbs: 8, encoding: "json", overlappingSync: false, noSync: false, ...(mapSize ? { mapSize } : {}) });
   } catch (err) {
     throw new Error(`${what}: cannot open the database in ${dir}: ${describeError(err)}`);
   }

@@ -1,11 +1,11 @@
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
-import { fork } from "node:child_process";
+import { fork, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { open } from "lmdb";
-import { EmbeddedStore } from "../../../lib/store/embedded";
+import { EmbeddedStore, lmdbMapSize, type MapSizeSystem } from "../../../lib/store/embedded";
 import { EmbeddedQueue } from "../../../lib/store/queue-embedded";
 import { storeSemantics } from "./semantics";
 import { WRITER_MARKER, writerIds, type WriterMode } from "./fixtures/durable-writer";
@@ -127,6 +127,33 @@ describe("embedded store on disk", () => {
     const maps = readFileSync("/proc/self/smaps", "utf8").split("\n").filter((line) => /^[0-9a-f]+-[0-9a-f]+ /.test(line) && line.endsWith(dataFile));
     await store.close();
     assert.equal(maps.length, 1, `data.mdb mapped ${maps.length} times`);
+  });
+
+  const limits = (soft: string, hard: string) =>
+    `Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 524288               files     \nMax address space         ${soft.padEnd(20)} ${hard.padEnd(20)} bytes     \n`;
+  const mapSizeCases: Array<{ name: string; system: MapSizeSystem; expected: number | undefined }> = [
+    { name: "Linux, 64-bit, no address-space limit: 4 GiB reserved", system: { limits: limits("unlimited", "unlimited"), platform: "linux", arch: "x64" }, expected: 4 * 1024 ** 3 },
+    { name: "arm64 likewise", system: { limits: limits("unlimited", "unlimited"), platform: "linux", arch: "arm64" }, expected: 4 * 1024 ** 3 },
+    { name: "a soft limit (ulimit -S -v) under an unlimited hard one: lmdb's own map", system: { limits: limits("3072000000", "unlimited"), platform: "linux", arch: "x64" }, expected: undefined },
+    { name: "a hard limit: lmdb's own map", system: { limits: limits("3072000000", "3072000000"), platform: "linux", arch: "x64" }, expected: undefined },
+    { name: "32-bit: lmdb's own map", system: { limits: limits("unlimited", "unlimited"), platform: "linux", arch: "arm" }, expected: undefined },
+    { name: "Windows (LMDB would make the file as large as the map): lmdb's own map", system: { limits: undefined, platform: "win32", arch: "x64" }, expected: undefined },
+    { name: "no /proc/self/limits to read: lmdb's own map", system: { limits: undefined, platform: "linux", arch: "x64" }, expected: undefined },
+  ];
+  for (const c of mapSizeCases) {
+    test(`map size: ${c.name}`, () => assert.equal(lmdbMapSize(c.system), c.expected));
+  }
+
+  test("under an address-space limit (ulimit -v 3 GB) the store opens and works instead of crashing the process", { skip: process.platform !== "linux" ? "uses bash's ulimit and /proc/self/limits, Linux only" : false }, () => {
+    const dir = tempDir();
+    const script = `
+      const { EmbeddedStore } = require(${JSON.stringify(require.resolve("../../../lib/store/embedded"))});
+      EmbeddedStore.open({ dir: ${JSON.stringify(dir)} })
+        .then(async (store) => { await store.put("rp-1", ["p-1"]); console.log((await store.findByPart("p-1")).rapidproId); await store.close(); });`;
+    const run = spawnSync("bash", ["-c", `ulimit -S -v 3000000 && exec "$0" -e "$1"`, process.execPath, script], { encoding: "utf8", timeout: 30_000 });
+    assert.equal(run.signal, null, `killed by ${run.signal}: ${run.stderr}`);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), "rp-1");
   });
 
   test("a directory that cannot be used gives a clear error", async () => {
