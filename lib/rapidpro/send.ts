@@ -64,8 +64,7 @@ const xml = new XMLParser({
 });
 
 export function parseSendRequest(req: SendRequest, mapping: FieldMapping = DEFAULT_FIELDS, format: BodyFormat = "auto"): SendParseResult {
-  const fields: Fields = new Map();
-  if (req.query !== "") addAll(fields, new URLSearchParams(req.query));
+  const fields: Fields = req.query === "" ? new Map() : fieldsOf(new URLSearchParams(req.query));
 
   const method = req.method.toUpperCase();
   if (method !== "GET" && method !== "POST" && method !== "PUT") {
@@ -105,7 +104,7 @@ function formatOf(contentType: string | undefined): Exclude<BodyFormat, "auto"> 
 function parseBody(body: string, format: Exclude<BodyFormat, "auto">): Fields | string {
   switch (format) {
     case "form":
-      return addAll(new Map(), new URLSearchParams(body));
+      return fieldsOf(new URLSearchParams(body));
     case "json":
       return parseJson(body);
     case "xml":
@@ -176,16 +175,13 @@ function parseRaw(body: string): Fields {
   return fields;
 }
 
-/** Adds each name's values in order; a name in `params` replaces what `fields` had for it. */
-function addAll(fields: Fields, params: URLSearchParams): Fields {
-  const added = new Set<string>();
+/** Each name's values, in order. */
+function fieldsOf(params: URLSearchParams): Fields {
+  const fields: Fields = new Map();
   for (const [name, value] of params) {
-    const values = added.has(name) ? fields.get(name) : undefined;
+    const values = fields.get(name);
     if (values) values.push(value);
-    else {
-      fields.set(name, [value]);
-      added.add(name);
-    }
+    else fields.set(name, [value]);
   }
   return fields;
 }

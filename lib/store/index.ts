@@ -59,9 +59,14 @@ export interface SharedCorrelationStore extends CorrelationStore {
   watchParts(partIds: readonly string[]): PartWatch;
 }
 
-const stores = new Map<string, Shared<CorrelationStore>>();
-/** The watches of each open store, by the same id as `stores`. */
-const partWatches = new Map<string, PartWatches>();
+/** An open store and the watches its puts wake: one entry, opened and closed together. */
+interface OpenStore {
+  store: CorrelationStore;
+  watches: PartWatches;
+  close(): Promise<void>;
+}
+
+const stores = new Map<string, Shared<OpenStore>>();
 const queues = new Map<string, Shared<DurableQueue<unknown>>>();
 
 /** Opens (or joins) the store the options name. Close the handle when done with it. */
@@ -69,15 +74,12 @@ export async function openStore(options: StoreOptions): Promise<SharedCorrelatio
   checkTtl(options.ttlMs);
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const { id, open } = storeTarget(options, ttlMs);
-  const store = await join(stores, id, `ttlMs=${ttlMs}`, open);
-  const watches = partWatches.get(id) ?? new PartWatches();
-  partWatches.set(id, watches);
-  const release = async () => {
-    await leave(stores, id);
-    if (!stores.has(id)) partWatches.delete(id);
-  };
+  const { store, watches } = await join(stores, id, `ttlMs=${ttlMs}`, async () => {
+    const opened = await open();
+    return { store: opened, watches: new PartWatches(), close: () => opened.close() };
+  });
   // The input checks are repeated here so that every backend, memory included, refuses bad calls alike.
-  const shared = handle<CorrelationStore>(release, {
+  const shared = handle<CorrelationStore>(() => leave(stores, id), {
     put: async (rapidproId, partIds) => {
       checkPut(rapidproId, partIds);
       try {

@@ -65,8 +65,7 @@ export class PartWatches {
 }
 
 class Watch implements PartWatch {
-  private fired = false;
-  private done = false;
+  private state: "watching" | "fired" | "cancelled" = "watching";
   private resolve: ((fired: boolean) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -76,8 +75,7 @@ class Watch implements PartWatch {
   ) {}
 
   ended(ms: number): Promise<boolean> {
-    if (this.fired) return Promise.resolve(true);
-    if (this.done) return Promise.resolve(false);
+    if (this.state !== "watching") return Promise.resolve(this.state === "fired");
     // One wait at a time: a second call ends the first one's wait as "not fired".
     this.settle(false);
     return new Promise<boolean>((resolve) => {
@@ -87,18 +85,18 @@ class Watch implements PartWatch {
   }
 
   cancel(): void {
-    if (this.done) return;
-    this.done = true;
-    this.forget(this);
-    this.settle(false);
+    this.end("cancelled");
   }
 
   fire(): void {
-    if (this.done) return;
-    this.fired = true;
-    this.done = true;
+    this.end("fired");
+  }
+
+  private end(state: "fired" | "cancelled"): void {
+    if (this.state !== "watching") return;
+    this.state = state;
     this.forget(this);
-    this.settle(true);
+    this.settle(state === "fired");
   }
 
   private settle(fired: boolean): void {
