@@ -1,0 +1,412 @@
+/**
+ * One TCP (or TLS) connection to the SMSC, bound in one role, and everything that keeps it
+ * honest: bind, sequence numbers, per-request response timeouts, write batching,
+ * enquire_link keep-alive, an inactivity timeout and automatic answers. A Link is used once:
+ * when anything goes wrong it is destroyed and the session (session.ts) makes a new one
+ * (smpp-and-gateways.md §1.4: reusing a node-smpp Session via `connect()` is unreliable, and
+ * after a parse error it stalls). Every listener is guarded: an exception inside one ends
+ * the link with a reason instead of escaping from the socket's event handler (which in
+ * Node-RED would crash the runtime).
+ */
+import * as smpp from "smpp";
+import { ESME_RINVCMDID, ESME_ROK, ESME_RUNKNOWNERR, describeStatus, statusText } from "./command-status";
+import { encodeDeliverSmResp, encodeSubmitSm } from "./encode";
+
+export type LinkRole = "transceiver" | "transmitter" | "receiver";
+
+const BIND_COMMAND: Record<LinkRole, string> = {
+  transceiver: "bind_transceiver",
+  transmitter: "bind_transmitter",
+  receiver: "bind_receiver",
+};
+
+/** Requests the SMSC may send that have no response PDU at all (SMPP 3.4 §4). */
+const NO_RESPONSE_COMMANDS = new Set(["alert_notification", "outbind"]);
+
+const MAX_SEQUENCE = 0x7fffffff;
+
+export interface TlsOptions {
+  /** PEM CA certificate(s) to trust besides the system store. */
+  ca?: string | Buffer;
+  /** Certificate verification is on unless explicitly turned off. */
+  rejectUnauthorized?: boolean;
+  servername?: string;
+}
+
+export interface LinkOptions {
+  host: string;
+  port: number;
+  tls?: boolean | TlsOptions;
+  systemId: string;
+  password: string;
+  systemType: string;
+  interfaceVersion: number;
+  addrTon: number;
+  addrNpi: number;
+  addressRange: string;
+  connectTimeoutMs: number;
+  bindTimeoutMs: number;
+  enquireLinkMs: number;
+  enquireLinkTimeoutMs: number;
+  inactivityTimeoutMs: number;
+}
+
+export type LogFn = (level: "debug" | "info" | "warn" | "error", text: string) => void;
+
+/** The link went down before this request got its response. */
+export class LinkDownError extends Error {
+  override name = "LinkDownError";
+}
+
+/** The request could not be encoded (e.g. short_message over 254 octets): never retry it. */
+export class InvalidPduError extends Error {
+  override name = "InvalidPduError";
+}
+
+export type RequestCallback = (error: Error | undefined, response?: smpp.PDU) => void;
+
+/** Status of a response; a generic_nack in place of the expected response is never success. */
+export function responseStatus(pdu: smpp.PDU, expected: string): number {
+  if (pdu.command === expected) return pdu.command_status;
+  return pdu.command_status || ESME_RUNKNOWNERR;
+}
+
+interface Pending {
+  command: string;
+  timer: NodeJS.Timeout;
+  callback: RequestCallback;
+}
+
+export class Link {
+  bound = false;
+  /** Called once, with the reason, when the link ends for any reason. */
+  onDown?: (reason: string) => void;
+  /** A deliver_sm arrived; `answer` sends deliver_sm_resp with the given status. */
+  onDeliver?: (pdu: smpp.PDU, answer: (status: number) => void) => void;
+
+  private session?: smpp.Session;
+  private readonly pending = new Map<number, Pending>();
+  /** Encoded PDUs waiting for the next flush, in the order they were written. */
+  private outgoing: Buffer[] = [];
+  /** The first of them, for the reason when the write fails. */
+  private outgoingFirst = "";
+  private flushScheduled = false;
+  private sequence = 0;
+  private downReason?: string;
+  private openFail?: (reason: string) => void;
+  private connectTimer?: NodeJS.Timeout;
+  private enquireTimer?: NodeJS.Timeout;
+  private inactivityTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly role: LinkRole,
+    private readonly options: LinkOptions,
+    private readonly log: LogFn,
+  ) {}
+
+  get up(): boolean {
+    return this.bound && this.downReason === undefined;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Connects and binds; rejects with the reason (never containing the password). */
+  open(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      this.openFail = (reason) => {
+        if (settled) return;
+        settled = true;
+        reject(new Error(reason));
+      };
+      const o = this.options;
+      const tlsOptions = typeof o.tls === "object" ? o.tls : {};
+      const useTls = o.tls !== undefined && o.tls !== false;
+      try {
+        const session = smpp.connect({
+          host: o.host,
+          port: o.port,
+          tls: useTls,
+          ...(useTls
+            ? {
+                ca: tlsOptions.ca,
+                rejectUnauthorized: tlsOptions.rejectUnauthorized !== false,
+                servername: tlsOptions.servername,
+              }
+            : {}),
+        });
+        this.session = session;
+        // Without this, Nagle holds back every submit after the first until an ACK comes
+        // back, so a window of N behaves like a window of 1 or 2 on a quiet link.
+        session.socket.setNoDelay(true);
+        // Kept for the life of the object: a late socket error must never be unhandled.
+        session.on("error", (error) => this.destroy(describeSessionError(error)));
+        session.on("close", () => this.destroy("connection closed by the peer"));
+        session.on("pdu", (pdu) => this.guard(() => this.onPdu(pdu)));
+        session.on(useTls ? "secureConnect" : "connect", () =>
+          this.guard(() => {
+            clearTimeout(this.connectTimer);
+            this.bind(() => {
+              settled = true;
+              resolve();
+            });
+          }),
+        );
+        this.connectTimer = setTimeout(
+          () => this.destroy(`could not connect to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`),
+          o.connectTimeoutMs,
+        );
+      } catch (error) {
+        this.destroy(`could not connect: ${(error as Error).message}`);
+      }
+    });
+  }
+
+  /**
+   * Sends a request and calls back once with its response, or with an error when the link
+   * ends first. A request without a response within `timeoutMs` ends the link: the peer is
+   * no longer trusted, and everything in flight is handed back to the owner.
+   */
+  request(command: string, params: smpp.PduParams, timeoutMs: number, callback: RequestCallback): void {
+    if (this.downReason !== undefined || !this.session) {
+      callback(new LinkDownError(this.downReason ?? "not connected"));
+      return;
+    }
+    const seq = this.nextSequence();
+    let encoded: Buffer;
+    try {
+      // Encoded once, here: encoding errors surface before the PDU counts as in flight.
+      // submit_sm, the one per message part, has a direct encoder (encode.ts).
+      encoded =
+        (command === "submit_sm" ? encodeSubmitSm(params, seq) : undefined) ??
+        new smpp.PDU(command, { ...params, sequence_number: seq }).toBuffer();
+    } catch (error) {
+      callback(new InvalidPduError(`cannot encode ${command}: ${(error as Error).message}`));
+      return;
+    }
+    const timer = setTimeout(
+      () => this.destroy(`no response to ${command} (sequence ${seq}) within ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    this.pending.set(seq, { command, timer, callback });
+    this.writeEncoded(encoded, command);
+  }
+
+  /** Sends unbind and waits for unbind_resp or the timeout, then closes. Never rejects. */
+  unbind(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (!this.up) {
+        this.destroy("closed before bind completed");
+        resolve();
+        return;
+      }
+      this.stopKeepAlive();
+      this.request("unbind", {}, timeoutMs, (error) => {
+        if (!error) this.destroy("unbound", true);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Ends the link once; later calls do nothing. Every pending request gets a LinkDownError.
+   * `graceful` lets queued bytes (e.g. our unbind_resp) reach the peer before the socket ends.
+   */
+  destroy(reason: string, graceful = false): void {
+    if (this.downReason !== undefined) return;
+    this.downReason = reason;
+    this.bound = false;
+    // A graceful end sends what was written before it (e.g. our unbind_resp); otherwise the
+    // socket is destroyed and unsent PDUs go with it, like those in flight.
+    if (graceful) this.flush();
+    this.dropOutgoing();
+    clearTimeout(this.connectTimer);
+    this.stopKeepAlive();
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      this.guard(() => p.callback(new LinkDownError(reason)));
+    }
+    const session = this.session;
+    if (session) {
+      if (graceful) {
+        session.close();
+        setTimeout(() => session.destroy(), 1000).unref();
+      } else {
+        session.destroy();
+      }
+    }
+    this.openFail?.(reason);
+    const onDown = this.onDown;
+    this.onDown = undefined;
+    if (onDown) this.guard(() => onDown(reason));
+  }
+
+  private bind(onBound: () => void): void {
+    const o = this.options;
+    const command = BIND_COMMAND[this.role];
+    const params = {
+      system_id: o.systemId,
+      password: o.password,
+      system_type: o.systemType,
+      interface_version: o.interfaceVersion,
+      addr_ton: o.addrTon,
+      addr_npi: o.addrNpi,
+      address_range: o.addressRange,
+    };
+    this.request(command, params, o.bindTimeoutMs, (error, pdu) => {
+      if (error || !pdu) return; // destroy() already reported the reason
+      const status = responseStatus(pdu, `${command}_resp`);
+      if (status !== ESME_ROK) {
+        this.destroy(`${command} refused: ${describeStatus(status)} ${statusText(status)}`);
+        return;
+      }
+      this.bound = true;
+      this.startKeepAlive();
+      this.log("info", `bound as ${this.role} to ${o.host}:${o.port}`);
+      onBound();
+    });
+  }
+
+  private onPdu(pdu: smpp.PDU): void {
+    this.inactivityTimer?.refresh();
+    if (pdu.isResponse()) {
+      const p = this.pending.get(pdu.sequence_number);
+      if (!p) {
+        this.log("debug", `ignored ${pdu.command} with unknown sequence ${pdu.sequence_number}`);
+        return;
+      }
+      this.pending.delete(pdu.sequence_number);
+      clearTimeout(p.timer);
+      p.callback(undefined, pdu);
+      return;
+    }
+    switch (pdu.command) {
+      case "enquire_link":
+        this.write(pdu.response());
+        return;
+      case "unbind":
+        this.write(pdu.response());
+        this.destroy("the SMSC unbound", true);
+        return;
+      case "deliver_sm":
+        if (this.onDeliver) {
+          this.onDeliver(pdu, (status) => this.answer(pdu, status));
+        } else {
+          this.answer(pdu, ESME_RINVCMDID);
+        }
+        return;
+      default:
+        if (NO_RESPONSE_COMMANDS.has(pdu.command)) return;
+        // An unknown command id gets generic_nack (PDU.response does that); a known one we
+        // do not serve gets its own _resp with ESME_RINVCMDID, as Kannel does.
+        this.write(pdu.response({ command_status: ESME_RINVCMDID }));
+    }
+  }
+
+  private answer(pdu: smpp.PDU, status: number): void {
+    if (this.downReason !== undefined) {
+      this.log("warn", `deliver_sm ${pdu.sequence_number} not answered: link down (${this.downReason}); the SMSC will redeliver it`);
+      return;
+    }
+    this.writeEncoded(encodeDeliverSmResp(pdu.sequence_number, status), "deliver_sm_resp");
+  }
+
+  private write(pdu: smpp.PDU): void {
+    if (!this.session || this.downReason !== undefined) return;
+    let encoded: Buffer;
+    try {
+      encoded = pdu.toBuffer();
+    } catch (error) {
+      this.destroy(`cannot send ${pdu.command}: ${(error as Error).message}`);
+      return;
+    }
+    this.writeEncoded(encoded, pdu.command);
+  }
+
+  /**
+   * PDUs written during one turn of the event loop leave in one socket write. Node-RED
+   * delivers each msg in its own setImmediate, so a window of submits (or a batch of
+   * deliver_sm_resp) is written by many callbacks of the same turn; one write per PDU
+   * cost a syscall and a write request each (9 % of the bridge's CPU in the profile).
+   * The flush runs in the next turn's check phase, after the I/O of this one.
+   */
+  private writeEncoded(encoded: Buffer, command: string): void {
+    if (!this.session || this.downReason !== undefined) return;
+    if (this.outgoing.length === 0) this.outgoingFirst = command;
+    this.outgoing.push(encoded);
+    if (!this.flushScheduled) { this.flushScheduled = true; process.nextTick(() => this.guard(() => this.flush())); }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const session = this.session;
+    const buffers = this.outgoing;
+    if (!session || buffers.length === 0) return;
+    const what = buffers.length === 1 ? this.outgoingFirst : `${this.outgoingFirst} and ${buffers.length - 1} more PDUs`;
+    this.outgoing = [];
+    if (!session.socket.writable) {
+      this.destroy(`socket not writable when sending ${what}`);
+      return;
+    }
+    try {
+      session.socket.write(buffers.length === 1 ? buffers[0] : Buffer.concat(buffers));
+    } catch (error) {
+      this.destroy(`cannot send ${what}: ${(error as Error).message}`);
+    }
+  }
+
+  private dropOutgoing(): void {
+    this.flushScheduled = false;
+    this.outgoing = [];
+  }
+
+  private startKeepAlive(): void {
+    const o = this.options;
+    if (o.enquireLinkMs > 0) {
+      this.enquireTimer = setInterval(
+        () => this.request("enquire_link", {}, o.enquireLinkTimeoutMs, () => undefined),
+        o.enquireLinkMs,
+      );
+    }
+    if (o.inactivityTimeoutMs > 0) {
+      this.inactivityTimer = setTimeout(
+        () => this.destroy(`nothing received for ${o.inactivityTimeoutMs} ms`),
+        o.inactivityTimeoutMs,
+      );
+    }
+  }
+
+  private stopKeepAlive(): void {
+    clearInterval(this.enquireTimer);
+    clearTimeout(this.inactivityTimer);
+    this.enquireTimer = undefined;
+    this.inactivityTimer = undefined;
+  }
+
+  private nextSequence(): number {
+    this.sequence = this.sequence >= MAX_SEQUENCE ? 1 : this.sequence + 1;
+    return this.sequence;
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.destroy(`internal error: ${(error as Error).message}`);
+    }
+  }
+}
+
+/**
+ * The package reports socket errors and PDU parse errors on the same 'error' event; both end
+ * the link, but the reason should say which (a parse error means the stream is unreadable).
+ */
+function describeSessionError(error: Error & { code?: string; syscall?: string }): string {
+  if (error.syscall) return `connection error: ${error.message}`;
+  if (error instanceof RangeError || !error.code) return `unreadable PDU from the SMSC (${error.message})`;
+  return `connection error: ${error.code}: ${error.message}`;
+}
