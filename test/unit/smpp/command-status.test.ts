@@ -4,6 +4,13 @@ import * as smpp from "smpp";
 import {
   COMMAND_STATUSES,
   DEFAULT_STATUS_POLICY,
+  DEFAULT_TEMPORARY_STATUSES,
+  DEFAULT_THROTTLING_STATUSES,
+  ESME_RINVCMDLEN,
+  ESME_RINVDCS,
+  ESME_RINVMSGLEN,
+  ESME_RINVOPTPARSTREAM,
+  ESME_RINVPARLEN,
   classifyStatus,
   describeStatus,
   makeStatusPolicy,
@@ -33,6 +40,18 @@ describe("command status classes (default policy)", () => {
   }
 });
 
+describe("the default lists come from the table's columns", () => {
+  test("temporary: Kannel's RSYSERR, RMSGQFUL, RTHROTTLED, RX_T_APPN and Jasmin's RINVSCHED (§3.2, §4.2)", () => {
+    assert.deepEqual([...DEFAULT_TEMPORARY_STATUSES].sort((a, b) => a - b), [0x08, 0x14, 0x58, 0x61, 0x64]);
+  });
+  test("throttling: ESME_RMSGQFUL and ESME_RTHROTTLED, which Rapporto asks to pause on (aggregator-protocols.md §1.5)", () => {
+    assert.deepEqual([...DEFAULT_THROTTLING_STATUSES].sort((a, b) => a - b), [0x14, 0x58]);
+  });
+  test("ESME_RINVDCS has a row, so it is named in logs", () => {
+    assert.equal(describeStatus(0x104), "ESME_RINVDCS (0x104)");
+  });
+});
+
 describe("a configured policy replaces the defaults", () => {
   const policy = makeStatusPolicy([0x45], [0x58]);
   const cases: Array<[number, StatusClass]> = [
@@ -54,6 +73,15 @@ describe("the status table agrees with the smpp package's numbers", () => {
       assert.ok(COMMAND_STATUSES.some((s) => s.code === code));
     });
   }
+  test("every row's name is the package's name for its code (SMPP 5.0's where it renamed 0xC0..0xC4)", () => {
+    for (const row of COMMAND_STATUSES) assert.equal(smpp.errors[row.v5Name ?? row.name], row.code, row.name);
+  });
+  test("the constants are the spec's values (SMPP 3.4 table 5-2; ESME_RINVDCS from 5.0)", () => {
+    assert.deepEqual(
+      [ESME_RINVMSGLEN, ESME_RINVCMDLEN, ESME_RINVOPTPARSTREAM, ESME_RINVPARLEN, ESME_RINVDCS],
+      [smpp.errors.ESME_RINVMSGLEN, smpp.errors.ESME_RINVCMDLEN, smpp.errors.ESME_RINVTLVSTREAM, smpp.errors.ESME_RINVTLVLEN, smpp.errors.ESME_RINVDCS],
+    );
+  });
   test("codes are unique", () => {
     assert.equal(new Set(COMMAND_STATUSES.map((s) => s.code)).size, COMMAND_STATUSES.length);
   });
@@ -79,6 +107,7 @@ describe("parseStatusList (editor field)", () => {
     ["0x58", [0x58]],
     ["0x58, ESME_RSYSERR, 100", [0x58, 0x08, 100]],
     ["esme_rmsgqful;0X14 8", [0x14, 0x14, 8]],
+    ["ESME_RINVTLVLEN ESME_RINVPARLEN", [0xc2, 0xc2]],
   ];
   for (const [text, codes] of good) {
     test(`"${text}" → [${codes.join(", ")}]`, () => assert.deepEqual(parseStatusList(text), codes));

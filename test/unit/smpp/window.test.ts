@@ -5,7 +5,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import * as smpp from "smpp";
-import { DEFAULT_STATUS_POLICY, ESME_RSYSERR, ESME_RTHROTTLED } from "../../../lib/smpp/command-status";
+import { DEFAULT_STATUS_POLICY, ESME_RINVDSTADR, ESME_RSYSERR, ESME_RTHROTTLED } from "../../../lib/smpp/command-status";
 import { InvalidPduError, LinkDownError } from "../../../lib/smpp/link";
 import { SubmitWindow, type SubmitOutcome, type WindowOptions } from "../../../lib/smpp/window";
 import { waitFor } from "../../helpers/wait";
@@ -96,7 +96,7 @@ describe("offer and complete", () => {
 
   const statuses: Array<[string, number, boolean]> = [
     ["ESME_RSYSERR is temporary (Kannel and Jasmin retry it, smpp-and-gateways.md §3.2, §4.2)", ESME_RSYSERR, true],
-    ["ESME_RINVDSTADR is permanent (Rapporto: 'bad destination (do not retry)', aggregator-protocols.md §1.5)", 0x0b, false],
+    ["ESME_RINVDSTADR is permanent (Rapporto: 'bad destination (do not retry)', aggregator-protocols.md §1.5)", ESME_RINVDSTADR, false],
   ];
   for (const [name, status, temporary] of statuses) {
     test(name, async () => {
