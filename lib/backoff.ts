@@ -1,13 +1,14 @@
 /**
- * Exponential back-off with "full jitter": each wait is a random share of a ceiling that
- * doubles per attempt, so many clients retrying after one outage do not retry in step.
+ * The one back-off for every retry loop: a wait that doubles per attempt up to a cap, with
+ * jitter so many clients retrying after one outage do not retry in step, and sleeps that a
+ * close can cut short.
  */
 export interface BackoffOptions {
   /** Ceiling of the first wait, ms. */
   initialMs: number;
   /** Largest ceiling, ms. */
   maxMs: number;
-  /** Share of the ceiling always waited (0..1); the rest is random. Default 0.5. */
+  /** Share of the ceiling always waited (0..1); the rest is random. Default 0.5; 1 means no jitter. */
   floor?: number;
 }
 
@@ -16,4 +17,56 @@ export function backoffDelay(attempt: number, options: BackoffOptions, random: (
   const ceiling = Math.min(options.maxMs, options.initialMs * 2 ** Math.min(attempt, 30));
   const floor = options.floor ?? 0.5;
   return Math.round(ceiling * (floor + (1 - floor) * random()));
+}
+
+/** backoffDelay with its attempt counter: `next()` after each failure, `reset()` after a success. */
+export class Backoff {
+  private attempt = 0;
+
+  constructor(
+    private readonly options: BackoffOptions,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Failures since the last reset. */
+  get failures(): number {
+    return this.attempt;
+  }
+
+  next(): number {
+    return backoffDelay(this.attempt++, this.options, this.random);
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
+}
+
+/**
+ * Sleeps that `cancel()` ends at once, for a retry loop that must stop when its owner
+ * closes: after cancel every sleep, current or later, resolves immediately.
+ */
+export class Sleeps {
+  private readonly waking = new Set<() => void>();
+  private cancelled = false;
+
+  /** Resolves after `ms`, or at cancel; true when it slept the whole time. */
+  sleep(ms: number): Promise<boolean> {
+    if (this.cancelled) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const end = (full: boolean) => {
+        clearTimeout(timer);
+        this.waking.delete(wake);
+        resolve(full);
+      };
+      const wake = () => end(false);
+      const timer = setTimeout(() => end(true), ms);
+      this.waking.add(wake);
+    });
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    for (const wake of [...this.waking]) wake();
+  }
 }

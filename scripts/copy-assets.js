@@ -22,6 +22,21 @@ function copyTree(from, to, keep) {
 }
 
 copyTree(srcNodes, distNodes, (name) => !name.endsWith(".ts"));
+
+// Defaults defined once in lib/ and shown by the editor: each `__DEFAULT_<name>__` token in
+// an editor file becomes the value of <name> in its module (compiled by tsc before this).
+const EDITOR_DEFAULTS = {
+  "smpp-bind/smpp-bind.html": () => require(path.join(root, "dist", "lib", "smpp", "defaults.js")).SMPP_BIND_DEFAULTS,
+};
+for (const [file, load] of Object.entries(EDITOR_DEFAULTS)) {
+  const target = path.join(distNodes, file);
+  const values = load();
+  const html = fs.readFileSync(target, "utf8").replace(/__DEFAULT_(\w+?)__/g, (token, name) => {
+    if (!(name in values)) throw new Error(`${file}: ${token} has no value in its defaults module`);
+    return JSON.stringify(values[name]);
+  });
+  fs.writeFileSync(target, html);
+}
 for (const entry of fs.readdirSync(srcNodes, { withFileTypes: true })) {
   if (entry.isDirectory() && fs.existsSync(path.join(srcNodes, entry.name, `${entry.name}.html`))) {
     copyTree(icons, path.join(distNodes, entry.name, "icons"), () => true);

@@ -6,7 +6,7 @@
  * other 4xx but 429) is final. 429, 5xx and transport errors are retried with exponential
  * back-off and jitter until the call's deadline.
  */
-import { backoffDelay, type BackoffOptions } from "../backoff";
+import { Backoff, Sleeps, type BackoffOptions } from "../backoff";
 import { HttpClient, HttpTransportError } from "../http/client";
 import { courierUrl, type CourierCall } from "./callbacks";
 
@@ -47,7 +47,7 @@ const DEFAULTS = {
 export class CourierClient {
   private readonly http: HttpClient;
   private readonly tails = new Map<string, Promise<unknown>>();
-  private readonly sleepers = new Set<() => void>();
+  private readonly sleeps = new Sleeps();
   private held = 0;
   private closed = false;
 
@@ -88,24 +88,23 @@ export class CourierClient {
   /** Stops retrying: calls between retries end at once as temporary failures. */
   close(): void {
     this.closed = true;
-    for (const wake of this.sleepers) wake();
-    this.sleepers.clear();
+    this.sleeps.cancel();
     this.http.close();
   }
 
   private async deliver(call: CourierCall, deadline: number): Promise<CourierOutcome> {
     const url = courierUrl(this.options.baseUrl, this.options.channelUuid, call.action);
-    const retry = this.options.retry ?? DEFAULTS.retry;
+    const backoff = new Backoff(this.options.retry ?? DEFAULTS.retry);
     for (let attempt = 1; ; attempt++) {
       if (this.closed) return { ok: false, temporary: true, reason: "courier client closed", attempts: attempt - 1 };
       const result = await this.attempt(url, call.body);
       if (result.ok) return { ...result, attempts: attempt };
       if (!result.temporary) return { ...result, attempts: attempt };
-      const delay = backoffDelay(attempt - 1, retry);
+      const delay = backoff.next();
       if (Date.now() + delay > deadline) {
         return { ...result, reason: `gave up after ${attempt} attempts: ${result.reason}`, attempts: attempt };
       }
-      await this.sleep(delay);
+      await this.sleeps.sleep(delay);
     }
   }
 
@@ -125,18 +124,6 @@ export class CourierClient {
       const code = err instanceof HttpTransportError ? err.code : "EHTTP";
       return { ok: false, temporary: true, reason: `courier unreachable (${code}): ${(err as Error).message}` };
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.sleepers.add(wake);
-    });
   }
 }
 

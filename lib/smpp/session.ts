@@ -8,8 +8,9 @@
  */
 import { EventEmitter } from "events";
 import type * as smpp from "smpp";
-import { backoffDelay } from "../backoff";
+import { Sleeps, backoffDelay } from "../backoff";
 import { ESME_ROK, ESME_RX_T_APPN, makeStatusPolicy } from "./command-status";
+import { SMPP_BIND_DEFAULTS } from "./defaults";
 import { Link, LinkDownError, type LinkRole, type TlsOptions } from "./link";
 import { SubmitWindow, localFailure, type SubmitOptions, type SubmitOutcome } from "./window";
 
@@ -92,12 +93,12 @@ const DEFAULTS = {
   interfaceVersion: 0x34,
   connectTimeoutMs: 10_000,
   bindTimeoutMs: 10_000,
-  enquireLinkMs: 30_000,
+  enquireLinkMs: SMPP_BIND_DEFAULTS.enquireLinkSeconds * 1000,
   enquireLinkTimeoutMs: 10_000,
   inactivityTimeoutMs: 300_000,
-  responseTimeoutMs: 60_000,
-  window: 10,
-  throughput: 0,
+  responseTimeoutMs: SMPP_BIND_DEFAULTS.responseTimeoutSeconds * 1000,
+  window: SMPP_BIND_DEFAULTS.window,
+  throughput: SMPP_BIND_DEFAULTS.throughput,
   reconnectMinMs: 1_000,
   reconnectMaxMs: 60_000,
   throttlePauseMs: 1_000,
@@ -144,8 +145,7 @@ export class SmppSession extends EventEmitter {
   private current: SessionStatus;
   private links: Link[] = [];
   private transmitter?: Link;
-  private sleepTimer?: NodeJS.Timeout;
-  private wake?: () => void;
+  private readonly sleeps = new Sleeps();
   private loop?: Promise<void>;
   private closing?: Promise<void>;
   private deliverHandler?: DeliverHandler;
@@ -227,7 +227,7 @@ export class SmppSession extends EventEmitter {
       const delay = reconnectDelay(failures, this.o);
       this.log("warn", `SMPP session ended: ${reason}; reconnecting in ${delay} ms`);
       this.setStatus({ state: "reconnecting", retryInMs: delay, lastError: reason, throttled: false, windowFull: false });
-      await this.sleep(delay);
+      await this.sleeps.sleep(delay);
     }
   }
 
@@ -256,17 +256,9 @@ export class SmppSession extends EventEmitter {
     return { bound: true, reason };
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.wake = resolve;
-      this.sleepTimer = setTimeout(resolve, ms);
-    });
-  }
-
   private async shutdown(): Promise<void> {
     this.setStatus({ state: "closing" });
-    clearTimeout(this.sleepTimer);
-    this.wake?.();
+    this.sleeps.cancel();
     this.window.close();
     await this.waitIdle(this.o.drainTimeoutMs);
     await Promise.all(this.links.map((link) => link.unbind(this.o.unbindTimeoutMs)));

@@ -12,11 +12,12 @@
  *   (at-least-once, like Kannel's `wait-ack-expire` re-queue, smpp-and-gateways.md §3.1);
  * - a throttling status (ESME_RTHROTTLED, ESME_RMSGQFUL) pauses the whole window and
  *   re-queues the refused submit (it was refused, so re-sending cannot duplicate); it does
- *   not count as an attempt. The pause doubles while throttling repeats;
+ *   not count as an attempt. The pause doubles while throttling repeats (lib/backoff.ts);
  * - any other status settles the submit: temporary or permanent per the status policy;
  * - a submit still queued at its deadline, or when the window closes, fails as temporary.
  */
 import type * as smpp from "smpp";
+import { Backoff } from "../backoff";
 import type { SubmitError } from "../contract";
 import { classifyStatus, describeStatus, statusText, type StatusPolicy } from "./command-status";
 import { InvalidPduError, responseStatus, type LogFn } from "./link";
@@ -96,7 +97,7 @@ export class SubmitWindow {
   private readonly queue: WindowEntry[] = [];
   private readonly sent = new Set<WindowEntry>();
   private readonly bucket: TokenBucket;
-  private throttlePause: number;
+  private readonly pauses: Backoff;
   private order = 0;
   private pausedUntil = 0;
   /** What the owner was last told (onState). */
@@ -111,7 +112,8 @@ export class SubmitWindow {
   ) {
     if (!(o.window >= 1)) throw new RangeError("window must be at least 1");
     this.bucket = new TokenBucket({ rate: o.throughput, burst: o.burst });
-    this.throttlePause = o.throttlePauseMs;
+    // Doubling without jitter: each bind's pause follows its own SMSC's answers.
+    this.pauses = new Backoff({ initialMs: o.throttlePauseMs, maxMs: o.throttlePauseMaxMs, floor: 1 });
   }
 
   get inFlight(): number {
@@ -227,7 +229,7 @@ export class SubmitWindow {
     const status = responseStatus(pdu, "submit_sm_resp");
     const kind = classifyStatus(status, this.o.policy);
     if (kind === "ok") {
-      this.throttlePause = this.o.throttlePauseMs;
+      this.pauses.reset();
       const messageId = typeof pdu.message_id === "string" ? pdu.message_id : "";
       this.finish(entry, { ok: true, messageId, commandStatus: status, attempts: entry.attempts });
       return;
@@ -254,9 +256,8 @@ export class SubmitWindow {
     const now = Date.now();
     // Several submits of one window come back throttled together: pause once for them all.
     if (now < this.pausedUntil) return;
-    const pause = this.throttlePause;
+    const pause = this.pauses.next();
     this.pausedUntil = now + pause;
-    this.throttlePause = Math.min(this.o.throttlePauseMaxMs, pause * 2);
     const text = `SMSC answered ${describeStatus(status)}; pausing submits for ${pause} ms`;
     this.hooks.log("warn", text);
     this.report(text);

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { ESME_RX_T_APPN, parseStatusList } from "../../lib/smpp/command-status";
+import { SMPP_BIND_DEFAULTS } from "../../lib/smpp/defaults";
 import type { MessageIdMode } from "../../lib/smpp/receipt";
 import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
 import type { SharedCorrelationStore } from "../../lib/store";
@@ -194,10 +195,10 @@ export function sessionOptions(
       mode,
       addressRange: config.addressRange ?? "",
       interfaceVersion: Number(config.interfaceVersion) || 0x34,
-      enquireLinkMs: positive(config.enquireLink, 30) * 1000,
-      responseTimeoutMs: positive(config.responseTimeout, 60) * 1000,
-      window: Math.floor(positive(config.window, 10)),
-      throughput: Number.isFinite(throughput) && throughput > 0 ? throughput : 0,
+      enquireLinkMs: positive(config.enquireLink, SMPP_BIND_DEFAULTS.enquireLinkSeconds) * 1000,
+      responseTimeoutMs: positive(config.responseTimeout, SMPP_BIND_DEFAULTS.responseTimeoutSeconds) * 1000,
+      window: Math.floor(positive(config.window, SMPP_BIND_DEFAULTS.window)),
+      throughput: Number.isFinite(throughput) && throughput > 0 ? throughput : SMPP_BIND_DEFAULTS.throughput,
       temporaryStatuses,
     },
   };
