@@ -6,7 +6,8 @@
  * Hazards worth remembering when using these (smpp-and-gateways.md §1.4): a listener that
  * throws inside `emit` escapes from the socket's `readable` handler; after a parse error
  * the session stops reading for good; `connect()` on an old session drops every pending
- * callback. The session layer in lib/smpp/session.ts works around all three.
+ * callback. The link (lib/smpp/link.ts) avoids all three: it reads the socket itself and
+ * uses the package only to encode and decode single PDUs.
  */
 declare module "smpp" {
   import { EventEmitter } from "events";
@@ -123,5 +124,18 @@ declare module "smpp" {
   };
   /** Module-global encoder table: never modify it (it would change every other flow). */
   export const encodings: Record<string, unknown> & { default: string };
-  export const commands: Record<string, { id: number; command: string }>;
+  /** A field type of the package's tables: how it reads, writes and sizes a value. */
+  export interface FieldType {
+    read(buffer: Buffer, offset: number, length?: number): unknown;
+    size(value: unknown): number;
+  }
+  /** The package's field types; each PDU field and TLV names one of them (by identity). */
+  export const types: Record<"int8" | "int16" | "int32" | "string" | "cstring" | "buffer" | "dest_address_array" | "unsuccess_sme_array", FieldType> & {
+    tlv: Record<"int8" | "int16" | "int32" | "string" | "cstring" | "buffer", FieldType>;
+  };
+  /** Each command's mandatory fields in wire order (`params`; the sm_length octet is part of the `buffer` type). */
+  export const commands: Record<string, { id: number; command: string; params?: Record<string, { type: FieldType }> }>;
+  export const commandsById: Record<number, { id: number; command: string; params?: Record<string, { type: FieldType }> }>;
+  /** Optional parameters by tag. */
+  export const tlvsById: Record<number, { id: number; tag: string; type: FieldType; multiple?: boolean }>;
 }

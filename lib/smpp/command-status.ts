@@ -87,33 +87,33 @@ export const COMMAND_STATUSES: readonly CommandStatusInfo[] = [
 const BY_CODE = new Map(COMMAND_STATUSES.map((s) => [s.code, s]));
 const BY_NAME = new Map(COMMAND_STATUSES.flatMap((s) => (s.v5Name ? [[s.name, s], [s.v5Name, s]] as const : [[s.name, s]] as const)));
 
-/** The code of a row of the table, by name; a name without a row is a bug found at load. */
-function code(name: string): number {
+/** The code of a row of the table, by name (3.4's or 5.0's); a name without a row is a bug. */
+export function commandStatus(name: string): number {
   const row = BY_NAME.get(name);
   if (!row) throw new Error(`no command status row named ${name}`);
   return row.code;
 }
 
-export const ESME_ROK = code("ESME_ROK");
-export const ESME_RINVMSGLEN = code("ESME_RINVMSGLEN");
-export const ESME_RINVCMDLEN = code("ESME_RINVCMDLEN");
-export const ESME_RINVCMDID = code("ESME_RINVCMDID");
-export const ESME_RSYSERR = code("ESME_RSYSERR");
-export const ESME_RINVSRCADR = code("ESME_RINVSRCADR");
-export const ESME_RINVDSTADR = code("ESME_RINVDSTADR");
-export const ESME_RMSGQFUL = code("ESME_RMSGQFUL");
-export const ESME_RTHROTTLED = code("ESME_RTHROTTLED");
-export const ESME_RX_T_APPN = code("ESME_RX_T_APPN");
-export const ESME_RX_P_APPN = code("ESME_RX_P_APPN");
+export const ESME_ROK = commandStatus("ESME_ROK");
+export const ESME_RINVMSGLEN = commandStatus("ESME_RINVMSGLEN");
+export const ESME_RINVCMDLEN = commandStatus("ESME_RINVCMDLEN");
+export const ESME_RINVCMDID = commandStatus("ESME_RINVCMDID");
+export const ESME_RSYSERR = commandStatus("ESME_RSYSERR");
+export const ESME_RINVSRCADR = commandStatus("ESME_RINVSRCADR");
+export const ESME_RINVDSTADR = commandStatus("ESME_RINVDSTADR");
+export const ESME_RMSGQFUL = commandStatus("ESME_RMSGQFUL");
+export const ESME_RTHROTTLED = commandStatus("ESME_RTHROTTLED");
+export const ESME_RX_T_APPN = commandStatus("ESME_RX_T_APPN");
+export const ESME_RX_P_APPN = commandStatus("ESME_RX_P_APPN");
 /** An optional parameter (TLV) stream that ends inside a TLV header. */
-export const ESME_RINVOPTPARSTREAM = code("ESME_RINVOPTPARSTREAM");
+export const ESME_RINVOPTPARSTREAM = commandStatus("ESME_RINVOPTPARSTREAM");
 /** A TLV whose length runs past the PDU or does not fit its type; SMPP 5.0's ESME_RINVTLVLEN. */
-export const ESME_RINVPARLEN = code("ESME_RINVPARLEN");
+export const ESME_RINVPARLEN = commandStatus("ESME_RINVPARLEN");
 /** Invalid optional parameter (TLV) value; Kannel's name for it is ESME_RINVTLVVAL. */
-export const ESME_RINVOPTPARAMVAL = code("ESME_RINVOPTPARAMVAL");
-export const ESME_RUNKNOWNERR = code("ESME_RUNKNOWNERR");
+export const ESME_RINVOPTPARAMVAL = commandStatus("ESME_RINVOPTPARAMVAL");
+export const ESME_RUNKNOWNERR = commandStatus("ESME_RUNKNOWNERR");
 /** Invalid data_coding: defined by SMPP 5.0, answered by SMSCs that speak 3.4 too. */
-export const ESME_RINVDCS = code("ESME_RINVDCS");
+export const ESME_RINVDCS = commandStatus("ESME_RINVDCS");
 
 /** The statuses the table marks temporary (throttling ones included). */
 export const DEFAULT_TEMPORARY_STATUSES: readonly number[] = COMMAND_STATUSES.filter((s) => s.temporary).map((s) => s.code);

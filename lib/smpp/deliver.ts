@@ -1,8 +1,9 @@
 /**
  * Reading a deliver_sm: a delivery receipt or a mobile-originated message (MO), maybe one
- * part of a concatenated one. Works on the PDU object the `smpp` package emits, whose
- * short_message it has already decoded by `data_coding & 0x0F` (wrong for the 0xF0 group,
- * its issue #66): the octets are rebuilt from that and decoded again by our own table.
+ * part of a concatenated one. The session hands on short_message and message_payload as raw
+ * octets (frame.ts); a PDU object as the `smpp` package decodes it, whose short_message is
+ * already decoded by `data_coding & 0x0F` (wrong for the 0xF0 group, its issue #66), is read
+ * too: the octets are rebuilt from that and decoded again by our own table.
  */
 import { encodings as packageEncodings } from "smpp";
 import type { MO } from "../contract";
@@ -14,6 +15,7 @@ import { checkConcat, findConcat, splitUdh, type ConcatInfo } from "../sms/udh";
 import { addressFromPdu } from "./address";
 import { readReceipt, type Receipt } from "./receipt";
 import { ESME_RINVDCS, ESME_RINVOPTPARAMVAL } from "./command-status";
+import { checkMessageOctets } from "./frame";
 
 /** esm_class bits 2-5 give the message type; 0x04 is an SMSC delivery receipt. */
 const ESM_TYPE_MASK = 0x3c;
@@ -48,8 +50,9 @@ export type DeliverContent<C> =
   /** A part that arrived again; it was already held. */
   | { kind: "duplicate" }
   /**
-   * Cannot be used. `commandStatus` suggests the deliver_sm_resp status (0x00C4
-   * ESME_RINVOPTPARAMVAL, 0x0104 ESME_RINVDCS) where one fits the fault, else nothing.
+   * Cannot be used. `commandStatus` suggests the deliver_sm_resp status (0x0001
+   * ESME_RINVMSGLEN, 0x00C4 ESME_RINVOPTPARAMVAL, 0x0104 ESME_RINVDCS) where one fits the
+   * fault, else nothing.
    */
   | { kind: "invalid"; reason: string; commandStatus?: number };
 
@@ -158,6 +161,8 @@ function read<C>(fields: DeliverSmFields, options: DeliverOptions<C>): DeliverCo
     return { kind: "invalid", reason: `esm_class 0x${esmClass.toString(16)} is neither a message nor an SMSC delivery receipt` };
   }
   if (!coding.alphabet) return { kind: "invalid", reason: `data_coding 0x${dataCoding.toString(16)}: ${coding.notText}`, commandStatus: ESME_RINVDCS };
+  const checked = checkMessageOctets(body.octets, esmClass, coding.alphabet);
+  if (!checked.ok) return { kind: "invalid", reason: checked.reason, commandStatus: checked.status };
   return readMo(fields, options, body.octets, (esmClass & ESM_UDHI) !== 0, coding.alphabet);
 }
 

@@ -139,15 +139,27 @@ const EMPTY = Buffer.alloc(0);
 const DELIVER_SM_RESP = 0x80000005;
 
 /**
+ * A PDU of the header alone: a response with a non-zero command_status ("the PDU body is
+ * not returned", SMPP 3.4 §4.4.2) or a generic_nack (command_id 0x80000000).
+ */
+export function encodeHeaderOnly(commandId: number, status: number, sequence: number): Buffer {
+  const out = Buffer.alloc(HEADER_OCTETS);
+  out.writeUInt32BE(HEADER_OCTETS, 0);
+  out.writeUInt32BE(commandId >>> 0, 4);
+  out.writeUInt32BE(status >>> 0, 8);
+  out.writeUInt32BE(sequence >>> 0, 12);
+  return out;
+}
+
+/**
  * deliver_sm_resp, as the package's `pdu.response({ command_status })` encodes it: with
  * status 0 the header and an empty message_id; with any other status the header alone.
  */
 export function encodeDeliverSmResp(sequence: number, status: number): Buffer {
-  const length = status === 0 ? HEADER_OCTETS + 1 : HEADER_OCTETS;
-  const out = Buffer.alloc(length);
-  out.writeUInt32BE(length, 0);
+  if (status !== 0) return encodeHeaderOnly(DELIVER_SM_RESP, status, sequence);
+  const out = Buffer.alloc(HEADER_OCTETS + 1);
+  out.writeUInt32BE(HEADER_OCTETS + 1, 0);
   out.writeUInt32BE(DELIVER_SM_RESP, 4);
-  out.writeUInt32BE(status >>> 0, 8);
   out.writeUInt32BE(sequence >>> 0, 12);
   return out;
 }

@@ -5,6 +5,8 @@ export {
   responseStatus,
   type BindMode,
   type DeliverHandler,
+  type Refusal,
+  type Stray,
   type SessionState,
   type SessionStatus,
   type SmppSessionOptions,
@@ -13,4 +15,6 @@ export {
   type TlsOptions,
 } from "./session";
 export * from "./command-status";
+export { SubmitWindow, type WindowOptions } from "./window";
+export { SMPP_BIND_DEFAULTS } from "./defaults";
 export { TokenBucket, type TokenBucketOptions } from "./throttle";

@@ -8,9 +8,15 @@
  * the link with a reason instead of escaping from the socket's event handler (which in
  * Node-RED would crash the runtime).
  */
+import * as net from "node:net";
+import * as tls from "node:tls";
 import * as smpp from "smpp";
 import { ESME_RINVCMDID, ESME_ROK, ESME_RUNKNOWNERR, describeStatus, statusText } from "./command-status";
 import { encodeDeliverSmResp, encodeSubmitSm } from "./encode";
+import { PduReader, decodeFrame, refuseUnreadable, type Refusal } from "./frame";
+import { WriteBatch } from "./write-batch";
+
+export type { Refusal } from "./frame";
 
 export type LinkRole = "transceiver" | "transmitter" | "receiver";
 
@@ -83,14 +89,15 @@ export class Link {
   onDown?: (reason: string) => void;
   /** A deliver_sm arrived; `answer` sends deliver_sm_resp with the given status. */
   onDeliver?: (pdu: smpp.PDU, answer: (status: number) => void) => void;
+  /** A request from the SMSC was refused (frame.ts): it was answered with an error and not handed on. */
+  onRefused?: (refusal: Refusal) => void;
+  /** A response matched no request in flight (a sequence never sent, or already answered). */
+  onStray?: (pdu: smpp.PDU) => void;
 
-  private session?: smpp.Session;
+  private socket?: net.Socket;
+  private readonly reader = new PduReader();
   private readonly pending = new Map<number, Pending>();
-  /** Encoded PDUs waiting for the next flush, in the order they were written. */
-  private outgoing: Buffer[] = [];
-  /** The first of them, for the reason when the write fails. */
-  private outgoingFirst = "";
-  private flushScheduled = false;
+  private batch?: WriteBatch;
   private sequence = 0;
   private downReason?: string;
   private openFail?: (reason: string) => void;
@@ -125,27 +132,27 @@ export class Link {
       const tlsOptions = typeof o.tls === "object" ? o.tls : {};
       const useTls = o.tls !== undefined && o.tls !== false;
       try {
-        const session = smpp.connect({
-          host: o.host,
-          port: o.port,
-          tls: useTls,
-          ...(useTls
-            ? {
-                ca: tlsOptions.ca,
-                rejectUnauthorized: tlsOptions.rejectUnauthorized !== false,
-                servername: tlsOptions.servername,
-              }
-            : {}),
-        });
-        this.session = session;
+        // The socket is read here, not by the package's Session: it stalls after a parse
+        // error (§1.4) and fills truncated fields silently; frame.ts checks the raw octets.
+        const socket = useTls
+          ? tls.connect({
+              host: o.host,
+              port: o.port,
+              ca: tlsOptions.ca,
+              rejectUnauthorized: tlsOptions.rejectUnauthorized !== false,
+              servername: tlsOptions.servername,
+            })
+          : net.connect({ host: o.host, port: o.port });
+        this.socket = socket;
+        this.batch = new WriteBatch(socket, (reason) => this.destroy(reason), (fn) => this.guard(fn));
         // Without this, Nagle holds back every submit after the first until an ACK comes
         // back, so a window of N behaves like a window of 1 or 2 on a quiet link.
-        session.socket.setNoDelay(true);
+        socket.setNoDelay(true);
         // Kept for the life of the object: a late socket error must never be unhandled.
-        session.on("error", (error) => this.destroy(describeSessionError(error)));
-        session.on("close", () => this.destroy("connection closed by the peer"));
-        session.on("pdu", (pdu) => this.guard(() => this.onPdu(pdu)));
-        session.on(useTls ? "secureConnect" : "connect", () =>
+        socket.on("error", (error) => this.destroy(describeSocketError(error)));
+        socket.on("close", () => this.destroy("connection closed by the peer"));
+        socket.on("data", (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+        socket.once(useTls ? "secureConnect" : "connect", () =>
           this.guard(() => {
             clearTimeout(this.connectTimer);
             this.bind(() => {
@@ -170,7 +177,7 @@ export class Link {
    * no longer trusted, and everything in flight is handed back to the owner.
    */
   request(command: string, params: smpp.PduParams, timeoutMs: number, callback: RequestCallback): void {
-    if (this.downReason !== undefined || !this.session) {
+    if (this.downReason !== undefined || !this.socket) {
       callback(new LinkDownError(this.downReason ?? "not connected"));
       return;
     }
@@ -220,8 +227,8 @@ export class Link {
     this.bound = false;
     // A graceful end sends what was written before it (e.g. our unbind_resp); otherwise the
     // socket is destroyed and unsent PDUs go with it, like those in flight.
-    if (graceful) this.flush();
-    this.dropOutgoing();
+    if (graceful) this.batch?.flush();
+    this.batch?.drop();
     clearTimeout(this.connectTimer);
     this.stopKeepAlive();
     const pending = [...this.pending.values()];
@@ -230,13 +237,13 @@ export class Link {
       clearTimeout(p.timer);
       this.guard(() => p.callback(new LinkDownError(reason)));
     }
-    const session = this.session;
-    if (session) {
+    const socket = this.socket;
+    if (socket) {
       if (graceful) {
-        session.close();
-        setTimeout(() => session.destroy(), 1000).unref();
+        socket.end();
+        setTimeout(() => socket.destroy(), 1000).unref();
       } else {
-        session.destroy();
+        socket.destroy();
       }
     }
     this.openFail?.(reason);
@@ -271,12 +278,35 @@ export class Link {
     });
   }
 
-  private onPdu(pdu: smpp.PDU): void {
+  private onData(chunk: Buffer): void {
     this.inactivityTimer?.refresh();
+    const { frames, unreadable } = this.reader.push(chunk);
+    for (const frame of frames) {
+      if (this.downReason !== undefined) return;
+      const read = decodeFrame(frame);
+      if (read.kind === "pdu") {
+        this.onPdu(read.pdu);
+      } else if (read.kind === "refused") {
+        this.onRefused?.(read.refusal);
+        this.writeEncoded(read.answer, read.refusal.answer);
+      } else {
+        this.destroy(read.reason);
+      }
+    }
+    if (unreadable && this.downReason === undefined) {
+      // No way to find the next PDU: say why (generic_nack), then end the link.
+      const { refusal, answer } = refuseUnreadable(unreadable);
+      this.onRefused?.(refusal);
+      this.writeEncoded(answer, refusal.answer);
+      this.destroy(`unreadable PDU from the SMSC (${unreadable.reason})`, true);
+    }
+  }
+
+  private onPdu(pdu: smpp.PDU): void {
     if (pdu.isResponse()) {
       const p = this.pending.get(pdu.sequence_number);
       if (!p) {
-        this.log("debug", `ignored ${pdu.command} with unknown sequence ${pdu.sequence_number}`);
+        this.onStray?.(pdu);
         return;
       }
       this.pending.delete(pdu.sequence_number);
@@ -316,7 +346,7 @@ export class Link {
   }
 
   private write(pdu: smpp.PDU): void {
-    if (!this.session || this.downReason !== undefined) return;
+    if (!this.socket || this.downReason !== undefined) return;
     let encoded: Buffer;
     try {
       encoded = pdu.toBuffer();
@@ -327,41 +357,8 @@ export class Link {
     this.writeEncoded(encoded, pdu.command);
   }
 
-  /**
-   * PDUs written during one turn of the event loop leave in one socket write. Node-RED
-   * delivers each msg in its own setImmediate, so a window of submits (or a batch of
-   * deliver_sm_resp) is written by many callbacks of the same turn; one write per PDU
-   * cost a syscall and a write request each (9 % of the bridge's CPU in the profile).
-   * The flush runs in the next turn's check phase, after the I/O of this one.
-   */
   private writeEncoded(encoded: Buffer, command: string): void {
-    if (!this.session || this.downReason !== undefined) return;
-    if (this.outgoing.length === 0) this.outgoingFirst = command;
-    this.outgoing.push(encoded);
-    if (!this.flushScheduled) { this.flushScheduled = true; process.nextTick(() => this.guard(() => this.flush())); }
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const session = this.session;
-    const buffers = this.outgoing;
-    if (!session || buffers.length === 0) return;
-    const what = buffers.length === 1 ? this.outgoingFirst : `${this.outgoingFirst} and ${buffers.length - 1} more PDUs`;
-    this.outgoing = [];
-    if (!session.socket.writable) {
-      this.destroy(`socket not writable when sending ${what}`);
-      return;
-    }
-    try {
-      session.socket.write(buffers.length === 1 ? buffers[0] : Buffer.concat(buffers));
-    } catch (error) {
-      this.destroy(`cannot send ${what}: ${(error as Error).message}`);
-    }
-  }
-
-  private dropOutgoing(): void {
-    this.flushScheduled = false;
-    this.outgoing = [];
+    if (this.downReason === undefined) this.batch?.add(encoded, command);
   }
 
   private startKeepAlive(): void {
@@ -401,12 +398,8 @@ export class Link {
   }
 }
 
-/**
- * The package reports socket errors and PDU parse errors on the same 'error' event; both end
- * the link, but the reason should say which (a parse error means the stream is unreadable).
- */
-function describeSessionError(error: Error & { code?: string; syscall?: string }): string {
-  if (error.syscall) return `connection error: ${error.message}`;
-  if (error instanceof RangeError || !error.code) return `unreadable PDU from the SMSC (${error.message})`;
+/** Socket errors only: PDUs that cannot be read end the link in onData with their own reason. */
+function describeSocketError(error: Error & { code?: string; syscall?: string }): string {
+  if (error.syscall || !error.code) return `connection error: ${error.message}`;
   return `connection error: ${error.code}: ${error.message}`;
 }

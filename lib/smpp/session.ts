@@ -5,16 +5,28 @@
  * response timeouts, write batching, keep-alive), the submit window (window.ts: queue,
  * in flight, attempts, throughput cap, throttling pause), deliveries handed to one handler
  * and answered once, and graceful unbind.
+ *
+ * Events: 'status' (SessionStatus, when what the editor shows changes), 'log' ({ level,
+ * text }), 'refused' (Refusal: a request from the SMSC answered with an error and not handed
+ * on, frame.ts) and 'stray' (Stray: a response that matched no request in flight).
  */
 import { EventEmitter } from "events";
 import type * as smpp from "smpp";
 import { Sleeps, backoffDelay } from "../backoff";
-import { ESME_ROK, ESME_RX_T_APPN, makeStatusPolicy } from "./command-status";
+import { ESME_ROK, ESME_RX_T_APPN, describeStatus, makeStatusPolicy } from "./command-status";
 import { SMPP_BIND_DEFAULTS } from "./defaults";
-import { Link, LinkDownError, type LinkRole, type TlsOptions } from "./link";
+import { Link, LinkDownError, type LinkRole, type Refusal, type TlsOptions } from "./link";
 import { SubmitWindow, localFailure, type SubmitOptions, type SubmitOutcome } from "./window";
 
-export { responseStatus, type TlsOptions } from "./link";
+export { responseStatus, type Refusal, type TlsOptions } from "./link";
+
+/** A response that matched no request in flight ('stray' event), with the count of its kind so far. */
+export interface Stray {
+  command: string;
+  sequence: number;
+  status: number;
+  count: number;
+}
 export type { SubmitOptions, SubmitOutcome } from "./window";
 
 export type BindMode = "transceiver" | "transmitter" | "receiver" | "transmitter+receiver";
@@ -151,6 +163,7 @@ export class SmppSession extends EventEmitter {
   private deliverHandler?: DeliverHandler;
   private deliveriesPending = 0;
   private idleWaiters: Array<() => void> = [];
+  private readonly strays = new Map<string, number>();
 
   constructor(options: SmppSessionOptions) {
     super();
@@ -239,6 +252,8 @@ export class SmppSession extends EventEmitter {
     });
     for (const link of links) {
       if (DELIVERS_ON.has(link.role)) link.onDeliver = (pdu, answer) => this.onDeliver(pdu, answer);
+      link.onRefused = (refusal) => this.onRefused(refusal);
+      link.onStray = (pdu) => this.onStray(pdu);
     }
     try {
       await Promise.all(links.map((link) => link.open()));
@@ -345,12 +360,33 @@ export class SmppSession extends EventEmitter {
     this.emitSafely("status", this.status);
   }
 
+  /** Each refusal is a message the SMSC is told we did not take: each is logged. */
+  private onRefused(refusal: Refusal): void {
+    this.log("warn", `refused ${refusal.command} (sequence ${refusal.sequence}) with ${refusal.answer} ${describeStatus(refusal.status)}: ${refusal.reason}`);
+    this.emitSafely("refused", refusal);
+  }
+
+  /**
+   * A response for no request in flight: a sequence never sent, one already answered or
+   * timed out, or a generic_nack out of the blue. Nothing to settle, but not silent: counted
+   * per kind for the session's life, logged the 1st, 10th, 100th … time.
+   */
+  private onStray(pdu: smpp.PDU): void {
+    const count = (this.strays.get(pdu.command) ?? 0) + 1;
+    this.strays.set(pdu.command, count);
+    const stray: Stray = { command: pdu.command, sequence: pdu.sequence_number, status: pdu.command_status, count };
+    if (Number.isInteger(Math.log10(count))) {
+      this.log("warn", `stray ${pdu.command} (sequence ${pdu.sequence_number}, ${describeStatus(pdu.command_status)}) matches no request in flight; ${count} such so far`);
+    }
+    this.emitSafely("stray", stray);
+  }
+
   private log(level: "debug" | "info" | "warn" | "error", text: string): void {
     this.emitSafely("log", { level, text });
   }
 
   /** A listener's bug must not break the session's state machine (or escape from a socket event). */
-  private emitSafely(event: "status" | "log", value: unknown): void {
+  private emitSafely(event: "status" | "log" | "refused" | "stray", value: unknown): void {
     try {
       this.emit(event, value);
     } catch {

@@ -60,16 +60,18 @@ export function splitUdh(message: Buffer): UdhSplit {
   if (message.length === 0) return { ok: false, reason: "UDHI is set but the message is empty" };
   const udhl = message[0];
   if (udhl + 1 > message.length) {
-    return { ok: false, reason: `UDH length ${udhl} runs past the ${message.length}-octet message` };
+    return { ok: false, reason: `UDH of ${udhl + 1} octets (UDHL ${udhl}) runs past the ${message.length}-octet message` };
   }
   const elements: InformationElement[] = [];
   let offset = 1;
   while (offset < udhl + 1) {
-    if (offset + 2 > udhl + 1) return { ok: false, reason: `truncated information element at octet ${offset}` };
+    if (offset + 2 > udhl + 1) return { ok: false, reason: `the UDH ends inside the header of the information element at octet ${offset}` };
     const iei = message[offset];
     const length = message[offset + 1];
     const end = offset + 2 + length;
-    if (end > udhl + 1) return { ok: false, reason: `information element 0x${iei.toString(16)} runs past the UDH` };
+    if (end > udhl + 1) {
+      return { ok: false, reason: `information element 0x${iei.toString(16)} of ${length} octets at octet ${offset} runs past the ${udhl + 1}-octet UDH` };
+    }
     elements.push({ iei, data: message.subarray(offset + 2, end) });
     offset = end;
   }
