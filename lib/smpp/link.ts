@@ -2,11 +2,12 @@
  * One TCP (or TLS) connection to the SMSC, bound in one role, and everything that keeps it
  * honest: bind, sequence numbers, per-request response timeouts, write batching,
  * enquire_link keep-alive, an inactivity timeout and automatic answers. A Link is used once:
- * when anything goes wrong it is destroyed and the session (session.ts) makes a new one
- * (smpp-and-gateways.md §1.4: reusing a node-smpp Session via `connect()` is unreliable, and
- * after a parse error it stalls). Every listener is guarded: an exception inside one ends
- * the link with a reason instead of escaping from the socket's event handler (which in
- * Node-RED would crash the runtime).
+ * when anything goes wrong it is destroyed and the session (session.ts) makes a new one.
+ * The link owns its socket and reads it itself (frame.ts); the `smpp` package only encodes
+ * and decodes single PDUs, because its Session cannot be reused via `connect()`, stalls
+ * after a parse error and fills truncated fields silently (smpp-and-gateways.md §1.4).
+ * Every listener is guarded: an exception inside one ends the link with a reason instead of
+ * escaping from the socket's event handler (which in Node-RED would crash the runtime).
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
