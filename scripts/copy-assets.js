@@ -23,19 +23,28 @@ function copyTree(from, to, keep) {
 
 copyTree(srcNodes, distNodes, (name) => !name.endsWith(".ts"));
 
-// Defaults defined once in lib/ and shown by the editor: each `__DEFAULT_<name>__` token in
-// an editor file becomes the value of <name> in its module (compiled by tsc before this).
+// Defaults defined once in lib/ and shown by the editor and its help: each `__DEFAULT_<name>__`
+// token in a node's .html files becomes the value of <name> in its module (compiled by tsc
+// before this); a token without a value fails the build.
 const EDITOR_DEFAULTS = {
-  "smpp-bind/smpp-bind.html": () => require(path.join(root, "dist", "lib", "smpp", "defaults.js")).SMPP_BIND_DEFAULTS,
+  "smpp-bind": () => require(path.join(root, "dist", "lib", "smpp", "defaults.js")).SMPP_BIND_DEFAULTS,
 };
-for (const [file, load] of Object.entries(EDITOR_DEFAULTS)) {
-  const target = path.join(distNodes, file);
-  const values = load();
-  const html = fs.readFileSync(target, "utf8").replace(/__DEFAULT_(\w+?)__/g, (token, name) => {
-    if (!(name in values)) throw new Error(`${file}: ${token} has no value in its defaults module`);
-    return JSON.stringify(values[name]);
+function htmlFiles(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) return htmlFiles(file);
+    return entry.name.endsWith(".html") ? [file] : [];
   });
-  fs.writeFileSync(target, html);
+}
+for (const [type, load] of Object.entries(EDITOR_DEFAULTS)) {
+  const values = load();
+  for (const target of htmlFiles(path.join(distNodes, type))) {
+    const html = fs.readFileSync(target, "utf8").replace(/__DEFAULT_(\w+?)__/g, (token, name) => {
+      if (!(name in values)) throw new Error(`${path.relative(root, target)}: ${token} has no value in its defaults module`);
+      return JSON.stringify(values[name]);
+    });
+    fs.writeFileSync(target, html);
+  }
 }
 for (const entry of fs.readdirSync(srcNodes, { withFileTypes: true })) {
   if (entry.isDirectory() && fs.existsSync(path.join(srcNodes, entry.name, `${entry.name}.html`))) {

@@ -24,6 +24,14 @@ test("the built editor file offers the lib/ defaults and has no token left", () 
   );
 });
 
+test("the built help pages, in every language, name the same default window", () => {
+  for (const lang of ["en-US", "pt-BR", "ru"]) {
+    const help = readFileSync(path.resolve(editorFile, "..", "locales", lang, "smpp-bind.html"), "utf8");
+    assert.doesNotMatch(help, /__DEFAULT_/, lang);
+    assert.match(help, new RegExp(`(default|padrão|по умолчанию) ${SMPP_BIND_DEFAULTS.window}\\)`), lang);
+  }
+});
+
 test("the node fills empty fields with the same defaults", () => {
   const built = sessionOptions({ host: "smsc", port: 2775, enquireLink: "", responseTimeout: "", window: "", throughput: "" }, { systemId: "a", password: "b" });
   assert.ok("options" in built);
