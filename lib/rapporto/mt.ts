@@ -4,6 +4,7 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import type { MT } from "../contract";
+import { textDigest } from "../delivery/submissions";
 import { replyCode } from "./codes";
 import type { Account, CompiledProfile, HttpMethod } from "./profile";
 
@@ -35,6 +36,27 @@ export class MtInputError extends Error {}
 const PTAG = /^[0-9a-zA-Z-]{1,50}$/;
 const SENDING_TIME = /^([01]?\d|2[0-4])_([01]?\d|2[0-4])$/;
 const TIME_ZONE = /^[+-](0\d|1[0-4]):[0-5]\d$/;
+
+/** Separates the RapidPro id from the text digest in a partnerMsgId. */
+const PARTNER_MSG_ID_SEPARATOR = ".";
+const DIGEST_IN_PARTNER_MSG_ID = 13;
+
+/**
+ * The idempotency key of one courier request: "resends with the same id are sent once and
+ * return the same provider id" (partnerMsgId, 1-50 characters). The parts of a long text courier
+ * split share the RapidPro id (reference rapidpro-external-channel.md §4.1), so the key is the id
+ * (its first 36 characters, a uuid's length) and a digest of the part's text: a resend of one
+ * part is sent once, and the parts are not taken for resends of each other.
+ */
+export function partnerMsgIdFor(id: string, text: string): string {
+  return `${id.slice(0, 36)}${PARTNER_MSG_ID_SEPARATOR}${textDigest(text).slice(0, DIGEST_IN_PARTNER_MSG_ID)}`;
+}
+
+/** The RapidPro id a partnerMsgId of ours carries (for a receipt with nothing else to go by). */
+export function rapidproIdOfPartnerMsgId(partnerMsgId: string): string {
+  const at = partnerMsgId.lastIndexOf(PARTNER_MSG_ID_SEPARATOR);
+  return at > 0 && partnerMsgId.length - at - 1 === DIGEST_IN_PARTNER_MSG_ID ? partnerMsgId.slice(0, at) : partnerMsgId;
+}
 
 /** The RapidPro id as a ptag, or undefined when it does not fit the documented format. */
 export function ptagFor(id: string): string | undefined {

@@ -6,7 +6,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { MT, SubmitResult } from "../../lib/contract";
-import { ptagFor, type MtOptions } from "../../lib/rapporto/mt";
+import { partnerMsgIdFor, ptagFor, type MtOptions } from "../../lib/rapporto/mt";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
 import { throttledStatus } from "../shared/status";
 
@@ -120,7 +120,7 @@ function mtOptions(config: RapportoMtDef, fromMsg: MsgOptions | undefined, mt: P
     source: pick(fromMsg?.source, undefined),
     ptag: pick(fromMsg?.ptag, undefined),
   };
-  // The RapidPro id as idempotency key: a resend of the same message is delivered once.
-  if (config.partnerMsgId && mt.id) options.partnerMsgId = String(mt.id).slice(0, 50);
+  // The request's identity as idempotency key: a resend of one part is delivered once.
+  if (config.partnerMsgId && mt.id) options.partnerMsgId = partnerMsgIdFor(String(mt.id), typeof mt.text === "string" ? mt.text : "");
   return options;
 }
