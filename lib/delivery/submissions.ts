@@ -50,14 +50,25 @@ export function refused(error: SubmitError, parts = 0): SubmitResult {
  * rejects: a store that cannot be read refuses the request as temporary, since submitting it
  * blind could put a second SMS on the phone.
  */
-export function submitOnce(scope: string, store: () => Promise<CorrelationStore>, mt: MT, send: () => Promise<Submitted>): Promise<SubmissionOutcome> {
+/**
+ * What `send` is told: how many earlier submissions of this (id, text) failed. A protocol's
+ * idempotency key (Rapporto's partnerMsgId) must stay the same for a resend, so that the
+ * aggregator sends it once, and change for a submission anew after a failure, or the aggregator
+ * would answer the failed one again.
+ */
+export interface Attempt {
+  earlierFailures: number;
+}
+
+export function submitOnce(scope: string, store: () => Promise<CorrelationStore>, mt: MT, send: (attempt: Attempt) => Promise<Submitted>): Promise<SubmissionOutcome> {
   const id = typeof mt.id === "string" ? mt.id : "";
   if (id === "") {
-    return send().then(({ result }) => ({ result, ...(result.accepted ? { warning: "accepted, but the MT has no id, so its receipts cannot be matched" } : {}) }));
+    return send({ earlierFailures: 0 }).then(({ result }) => ({ result, ...(result.accepted ? { warning: "accepted, but the MT has no id, so its receipts cannot be matched" } : {}) }));
   }
   const text = textDigest(typeof mt.text === "string" ? mt.text : "");
   return underWay.run(`${scope}\n${id}\n${text}`, async () => {
     let correlations: CorrelationStore;
+    let earlierFailures = 0;
     try {
       correlations = await store();
       const earlier = await correlations.findByMessage(id);
@@ -65,10 +76,11 @@ export function submitOnce(scope: string, store: () => Promise<CorrelationStore>
       if (submission && !submission.states.includes("failed")) {
         return { result: { accepted: true, parts: submission.parts.length, smscIds: [...submission.parts], repeat: true } };
       }
+      earlierFailures = earlier?.submissions.filter((s) => s.text === text).length ?? 0;
     } catch (err) {
       return { result: refused({ code: "STORE_UNAVAILABLE", text: `correlation store: ${(err as Error).message}`, temporary: true }) };
     }
-    const { result, keys } = await send();
+    const { result, keys } = await send({ earlierFailures });
     if (!result.accepted) return { result };
     try {
       await correlations.put(id, keys ?? result.smscIds, text);

@@ -34,6 +34,11 @@ export interface ClientOptions {
   maxWaiting?: number;
 }
 
+export interface SendOptions extends MtOptions {
+  /** Send partnerMsgId (partnerMsgIdFor) with this message; default the client's `partnerMsgId` option. */
+  idempotent?: boolean;
+}
+
 export interface SendOutcome {
   result: SubmitResult;
   /** HTTP requests made for this message. */
@@ -125,10 +130,15 @@ export class RapportoClient {
    * Sends unless it is a resend, and when accepted records Rapporto id → RapidPro id before
    * resolving (lib/delivery/submissions.ts: a request is its id and its text).
    */
-  async sendAndRecord(mt: MT, store: CorrelationStore, options: MtOptions = {}, deadline?: number): Promise<SendOutcome> {
+  async sendAndRecord(mt: MT, store: CorrelationStore, options: SendOptions = {}, deadline?: number): Promise<SendOutcome> {
     let attempts = 0;
-    const { result, warning } = await submitOnce(this.scope, async () => store, { ...mt, id: mt.id === undefined || mt.id === null ? "" : String(mt.id) }, async () => {
-      const outcome = await this.send(mt, options, deadline);
+    const id = mt.id === undefined || mt.id === null ? "" : String(mt.id);
+    const { idempotent, ...mtOptions } = options;
+    const { result, warning } = await submitOnce(this.scope, async () => store, { ...mt, id }, async ({ earlierFailures }) => {
+      if ((idempotent ?? this.options.partnerMsgId) && id && mtOptions.partnerMsgId === undefined) {
+        mtOptions.partnerMsgId = partnerMsgIdFor(id, typeof mt.text === "string" ? mt.text : "", earlierFailures);
+      }
+      const outcome = await this.send(mt, mtOptions, deadline);
       attempts = outcome.attempts;
       return { result: outcome.result };
     });
