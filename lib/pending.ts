@@ -71,6 +71,8 @@ export class PendingReplies<R> {
 export interface AckOutcome {
   /** True once RapidPro accepted the message (or it sits in a durable queue). */
   ok: boolean;
+  /** When ok: it sits in the durable outbox rather than in RapidPro yet. */
+  queued?: boolean;
   /** When not ok: worth delivering again (RapidPro down) or not (RapidPro refused it). */
   temporary?: boolean;
   reason?: string;

@@ -6,13 +6,13 @@
  * reply or timeout that leaves it open (500, no answer), only when partnerMsgId makes the
  * resend idempotent ("resends with the same id are sent once and return the same provider id").
  */
+import { randomUUID } from "node:crypto";
 import type { MT, SubmitResult } from "../contract";
-import { OneAtATime } from "../one-at-a-time";
-import { earlierSubmission } from "../store/earlier-submission";
+import { submitOnce } from "../delivery/submissions";
 import type { CorrelationStore } from "../store/types";
 import { DOCUMENTED_RATE_PER_SECOND } from "./codes";
 import { HttpClient, HttpTransportError } from "../http/client";
-import { buildMtRequest, MtInputError, parseMtReply, ptagFor, type MtOptions, type MtReply, type MtRequest } from "./mt";
+import { buildMtRequest, MtInputError, parseMtReply, partnerMsgIdFor, ptagFor, type MtOptions, type MtReply, type MtRequest } from "./mt";
 import { compileProfile, type Account, type CompiledProfile } from "./profile";
 import { RateLimiter, RateLimitError } from "./rate";
 
@@ -23,7 +23,7 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** Total time for one message, retries included: courier waits about 30 s for its answer. */
   budgetMs?: number;
-  /** Send partnerMsgId (= the RapidPro id) so a resend is never delivered twice; needs enabling by Rapporto. */
+  /** Send partnerMsgId (the RapidPro id and a digest of the text, partnerMsgIdFor) so a resend is never delivered twice; needs enabling by Rapporto. */
   partnerMsgId?: boolean;
   /** First pause after a temporary failure; doubles each time. */
   backoffMs?: number;
@@ -32,6 +32,11 @@ export interface ClientOptions {
   /** Largest reply body read. */
   maxReplyBytes?: number;
   maxWaiting?: number;
+}
+
+export interface SendOptions extends MtOptions {
+  /** Send partnerMsgId (partnerMsgIdFor) with this message; default the client's `partnerMsgId` option. */
+  idempotent?: boolean;
 }
 
 export interface SendOutcome {
@@ -62,7 +67,8 @@ export class RapportoClient {
   private throttleStreak = 0;
   private lastPauseAt = 0;
   private closed = false;
-  private readonly sendsOfOneMessage = new OneAtATime();
+  /** Requests of one (id, text) to this account go one at a time. */
+  private readonly scope = `rapporto:${randomUUID()}`;
   private readonly sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   /** Throws with the reason when the account or profile is not usable. */
@@ -89,7 +95,7 @@ export class RapportoClient {
     const mtOptions: MtOptions = { ...options };
     const id = mt.id === undefined || mt.id === null ? "" : String(mt.id);
     if (mtOptions.ptag === undefined && id) mtOptions.ptag = ptagFor(id);
-    if (this.options.partnerMsgId && mtOptions.partnerMsgId === undefined && id) mtOptions.partnerMsgId = id.slice(0, 50);
+    if (this.options.partnerMsgId && mtOptions.partnerMsgId === undefined && id) mtOptions.partnerMsgId = partnerMsgIdFor(id, typeof mt.text === "string" ? mt.text : "");
     let request: MtRequest;
     try {
       request = buildMtRequest(this.account, mt, mtOptions);
@@ -121,38 +127,22 @@ export class RapportoClient {
   }
 
   /**
-   * Sends, and when accepted records Rapporto id → RapidPro id before resolving. An MT that
-   * Rapporto already accepted (courier sent it again) is answered from the store instead
-   * (earlier-submission.ts); sends of one id go one at a time so a resend sees the first.
+   * Sends unless it is a resend, and when accepted records Rapporto id → RapidPro id before
+   * resolving (lib/delivery/submissions.ts: a request is its id and its text).
    */
-  sendAndRecord(mt: MT, store: CorrelationStore, options: MtOptions = {}, deadline?: number): Promise<SendOutcome> {
+  async sendAndRecord(mt: MT, store: CorrelationStore, options: SendOptions = {}, deadline?: number): Promise<SendOutcome> {
+    let attempts = 0;
     const id = mt.id === undefined || mt.id === null ? "" : String(mt.id);
-    if (id === "") return this.sendThenRecord(mt, id, store, options, deadline);
-    return this.sendsOfOneMessage.run(id, async () => {
-      let earlier: SubmitResult | undefined;
-      try {
-        earlier = await earlierSubmission(store, id);
-      } catch (err) {
-        const text = `correlation store: ${(err as Error).message}`;
-        return { result: refused({ accepted: false, code: "store", text, temporary: true }), attempts: 0 };
+    const { idempotent, ...mtOptions } = options;
+    const { result, warning } = await submitOnce(this.scope, async () => store, { ...mt, id }, async ({ earlierFailures }) => {
+      if ((idempotent ?? this.options.partnerMsgId) && id && mtOptions.partnerMsgId === undefined) {
+        mtOptions.partnerMsgId = partnerMsgIdFor(id, typeof mt.text === "string" ? mt.text : "", earlierFailures);
       }
-      return earlier ? { result: earlier, attempts: 0 } : this.sendThenRecord(mt, id, store, options, deadline);
+      const outcome = await this.send(mt, mtOptions, deadline);
+      attempts = outcome.attempts;
+      return { result: outcome.result };
     });
-  }
-
-  private async sendThenRecord(mt: MT, id: string, store: CorrelationStore, options: MtOptions, deadline: number | undefined): Promise<SendOutcome> {
-    const outcome = await this.send(mt, options, deadline);
-    if (outcome.result.accepted && id === "") {
-      outcome.storeError = "accepted, but the MT has no id, so its receipts cannot be matched";
-    } else if (outcome.result.accepted) {
-      try {
-        await store.put(id, outcome.result.smscIds);
-      } catch (err) {
-        // Accepted is accepted: reporting a failure would make courier send it again.
-        outcome.storeError = `accepted, but the correlation was not stored: ${(err as Error).message}`;
-      }
-    }
-    return outcome;
+    return { result, attempts, ...(warning ? { storeError: warning } : {}) };
   }
 
   /** Stops retries and waiting, and closes idle connections. */

@@ -4,6 +4,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { MO } from "../contract";
+import { moSender } from "../delivery/addresses";
 import { localToIso } from "./time";
 
 /** Query or form parameters as a body parser gives them: a repeated name becomes an array. */
@@ -78,7 +79,9 @@ export function parseMoPush(params: PushParams, options: { timeZone: string; now
   }
   return {
     ok: true,
-    value: { mo: { from: p.clientId, to, text: p.message, date }, messageId: p.messageId || undefined, serviceId: p.serviceId, parts, params: p, warnings },
+    // "clientId (subscriber)": its number in international format without `+` (79161234567);
+    // RapidPro gets it in E.164 (lib/delivery/addresses.ts).
+    value: { mo: { from: moSender(p.clientId, true), to, text: p.message, date }, messageId: p.messageId || undefined, serviceId: p.serviceId, parts, params: p, warnings },
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import type { MT } from "../contract";
+import { textDigest } from "../delivery/submissions";
 import { replyCode } from "./codes";
 import type { Account, CompiledProfile, HttpMethod } from "./profile";
 
@@ -35,6 +36,27 @@ export class MtInputError extends Error {}
 const PTAG = /^[0-9a-zA-Z-]{1,50}$/;
 const SENDING_TIME = /^([01]?\d|2[0-4])_([01]?\d|2[0-4])$/;
 const TIME_ZONE = /^[+-](0\d|1[0-4]):[0-5]\d$/;
+
+/** A partnerMsgId of ours: the RapidPro id, a digest of the text, and the submission's number after a failure. */
+const OUR_PARTNER_MSG_ID = /^(.*)\.[A-Za-z0-9_-]{10}(?:\.\d{1,2})?$/;
+
+/**
+ * The idempotency key of one courier request: "resends with the same id are sent once and
+ * return the same provider id" (partnerMsgId, 1-50 characters). The parts of a long text courier
+ * split share the RapidPro id (reference rapidpro-external-channel.md §4.1), so the key is the id
+ * (its first 36 characters, a uuid's length), a digest of the part's text, and after `failures`
+ * failed submissions of it their count: a resend is sent once, the parts are not taken for
+ * resends of each other, and RapidPro's resend of a failed message is sent again.
+ */
+export function partnerMsgIdFor(id: string, text: string, failures = 0): string {
+  const count = failures > 0 ? `.${Math.min(failures, 99)}` : "";
+  return `${id.slice(0, 36)}.${textDigest(text).slice(0, 10)}${count}`;
+}
+
+/** The RapidPro id a partnerMsgId of ours carries (for a receipt with nothing else to go by). */
+export function rapidproIdOfPartnerMsgId(partnerMsgId: string): string {
+  return OUR_PARTNER_MSG_ID.exec(partnerMsgId)?.[1] || partnerMsgId;
+}
 
 /** The RapidPro id as a ptag, or undefined when it does not fit the documented format. */
 export function ptagFor(id: string): string | undefined {

@@ -5,8 +5,10 @@
  */
 import type { Status } from "../contract";
 import { AllowList, refusalReason } from "../net/allowlist";
-import type { CorrelationStore } from "../store/types";
-import { DlrResolver, type DlrDecision, type DlrPush } from "./dlr";
+import { describeHandOver, type HandOver } from "../delivery/answers";
+import { ReceiptDesk, type PartReceipt, type ReceiptStore } from "../delivery/receipts";
+import { DLR_ANSWERS, parseDlrPush, type DlrPush } from "./dlr";
+import { rapidproIdOfPartnerMsgId } from "./mt";
 import { moAnswer, parseMoPush, verifyMoSignature, type MoOutcome, type MoPush, type PushAnswer, type PushParams } from "./mo";
 import { OnceWindow } from "./once";
 import { checkTimeZone } from "./time";
@@ -101,7 +103,12 @@ export class MoReceiver {
 }
 
 export interface DlrReceiverOptions extends SourceRules {
+  /** Pushes of an unknown id answered 400 before it is given up on (1 = give up at once). */
   maxTries: number;
+  /** How long one push waits for an unknown id's correlation write (it may have overtaken the MT reply). */
+  waitMs?: number;
+  /** How long pushes of one unknown id are counted. */
+  windowMs?: number;
 }
 
 /** How the flow took a status: `ok` once it is safe (RapidPro accepted it or it is queued durably). */
@@ -111,54 +118,83 @@ export interface HandOnResult {
 }
 
 export interface DlrHandlers {
-  /** Emit on the first output and resolve when it is safe. */
-  status(status: Status, dlr: DlrPush): Promise<HandOnResult>;
+  /** Emit on the first output and resolve with how the hand-over ended. */
+  status(status: Status, dlr: DlrPush): Promise<HandOver | HandOnResult>;
   /** Emit on the second output (unknown after every try). */
   unknown(dlr: DlrPush): void;
 }
 
 export interface DlrHandling {
   answer: PushAnswer;
-  kind: DlrDecision["kind"] | "refused" | "not-handed-on";
+  kind: "report" | "no-change" | "retry-later" | "unknown" | "malformed" | "store-error" | "refused" | "not-handed-on";
   note?: string;
-  decision?: DlrDecision;
+  status?: Status;
 }
 
-/** One DLR push: source check, then DlrResolver, then hand on and commit before answering 200. */
-export class DlrReceiver {
-  private readonly resolver: DlrResolver;
+/** Within the 10 s Rapporto waits for an answer, the hand-over (9 s at most) needs the most. */
+const DEFAULT_DLR_WAIT_MS = 500;
 
-  constructor(private readonly options: DlrReceiverOptions, store: CorrelationStore, private readonly handlers: DlrHandlers) {
-    this.resolver = new DlrResolver(store, { maxTries: options.maxTries });
+type DlrReceipt = PartReceipt & { dlr: DlrPush };
+
+/**
+ * One DLR push: source check, parsing, then the delivery core's receipt rules
+ * (lib/delivery/receipts.ts): a known id reports its message's status and is answered 200 once
+ * the status is safe; an unknown one is answered 400 until `maxTries` pushes, then the RapidPro
+ * id is taken from ptag or partnerMsgId where the MT carried one, else the second output.
+ */
+export class DlrReceiver {
+  private readonly desk: ReceiptDesk<DlrReceipt>;
+
+  constructor(private readonly options: DlrReceiverOptions, store: ReceiptStore, handlers: DlrHandlers) {
+    this.desk = new ReceiptDesk<DlrReceipt>(
+      async () => store,
+      { waitMs: options.waitMs ?? DEFAULT_DLR_WAIT_MS, lookups: 1, giveUpAfterMs: options.windowMs ?? 24 * 60 * 60 * 1000, giveUpAfterDeliveries: options.maxTries },
+      {
+        handOver: async (status, r) => asHandOver(await handlers.status(status, r.dlr)),
+        fallback: (r) => {
+          const id = r.dlr.ptag ?? (r.dlr.partnerMsgId === undefined ? undefined : rapidproIdOfPartnerMsgId(r.dlr.partnerMsgId));
+          if (id === undefined) return undefined;
+          const status: Status = { id, status: r.dlr.status, smscId: r.dlr.transactionId };
+          if (r.dlr.reason !== undefined) status.reason = r.dlr.reason;
+          return status;
+        },
+        unmatched: (r) => handlers.unknown(r.dlr),
+      },
+    );
   }
 
   async handle(request: PushRequest): Promise<DlrHandling> {
     const refusal = sourceRefusal(this.options, request);
     if (refusal) return { kind: "refused", note: refusal, answer: plain(403, "forbidden") };
-    const decision = await this.resolver.handle(request.params);
-    switch (decision.kind) {
-      case "report": {
-        let result: HandOnResult;
-        try {
-          result = await this.handlers.status(decision.status, decision.dlr);
-          if (result.ok) await decision.commit?.();
-        } catch (err) {
-          result = { ok: false, reason: (err as Error).message };
-        }
-        // Not safe yet: 500 makes Rapporto push it again ("400 ... or 500 make the provider retry").
-        if (!result.ok) return { kind: "not-handed-on", note: result.reason, answer: plain(500, "temporary failure"), decision };
-        return { kind: "report", answer: decision.answer, decision };
-      }
-      case "unknown":
-        this.handlers.unknown(decision.dlr);
-        return { kind: "unknown", note: `transactionId ${decision.dlr.transactionId} unknown after ${this.options.maxTries} tries`, answer: decision.answer, decision };
-      case "retry-later":
-        return { kind: "retry-later", note: `transactionId ${decision.dlr.transactionId} not known yet (try ${decision.attempt})`, answer: decision.answer, decision };
-      case "malformed":
-      case "store-error":
-        return { kind: decision.kind, note: decision.reason, answer: decision.answer, decision };
+    const parsed = parseDlrPush(request.params);
+    if (!parsed.ok) return { kind: "malformed", note: parsed.reason, answer: plain(400, parsed.reason) };
+    const dlr = parsed.value;
+    const handling = await this.desk.handle({ messageId: dlr.transactionId, keys: [dlr.transactionId], state: dlr.status, reason: dlr.reason, dlr });
+    const answer = plain(DLR_ANSWERS[handling.answer], handling.answer === "again" ? "temporary failure" : handling.answer === "not-yet" ? "unknown transactionId" : "OK");
+    switch (handling.kind) {
+      case "reported":
+        if (handling.answer === "taken" || handling.answer === "refused") return { kind: "report", answer, status: handling.status, note: handling.answer === "refused" ? describeHandOver(handling.handOver) : undefined };
+        return { kind: "not-handed-on", note: describeHandOver(handling.handOver), answer, status: handling.status };
       case "no-change":
-        return { kind: "no-change", answer: decision.answer, decision };
+        return { kind: "no-change", answer };
+      case "not-yet":
+        return { kind: "retry-later", note: `transactionId ${dlr.transactionId} not known yet (try ${handling.deliveries})`, answer };
+      case "unmatched":
+        return { kind: "unknown", note: `transactionId ${dlr.transactionId} unknown after ${this.options.maxTries} tries`, answer };
+      case "stopping":
+        return { kind: "store-error", note: "the flow is stopping", answer };
+      case "store-error":
+        return { kind: "store-error", note: handling.reason, answer };
     }
   }
+
+  /** Ends the waits of pushes still looking for their message (they are answered 500). */
+  close(): void {
+    this.desk.close();
+  }
+}
+
+function asHandOver(result: HandOver | HandOnResult): HandOver {
+  if ("kind" in result) return result;
+  return result.ok ? { kind: "rapidpro" } : { kind: "temporary", reason: result.reason ?? "not handed on" };
 }

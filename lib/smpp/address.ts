@@ -3,13 +3,14 @@
  * `source-addr-autodetect` does: "+" and digits is international, letters make an
  * alphanumeric sender. Each rule is overridable per bind.
  */
+import { moSender } from "../delivery/addresses";
 
 /** Type of number (SMPP 3.4 §5.2.5). */
 export const TON = { unknown: 0, international: 1, national: 2, networkSpecific: 3, subscriber: 4, alphanumeric: 5, abbreviated: 6 } as const;
 /** Numbering plan indicator (SMPP 3.4 §5.2.6). */
 export const NPI = { unknown: 0, isdn: 1 } as const;
 
-export type AddressKind = "international" | "shortCode" | "number" | "alphanumeric";
+export type AddressKind = "international" | "shortCode" | "number" | "alphanumeric" | "empty";
 
 export interface TypedAddress {
   addr: string;
@@ -63,9 +64,12 @@ function checkOverride(value: number | undefined, name: string): string | undefi
 export function typeAddress(address: unknown, role: "source" | "destination", override: AddressOverride = {}): AddressResult {
   if (typeof address !== "string") return { ok: false, reason: `${role} address is not a string` };
   const text = address.trim();
-  if (text === "") return { ok: false, reason: `${role} address is empty` };
   const bad = checkOverride(override.ton, "TON") ?? checkOverride(override.npi, "NPI");
   if (bad) return { ok: false, reason: bad };
+  // SMPP 3.4 §4.4.1, submit_sm source_addr: "If not known, set to NULL (Unknown)"; the SMSC then
+  // applies the account's default (an MT without `from`, lib/delivery/addresses.ts).
+  if (text === "" && role === "source") return { ok: true, addr: "", ton: override.ton ?? TON.unknown, npi: override.npi ?? NPI.unknown, kind: "empty" };
+  if (text === "") return { ok: false, reason: `${role} address is empty` };
   const rule = ADDRESS_RULES.find((r) => r.pattern.test(text) && (role === "source" || r.destination));
   if (!rule) {
     return {
@@ -83,6 +87,5 @@ export function typeAddress(address: unknown, role: "source" | "destination", ov
  * international (TON 1) gets its "+" back, so RapidPro sees E.164.
  */
 export function addressFromPdu(address: unknown, ton: unknown): string {
-  const text = typeof address === "string" ? address.replace(/\0+$/, "").trim() : "";
-  return ton === TON.international && /^[0-9]+$/.test(text) ? `+${text}` : text;
+  return moSender(typeof address === "string" ? address.replace(/\0+$/, "") : "", ton === TON.international);
 }

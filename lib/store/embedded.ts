@@ -9,15 +9,17 @@
  * Layout (one LMDB environment per directory):
  * - `records`: [createdAt, recordId] -> Correlation. Keys sort by age, so expiry is a range scan.
  * - `parts`:   aggregator part id -> record key.
- * - `messages`: RapidPro id -> record key of its latest submission.
- * A record has its own id rather than the RapidPro id, because courier may send one message
- * twice and each submission gets its own parts.
+ * - `messages`: RapidPro id -> record key of the message's entry.
+ * An entry holds every submission of the message; 0.1.0 wrote one entry per submission and
+ * pointed `messages` at the latest, and such entries are read as entries of one submission
+ * (lib/store/checks.ts) and grow in place when the message is submitted again.
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Database, RootDatabase } from "lmdb";
-import { applyPartState, newRecord } from "./aggregate";
+import { addSubmission, applyPartState, newRecord } from "../delivery/aggregate";
+import { checkPartState, checkPut, checkRecord, checkTtl, describeError, storedPartIds } from "./checks";
 import { DEFAULT_TTL_MS, type Correlation, type CorrelationStore, type PartState, type PartUpdate } from "./types";
 
 /** Directory, inside the Node-RED user directory, that holds the store's LMDB files. */
@@ -143,13 +145,23 @@ export class EmbeddedStore implements CorrelationStore {
     return new EmbeddedStore(root, options);
   }
 
-  async put(rapidproId: string, partIds: string[]): Promise<void> {
+  async put(rapidproId: string, partIds: string[], text?: string): Promise<void> {
     this.checkOpen();
-    checkPut(rapidproId, partIds);
-    const record = newRecord(rapidproId, partIds, this.now());
-    const key: RecordKey = [record.createdAt, randomUUID()];
+    checkPut(rapidproId, partIds, text);
     try {
+      // In one transaction, so two parts of one message submitted at once both land in its entry.
       await this.records.transaction(() => {
+        const now = this.now();
+        const found = this.readVia(this.messages, rapidproId, "message");
+        let key: RecordKey;
+        let record: Correlation;
+        if (found) {
+          ({ key, record } = found);
+          addSubmission(record, partIds, text, now);
+        } else {
+          record = newRecord(rapidproId, partIds, text, now);
+          key = [record.createdAt, randomUUID()];
+        }
         this.records.put(key, record);
         for (const id of partIds) this.parts.put(id, key);
         this.messages.put(rapidproId, key);
@@ -178,7 +190,7 @@ export class EmbeddedStore implements CorrelationStore {
       return await this.records.transaction(() => {
         const found = this.read(partId);
         if (!found) return undefined;
-        const update = applyPartState(found.record, found.record.parts.indexOf(partId), state, reason);
+        const update = applyPartState(found.record, partId, state, reason);
         this.records.put(found.key, found.record);
         return update;
       });
@@ -203,8 +215,7 @@ export class EmbeddedStore implements CorrelationStore {
       (batch) =>
         this.records.transaction(() => {
           for (const { key, value } of batch) {
-            const parts = isStringList((value as Partial<Correlation> | undefined)?.parts) ? (value as Correlation).parts : [];
-            for (const id of parts) {
+            for (const id of storedPartIds(value)) {
               // A later submission may have reused the part id: leave its mapping alone.
               if (sameKey(this.parts.get(id), key)) this.parts.remove(id);
             }
@@ -229,7 +240,7 @@ export class EmbeddedStore implements CorrelationStore {
   /** The live record that holds a part id; throws a described error when the stored bytes are damaged. */
   private read(partId: string): { key: RecordKey; record: Correlation } | undefined {
     const found = this.readVia(this.parts, partId, "part");
-    if (found && !found.record.parts.includes(partId)) {
+    if (found && !found.record.submissions.some((s) => s.parts.includes(partId))) {
       throw new Error(`corrupt correlation record (part ${JSON.stringify(partId)}): the record does not list this part`);
     }
     return found;
@@ -268,62 +279,4 @@ function sameKey(a: unknown, b: unknown): boolean {
   return isRecordKey(a) && isRecordKey(b) && a[0] === b[0] && a[1] === b[1];
 }
 
-function isStringList(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === "string");
-}
 
-// ---- Checks shared by the persistent stores (embedded, Redis) ----
-// They live here rather than in a file of their own because this task owns only the store
-// files; both persistent stores import them, so bad input fails the same way in each.
-
-const PART_STATES: ReadonlySet<string> = new Set<PartState>(["pending", "sent", "delivered", "failed"]);
-const STATUSES: ReadonlySet<string> = new Set(["sent", "delivered", "failed"]);
-
-/** The value as a Correlation, or an Error that says what is wrong and where. */
-export function checkRecord(value: unknown, where: string): Correlation {
-  const problem = recordProblem(value);
-  if (problem) throw new Error(`corrupt correlation record (${where}): ${problem}`);
-  return value as Correlation;
-}
-
-function recordProblem(value: unknown): string | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not an object";
-  const r = value as Record<string, unknown>;
-  if (typeof r.rapidproId !== "string" || r.rapidproId === "") return "rapidproId is not a non-empty string";
-  if (!Array.isArray(r.parts) || r.parts.length === 0 || !isStringList(r.parts)) return "parts is not a non-empty list of strings";
-  if (!Array.isArray(r.states) || r.states.length !== r.parts.length) return "states does not match parts";
-  if (!r.states.every((s) => typeof s === "string" && PART_STATES.has(s))) return "states holds an unknown state";
-  if (r.reason !== undefined && typeof r.reason !== "string") return "reason is not a string";
-  if (r.reported !== undefined && !(typeof r.reported === "string" && STATUSES.has(r.reported))) return "reported is not a status";
-  if (typeof r.createdAt !== "number" || !Number.isFinite(r.createdAt)) return "createdAt is not a number";
-  return undefined;
-}
-
-/**
- * Longest id a store takes, in UTF-8 bytes. Ids are LMDB keys, limited to 1,978 bytes, and
- * lmdb refuses a longer one only when it is written, after the other entries of the same
- * transaction went in; checked first, a put is whole or nothing in every store. Real ids are far
- * shorter (an SMPP message_id is at most 65 octets, a RapidPro uuid 36).
- */
-export const MAX_ID_BYTES = 1024;
-
-export function checkPut(rapidproId: string, partIds: string[]): void {
-  if (typeof rapidproId !== "string" || rapidproId === "") throw new Error("put: rapidproId must be a non-empty string");
-  if (!Array.isArray(partIds) || partIds.length === 0) throw new Error("put: partIds must be a non-empty list");
-  if (!partIds.every((id) => typeof id === "string" && id !== "")) throw new Error("put: every part id must be a non-empty string");
-  if ([rapidproId, ...partIds].some((id) => Buffer.byteLength(id) > MAX_ID_BYTES)) throw new Error(`put: an id is longer than ${MAX_ID_BYTES} bytes`);
-  if (new Set(partIds).size !== partIds.length) throw new Error("put: part ids must be distinct");
-}
-
-export function checkPartState(state: PartState): void {
-  if (!PART_STATES.has(state)) throw new Error(`markPart: unknown part state ${JSON.stringify(state)}`);
-}
-
-export function checkTtl(ttlMs: number | undefined): void {
-  if (ttlMs !== undefined && !(Number.isFinite(ttlMs) && ttlMs > 0)) throw new Error(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
-}
-
-/** An error's message only: driver errors can carry connection details in their other fields. */
-export function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -7,7 +7,8 @@
  * returns its own handle, and the store closes when the last handle does.
  */
 import path from "node:path";
-import { checkPartState, checkPut, checkTtl, EMBEDDED_STORE_DIRNAME, EmbeddedStore } from "./embedded";
+import { checkPartState, checkPut, checkTtl } from "./checks";
+import { EMBEDDED_STORE_DIRNAME, EmbeddedStore } from "./embedded";
 import { MemoryStore } from "./memory";
 import { PartWatches, type PartWatch } from "./part-watch";
 import { checkQueueName, checkRememberMs, DEFAULT_REMEMBER_MS, type DurableQueue } from "./queue";
@@ -80,10 +81,10 @@ export async function openStore(options: StoreOptions): Promise<SharedCorrelatio
   });
   // The input checks are repeated here so that every backend, memory included, refuses bad calls alike.
   const shared = handle<CorrelationStore>(() => leave(stores, id), {
-    put: async (rapidproId, partIds) => {
-      checkPut(rapidproId, partIds);
+    put: async (rapidproId, partIds, text) => {
+      checkPut(rapidproId, partIds, text);
       try {
-        return await store.put(rapidproId, partIds);
+        return await store.put(rapidproId, partIds, text);
       } finally {
         watches.putEnded(partIds);
       }
@@ -206,7 +207,7 @@ function handle<T extends { close(): Promise<void> }>(release: () => Promise<voi
 }
 
 export { DEFAULT_TTL_MS } from "./types";
-export type { Correlation, CorrelationStore, PartState, PartUpdate } from "./types";
+export type { Correlation, CorrelationStore, PartState, PartUpdate, Submission } from "./types";
 export type { PartWatch } from "./part-watch";
 export type { DurableQueue, QueueItem } from "./queue";
 export { QueueConsumer, type ConsumerOptions, type DeliveryOutcome } from "./queue-consumer";

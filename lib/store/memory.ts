@@ -2,12 +2,11 @@
  * In-memory correlation store: fast, and lost on restart. Used by tests and where losing
  * receipts on a restart is acceptable; the embedded and Redis stores keep entries across one.
  */
-import { applyPartState, newRecord } from "./aggregate";
+import { addSubmission, applyPartState, newRecord } from "../delivery/aggregate";
 import { DEFAULT_TTL_MS, type Correlation, type CorrelationStore, type PartState, type PartUpdate } from "./types";
 
 export class MemoryStore implements CorrelationStore {
   private readonly byPart = new Map<string, Correlation>();
-  /** Latest submission per RapidPro id. */
   private readonly byMessage = new Map<string, Correlation>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -16,30 +15,35 @@ export class MemoryStore implements CorrelationStore {
     this.sweeper.unref();
   }
 
-  async put(rapidproId: string, partIds: string[]): Promise<void> {
-    const record = newRecord(rapidproId, partIds, this.now());
+  async put(rapidproId: string, partIds: string[], text?: string): Promise<void> {
+    // No await before the entry is set: two parts of one id put at once must find each other.
+    let record = this.live(this.byMessage.get(rapidproId));
+    if (record) addSubmission(record, partIds, text, this.now());
+    else record = newRecord(rapidproId, partIds, text, this.now());
     for (const id of partIds) this.byPart.set(id, record);
     this.byMessage.set(rapidproId, record);
   }
 
   async findByPart(partId: string): Promise<Correlation | undefined> {
-    const record = this.byPart.get(partId);
-    return record && !this.expired(record) ? record : undefined;
+    return this.live(this.byPart.get(partId));
   }
 
   async findByMessage(rapidproId: string): Promise<Correlation | undefined> {
-    const record = this.byMessage.get(rapidproId);
-    return record && !this.expired(record) ? record : undefined;
+    return this.live(this.byMessage.get(rapidproId));
   }
 
   async markPart(partId: string, state: PartState, reason?: string): Promise<PartUpdate | undefined> {
     const record = await this.findByPart(partId);
     if (!record) return undefined;
-    return applyPartState(record, record.parts.indexOf(partId), state, reason);
+    return applyPartState(record, partId, state, reason);
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+  }
+
+  private live(record: Correlation | undefined): Correlation | undefined {
+    return record && !this.expired(record) ? record : undefined;
   }
 
   private expired(record: Correlation): boolean {

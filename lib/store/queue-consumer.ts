@@ -7,7 +7,7 @@
  * hold up the rest.
  */
 import { backoffDelay } from "../backoff";
-import { describeError } from "./embedded";
+import { describeError } from "./checks";
 import type { DurableQueue, QueueItem } from "./queue";
 
 /** What became of one delivery attempt. */

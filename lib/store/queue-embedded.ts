@@ -12,7 +12,8 @@
  */
 import path from "node:path";
 import type { Database, RootDatabase } from "lmdb";
-import { describeError, openLmdb, sweepInBatches } from "./embedded";
+import { describeError } from "./checks";
+import { openLmdb, sweepInBatches } from "./embedded";
 import {
   checkLimit,
   checkOnceId,

@@ -2,14 +2,16 @@
  * Correlation store in Redis, shared by several Node-RED instances behind one load balancer.
  *
  * Keys (all under `prefix`, all with the store's TTL as Redis expiry):
- * - `rec:<uuid>`    one submission: JSON `{ rev, record }`;
+ * - `rec:<uuid>`    one message's entry, every submission of it: JSON `{ rev, record }`;
  * - `part:<partId>` the `rec:` key that holds this part;
- * - `msg:<rapidproId>` the `rec:` key of that message's latest submission.
+ * - `msg:<rapidproId>` the `rec:` key of that message's entry.
+ * 0.1.0 wrote one `rec:` per submission; such a record is read as an entry of one submission
+ * (lib/store/checks.ts) and grows in place when the message is submitted again.
  *
- * `markPart` is a compare-and-set: read the record, apply the part state with the shared rule
- * in aggregate.ts, then a Lua script writes the result only if the record is still the one
- * read (its `rev` is unchanged); otherwise it reads again. Instances never overwrite each
- * other's receipts, and the rule lives in one place instead of being rewritten in Lua.
+ * `put` and `markPart` are compare-and-sets: read the entry, change it with the shared rules
+ * in lib/delivery/aggregate.ts, then a Lua script writes the result only if the entry is still
+ * the one read (its `rev` is unchanged); otherwise it reads again. Instances never overwrite
+ * each other's submissions or receipts, and the rules live in one place instead of in Lua.
  *
  * Writes resolve only when Redis replied. While Redis is unreachable, ioredis holds commands
  * in its offline queue and sends them after reconnecting, up to `maxRetriesPerRequest`
@@ -22,8 +24,8 @@
  */
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
-import { applyPartState, newRecord } from "./aggregate";
-import { checkPartState, checkPut, checkRecord, checkTtl, describeError } from "./embedded";
+import { addSubmission, applyPartState, copyRecord, newRecord } from "../delivery/aggregate";
+import { checkPartState, checkPut, checkRecord, checkTtl, describeError } from "./checks";
 import { DEFAULT_TTL_MS, type Correlation, type CorrelationStore, type PartState, type PartUpdate } from "./types";
 
 /** Tries of one `markPart` when other instances keep changing the same message. */
@@ -42,6 +44,34 @@ if current == ARGV[1] then
 end
 if current == ARGV[2] then return 1 end
 return 0
+`;
+
+/**
+ * A message's first entry: KEYS = msg key, rec key, part keys; ARGV = the msg key's expected
+ * value ("" for none), the entry, the TTL. Answers 1 when written (or already written by this
+ * very call, resent after a reconnect), 0 when another put got there first.
+ */
+const CREATE_ENTRY = `
+local current = redis.call('GET', KEYS[1]) or ''
+if current == KEYS[2] then return 1 end
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], KEYS[2], 'PX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+for i = 3, #KEYS do redis.call('SET', KEYS[i], KEYS[2], 'PX', ARGV[3]) end
+return 1
+`;
+
+/**
+ * One more submission in an entry: KEYS = rec key, part keys; ARGV = the entry as read, the
+ * entry to write, the TTL. The compare-and-set of COMPARE_AND_SET, plus the part keys.
+ */
+const APPEND_SUBMISSION = `
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[2] then return 1 end
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+for i = 2, #KEYS do redis.call('SET', KEYS[i], KEYS[1], 'PX', ARGV[3]) end
+return 1
 `;
 
 export interface RedisStoreOptions {
@@ -63,6 +93,8 @@ interface Stored {
 
 type RedisWithCas = Redis & {
   compareAndSet(key: string, expected: string, next: string): Promise<number>;
+  createEntry(numberOfKeys: number, ...args: string[]): Promise<number>;
+  appendSubmission(numberOfKeys: number, ...args: string[]): Promise<number>;
 };
 
 export class RedisStore implements CorrelationStore {
@@ -86,24 +118,37 @@ export class RedisStore implements CorrelationStore {
     this.location = connection.location;
     this.scrub = connection.scrub;
     this.client.defineCommand("compareAndSet", { numberOfKeys: 1, lua: COMPARE_AND_SET });
+    this.client.defineCommand("createEntry", { lua: CREATE_ENTRY });
+    this.client.defineCommand("appendSubmission", { lua: APPEND_SUBMISSION });
   }
 
-  async put(rapidproId: string, partIds: string[]): Promise<void> {
+  async put(rapidproId: string, partIds: string[], text?: string): Promise<void> {
     this.checkOpen();
-    checkPut(rapidproId, partIds);
-    const recordKey = `${this.prefix}rec:${randomUUID()}`;
-    const stored: Stored = { rev: randomUUID(), record: newRecord(rapidproId, partIds, Date.now()) };
-    const tx = this.client.multi().set(recordKey, JSON.stringify(stored), "PX", this.ttlMs);
-    for (const id of partIds) tx.set(this.partKey(id), recordKey, "PX", this.ttlMs);
-    tx.set(this.messageKey(rapidproId), recordKey, "PX", this.ttlMs);
-    let replies: [Error | null, unknown][] | null;
-    try {
-      replies = await tx.exec();
-    } catch (err) {
-      throw this.error(`put for message ${JSON.stringify(rapidproId)}`, err);
+    checkPut(rapidproId, partIds, text);
+    const what = `put for message ${JSON.stringify(rapidproId)}`;
+    const partKeys = partIds.map((id) => this.partKey(id));
+    const ttl = String(this.ttlMs);
+    const newKey = `${this.prefix}rec:${randomUUID()}`;
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      let written: number;
+      try {
+        const recordKey = await this.client.get(this.messageKey(rapidproId));
+        const found = recordKey === null ? undefined : await this.readRecord(recordKey, `message ${JSON.stringify(rapidproId)}`);
+        if (!found) {
+          const entry = JSON.stringify({ rev: randomUUID(), record: newRecord(rapidproId, partIds, text, Date.now()) } satisfies Stored);
+          written = await this.client.createEntry(2 + partKeys.length, this.messageKey(rapidproId), newKey, ...partKeys, recordKey ?? "", entry, ttl);
+        } else {
+          const record = copyRecord(found.stored.record);
+          addSubmission(record, partIds, text, Date.now());
+          const entry = JSON.stringify({ rev: randomUUID(), record } satisfies Stored);
+          written = await this.client.appendSubmission(1 + partKeys.length, found.recordKey, ...partKeys, found.raw, entry, ttl);
+        }
+      } catch (err) {
+        throw this.error(what, err);
+      }
+      if (written === 1) return;
     }
-    const failed = replies?.find(([err]) => err) ?? (replies ? undefined : [new Error("transaction aborted")]);
-    if (failed) throw this.error(`put for message ${JSON.stringify(rapidproId)}`, failed[0]);
+    throw new Error(`redis store (${this.location}): ${what} gave up after ${MAX_CAS_ATTEMPTS} conflicting updates`);
   }
 
   async findByPart(partId: string): Promise<Correlation | undefined> {
@@ -132,7 +177,7 @@ export class RedisStore implements CorrelationStore {
       if (!found) return undefined;
       const { recordKey, raw, stored } = found;
       const before = JSON.stringify(stored.record);
-      const update = applyPartState(stored.record, stored.record.parts.indexOf(partId), state, reason);
+      const update = applyPartState(stored.record, partId, state, reason);
       // A repeated or late receipt changes nothing: no write, and nothing to report.
       if (JSON.stringify(stored.record) === before) return update;
       const next = JSON.stringify({ rev: randomUUID(), record: stored.record } satisfies Stored);
@@ -163,7 +208,7 @@ export class RedisStore implements CorrelationStore {
     }
     if (recordKey === null) return undefined;
     const found = await this.readRecord(recordKey, where);
-    if (found && !found.stored.record.parts.includes(partId)) {
+    if (found && !found.stored.record.submissions.some((s) => s.parts.includes(partId))) {
       throw new Error(`redis store (${this.location}): corrupt correlation record (${where}): the record does not list this part`);
     }
     return found;

@@ -96,7 +96,7 @@ export default function (RED: NodeAPI) {
           inFlight--;
           lastFailed = !outcome.ok;
           if (outcome.ok) {
-            settleAck(msg, { ok: true });
+            settleAck(msg, outcome.queued ? { ok: true, queued: true } : { ok: true });
             msg.courier = outcome.queued ? { action, queued: true, ...(outcome.repeat ? { repeat: true } : {}) } : { action, status: outcome.status, attempts: outcome.attempts };
             showStatus();
             send(msg);

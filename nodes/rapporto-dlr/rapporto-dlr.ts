@@ -11,7 +11,9 @@ import { textReply } from "../../lib/http/reply";
 import type { DlrPush } from "../../lib/rapporto/dlr";
 import { readPushParams } from "../../lib/rapporto/mo";
 import { DlrPoller } from "../../lib/rapporto/poll";
-import { DlrReceiver, type HandOnResult } from "../../lib/rapporto/receiver";
+import { DlrReceiver } from "../../lib/rapporto/receiver";
+import type { HandOver } from "../../lib/delivery/answers";
+import { handOver, releaseHandOvers } from "../../lib/delivery/hand-over";
 import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { pendingAcks } from "../shared/pending";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
@@ -54,15 +56,9 @@ export default function (RED: NodeAPI) {
       return;
     }
 
-    function handOn(status: Status, dlr: DlrPush): Promise<HandOnResult> {
-      const msg: NodeMessage & { ack?: string; rapporto: { dlr: DlrPush } } = { payload: status, rapporto: { dlr } };
-      if (!waitForAck) {
-        node.send([msg, null]);
-        return Promise.resolve({ ok: true });
-      }
-      return new Promise<HandOnResult>((resolve) => {
-        msg.ack = pendingAcks.hold(node.id, (o) => resolve({ ok: o.ok, reason: o.reason }), ACK_WITHIN_MS, () => ({ ok: false, temporary: true, reason: "not acknowledged in time" }));
-        node.send([msg, null]);
+    function handOn(status: Status, dlr: DlrPush): Promise<HandOver> {
+      return handOver({ acks: pendingAcks, owner: node.id, timeoutMs: ACK_WITHIN_MS, wait: waitForAck }, (ack) => {
+        node.send([{ payload: status, rapporto: { dlr }, ...(ack ? { ack } : {}) } as NodeMessage, null]);
       });
     }
 
@@ -161,7 +157,8 @@ export default function (RED: NodeAPI) {
       endpoint.close();
       poller?.stop();
       for (const c of cleanup) c();
-      pendingAcks.releaseOwner(node.id, () => ({ ok: false, temporary: true, reason: "node closed" }));
+      receiver?.close();
+      releaseHandOvers(pendingAcks, node.id);
       showStatus.cancel();
       node.status({});
       done();

@@ -6,7 +6,8 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { MT, SubmitResult } from "../../lib/contract";
-import { ptagFor, type MtOptions } from "../../lib/rapporto/mt";
+import { ptagFor } from "../../lib/rapporto/mt";
+import type { SendOptions } from "../../lib/rapporto/client";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
 import { throttledStatus } from "../shared/status";
 
@@ -70,7 +71,7 @@ export default function (RED: NodeAPI) {
         done(new Error("msg.payload is not an MT object"));
         return;
       }
-      const options = mtOptions(config, msg.rapporto, mt);
+      const options = mtOptions(config, msg.rapporto);
       inFlight++;
       showStatus();
       const deadline = Date.now() + budgetMs;
@@ -111,16 +112,16 @@ export default function (RED: NodeAPI) {
 }
 
 /** Per-message options: msg.rapporto first, then the node's configuration. */
-function mtOptions(config: RapportoMtDef, fromMsg: MsgOptions | undefined, mt: Partial<MT>): MtOptions {
+function mtOptions(config: RapportoMtDef, fromMsg: MsgOptions | undefined): SendOptions {
   const pick = (a: string | undefined, b: string | undefined) => (a !== undefined && a !== "" ? a : b?.trim() || undefined);
-  const options: MtOptions = {
+  const options: SendOptions = {
     sendingTime: pick(fromMsg?.sendingTime, config.sendingTime),
     timeZone: pick(fromMsg?.timeZone, config.timeZone),
     flash: fromMsg?.flash ?? config.flash === true,
     source: pick(fromMsg?.source, undefined),
     ptag: pick(fromMsg?.ptag, undefined),
+    // The request's identity as idempotency key (partnerMsgIdFor): a resend of one part is delivered once.
+    idempotent: config.partnerMsgId === true,
   };
-  // The RapidPro id as idempotency key: a resend of the same message is delivered once.
-  if (config.partnerMsgId && mt.id) options.partnerMsgId = String(mt.id).slice(0, 50);
   return options;
 }

@@ -228,7 +228,7 @@ describe("rapidpro nodes", () => {
     out.receive({ ack, payload: { from: "+250788123123", to: "2020", text: "queued MO", date: "" } } as never);
     const msgs = (await queued) as Array<{ courier: { queued: boolean } }>;
     assert.ok(msgs.every((m) => m.courier.queued));
-    assert.deepEqual(outcomes, [{ ok: true }, { ok: true }, { ok: true }]);
+    assert.deepEqual(outcomes, [{ ok: true, queued: true }, { ok: true, queued: true }, { ok: true, queued: true }]);
     assert.equal(courier.accepted.length, 0);
     courier.setMode("ok");
     await courier.waitForAccepted(3, 15_000);
@@ -254,7 +254,7 @@ describe("rapidpro nodes", () => {
     }
     const msgs = (await queued) as Array<{ courier: { queued: boolean; repeat?: boolean } }>;
     assert.deepEqual(msgs.map((m) => m.courier.repeat ?? false), [false, true, false, true]);
-    assert.deepEqual(outcomes, statuses.map(() => ({ ok: true })), "the aggregator hears ok for the repeat too");
+    assert.deepEqual(outcomes, statuses.map(() => ({ ok: true, queued: true })), "the aggregator hears ok for the repeat too");
     courier.setMode("ok");
     await courier.waitForAccepted(2, 15_000);
     await new Promise((resolve) => setTimeout(resolve, 300));

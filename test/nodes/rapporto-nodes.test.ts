@@ -10,6 +10,7 @@ import request from "supertest";
 import type { Node } from "node-red";
 import type { MT, Status, SubmitResult } from "../../lib/contract";
 import { moSignature } from "../../lib/rapporto/mo";
+import { partnerMsgIdFor } from "../../lib/rapporto/mt";
 import { pendingAcks } from "../../nodes/shared/pending";
 import type { RapportoAccountNode } from "../../nodes/rapporto-account/rapporto-account";
 import { accountSettings, sourceRules } from "../../nodes/rapporto-account/rapporto-account";
@@ -67,7 +68,7 @@ describe("rapporto nodes", () => {
     helper.getNode("mt").receive({ payload: { id: "rp-100", to: "+79161234567", from: "", text: "Привет 😀 +" } } as never);
     const msg = await out;
     assert.deepEqual(msg.submit, { accepted: true, parts: 1, smscIds: [sim.sent[0].id] });
-    assert.deepEqual([sim.sent[0].message, sim.sent[0].ptag, sim.sent[0].partnerMsgId, sim.sent[0].source], ["Привет 😀 +", "rp-100", "rp-100", "Brand"]);
+    assert.deepEqual([sim.sent[0].message, sim.sent[0].ptag, sim.sent[0].partnerMsgId, sim.sent[0].source], ["Привет 😀 +", "rp-100", partnerMsgIdFor("rp-100", "Привет 😀 +"), "Brand"]);
     const store = await (helper.getNode("acc") as unknown as RapportoAccountNode).store();
     assert.equal((await store.findByPart(sim.sent[0].id))?.rapidproId, "rp-100");
   });
@@ -105,7 +106,7 @@ describe("rapporto nodes", () => {
     const out = nextMessage<MoOut>("h-mo");
     const res = request(httpNodeApp()).get(`/rapporto/mo?${MO_QUERY}`).then((r) => r);
     const msg = await out;
-    assert.deepEqual(msg.payload, { from: "79161234567", to: "0000", text: "Привет +1", date: "2024-05-01T13:00:00+03:00" });
+    assert.deepEqual(msg.payload, { from: "+79161234567", to: "0000", text: "Привет +1", date: "2024-05-01T13:00:00+03:00" });
     assert.equal(msg.rapporto.messageId, "m-1");
     assert.equal(msg.onceId, "rapporto:login:m-1", "rapidpro-out's outbox queues the MO once by it");
     pendingAcks.settle(msg.ack, { ok: true });

@@ -5,6 +5,7 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { MT } from "../../lib/contract";
 import { RapportoClient, type ClientOptions } from "../../lib/rapporto/client";
+import { partnerMsgIdFor } from "../../lib/rapporto/mt";
 import type { Profile } from "../../lib/rapporto/profile";
 import { MemoryStore } from "../../lib/store/memory";
 import { startRapportoSim, type SimOptions } from "../../sim/rapporto";
@@ -157,7 +158,7 @@ describe("no MT sent twice on retry", () => {
     assert.ok(out.attempts >= 2, `attempts ${out.attempts}`);
     assert.equal(sim.sent.length, 1);
     assert.deepEqual(out.result.smscIds, [sim.sent[0].id]);
-    assert.equal(sim.sent[0].partnerMsgId, "m-1");
+    assert.equal(sim.sent[0].partnerMsgId, partnerMsgIdFor("m-1", "hello"));
     // While the first was stalled the provider said "still in progress" (503), never a new id.
     assert.ok(sim.requests.every((r) => r.status === 200 || r.status === 503 || r.status === 0));
   });

@@ -85,7 +85,7 @@ describe("MO push handling", () => {
     const r = await sim.pushMo(MO);
     assert.equal(r.status, 204);
     assert.equal(r.body, "", "\"204 = processed, no reply (body must be empty)\"");
-    assert.deepEqual(emitted[0].mo, { from: "79161234567", to: "0000", text: "Привет +1 😀", date: "2024-05-01T13:00:00+03:00" });
+    assert.deepEqual(emitted[0].mo, { from: "+79161234567", to: "0000", text: "Привет +1 😀", date: "2024-05-01T13:00:00+03:00" });
     assert.equal(emitted[0].params.connectorId, "50");
   });
 

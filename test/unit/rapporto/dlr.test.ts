@@ -1,6 +1,10 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { DlrResolver, parseDlrPush, AttemptCounter } from "../../../lib/rapporto/dlr";
+import type { Status } from "../../../lib/contract";
+import type { HandOver } from "../../../lib/delivery/answers";
+import { parseDlrPush, type DlrPush } from "../../../lib/rapporto/dlr";
+import { partnerMsgIdFor } from "../../../lib/rapporto/mt";
+import { DlrReceiver } from "../../../lib/rapporto/receiver";
 import type { PushParams } from "../../../lib/rapporto/mo";
 import { MemoryStore } from "../../../lib/store/memory";
 import type { CorrelationStore } from "../../../lib/store/types";
@@ -70,101 +74,102 @@ describe("DLR push parameters (http_status.rst)", () => {
   for (const c of bad) test(`refuses: ${c.name}`, () => assert.deepEqual(parseDlrPush(c.input), { ok: false, reason: c.reason }));
 });
 
-describe("DlrResolver: \"Partner answers 200 (final) — 400 (unknown transactionId/ptag) or 500 make the provider retry\"", () => {
+describe("DlrReceiver: \"Partner answers 200 (final) — 400 (unknown transactionId/ptag) or 500 make the provider retry\"", () => {
   const stores: CorrelationStore[] = [];
   after(async () => {
     for (const s of stores) await s.close();
   });
-  function setup(maxTries = 3) {
-    const store = new MemoryStore();
+  /** A receiver whose hand-overs end as `take` says (RapidPro took it unless told otherwise). */
+  function setup(maxTries = 3, take: () => HandOver = () => ({ kind: "rapidpro" }), store: CorrelationStore = new MemoryStore()) {
     stores.push(store);
-    return { store, resolver: new DlrResolver(store, { maxTries }) };
+    const statuses: Status[] = [];
+    const unknown: DlrPush[] = [];
+    const receiver = new DlrReceiver({ maxTries, waitMs: 0 }, store, {
+      status: async (status) => (statuses.push(status), take()),
+      unknown: (dlr) => unknown.push(dlr),
+    });
+    const push = (params: Record<string, string>) => receiver.handle({ params, internal: true });
+    return { store, push, statuses, unknown };
   }
 
-  test("known id: the RapidPro id from the store, answered 200 after commit", async () => {
-    const { store, resolver } = setup();
+  test("known id: the RapidPro id from the store, answered 200 once handed over, then recorded", async () => {
+    const { store, push, statuses } = setup();
     await store.put("rp-1", ["100"]);
-    const d = await resolver.handle({ transactionId: "100", status: "5", unifiedExtStatus: "2", ptag: "rp-1" });
-    assert.equal(d.kind, "report");
-    if (d.kind !== "report") return;
-    assert.deepEqual(d.status, { id: "rp-1", status: "failed", smscId: "100", reason: "subscriber absent (unifiedExtStatus 2)" });
-    assert.equal(d.answer.status, 200);
-    assert.ok(d.commit);
-    await d.commit();
+    const d = await push({ transactionId: "100", status: "5", unifiedExtStatus: "2", ptag: "rp-1" });
+    assert.deepEqual([d.kind, d.answer.status], ["report", 200]);
+    assert.deepEqual(statuses, [{ id: "rp-1", status: "failed", smscId: "100", reason: "subscriber absent (unifiedExtStatus 2)" }]);
     assert.equal((await store.findByPart("100"))?.reported, "failed");
   });
 
-  test("a report not committed (hand-on failed) is reported again on the retry", async () => {
-    const { store, resolver } = setup();
+  test("a hand-over that failed is answered 500, not recorded, and reported again on the retry", async () => {
+    let down = true;
+    const { store, push, statuses } = setup(3, () => (down ? { kind: "temporary", reason: "courier down" } : { kind: "rapidpro" }));
     await store.put("rp-1", ["100"]);
-    const first = await resolver.handle({ transactionId: "100", status: "2" });
-    const second = await resolver.handle({ transactionId: "100", status: "2" });
-    assert.equal(first.kind, "report");
-    assert.equal(second.kind, "report");
+    const first = await push({ transactionId: "100", status: "2" });
+    assert.deepEqual([first.kind, first.answer.status, first.note], ["not-handed-on", 500, "courier down"]);
+    assert.equal((await store.findByPart("100"))?.reported, undefined);
+    down = false;
+    const second = await push({ transactionId: "100", status: "2" });
+    assert.deepEqual([second.kind, second.answer.status, statuses.length], ["report", 200, 2]);
   });
 
-  test("a repeat after commit is answered 200 without a second report", async () => {
-    const { store, resolver } = setup();
+  test("a repeat after a taken hand-over is answered 200 without a second report", async () => {
+    const { store, push, statuses } = setup();
     await store.put("rp-1", ["100"]);
-    const first = await resolver.handle({ transactionId: "100", status: "2" });
-    if (first.kind === "report") await first.commit?.();
-    const again = await resolver.handle({ transactionId: "100", status: "2" });
-    assert.equal(again.kind, "no-change");
-    assert.equal(again.answer.status, 200);
+    await push({ transactionId: "100", status: "2" });
+    const again = await push({ transactionId: "100", status: "2" });
+    assert.deepEqual([again.kind, again.answer.status, statuses.length], ["no-change", 200, 1]);
   });
 
   test("statuses never go backwards: sent after delivered is not reported", async () => {
-    const { store, resolver } = setup();
+    const { store, push } = setup();
     await store.put("rp-1", ["100"]);
-    const delivered = await resolver.handle({ transactionId: "100", status: "2" });
-    if (delivered.kind === "report") await delivered.commit?.();
-    const sent = await resolver.handle({ transactionId: "100", status: "0" });
-    assert.equal(sent.kind, "no-change");
+    await push({ transactionId: "100", status: "2" });
+    assert.equal((await push({ transactionId: "100", status: "0" })).kind, "no-change");
   });
 
   test("unknown id (receipt overtook the MT reply): 400 until maxTries, then reported from ptag", async () => {
-    const { resolver } = setup(3);
+    const { push, statuses } = setup(3);
     const params = { transactionId: "200", status: "2", ptag: "rp-2" };
-    const first = await resolver.handle(params);
-    const second = await resolver.handle(params);
-    const third = await resolver.handle(params);
-    assert.deepEqual([first.kind, first.answer.status, second.kind, second.answer.status], ["retry-later", 400, "retry-later", 400]);
-    assert.equal(third.kind, "report");
-    if (third.kind === "report") {
-      assert.deepEqual(third.status, { id: "rp-2", status: "delivered", smscId: "200" });
-      assert.equal(third.commit, undefined);
+    const answers = [];
+    for (let i = 0; i < 3; i++) {
+      const d = await push(params);
+      answers.push([d.kind, d.answer.status]);
     }
+    assert.deepEqual(answers, [["retry-later", 400], ["retry-later", 400], ["report", 200]]);
+    assert.deepEqual(statuses, [{ id: "rp-2", status: "delivered", smscId: "200" }]);
   });
 
   test("unknown id answered 400 then found once the MT reply recorded it", async () => {
-    const { store, resolver } = setup(5);
-    const early = await resolver.handle({ transactionId: "300", status: "2" });
-    assert.equal(early.answer.status, 400);
+    const { store, push, statuses } = setup(5);
+    assert.equal((await push({ transactionId: "300", status: "2" })).answer.status, 400);
     await store.put("rp-3", ["300"]);
-    const later = await resolver.handle({ transactionId: "300", status: "2" });
-    assert.equal(later.kind, "report");
-    if (later.kind === "report") assert.equal(later.status.id, "rp-3");
+    assert.equal((await push({ transactionId: "300", status: "2" })).kind, "report");
+    assert.equal(statuses[0].id, "rp-3");
   });
 
-  test("unknown id without ptag/partnerMsgId after maxTries: second output, answered 200", async () => {
-    const { resolver } = setup(2);
-    await resolver.handle({ transactionId: "400", status: "5" });
-    const last = await resolver.handle({ transactionId: "400", status: "5" });
-    assert.equal(last.kind, "unknown");
-    assert.equal(last.answer.status, 200);
+  test("unknown id without ptag/partnerMsgId after maxTries: second output once, answered 200", async () => {
+    const { push, unknown } = setup(2);
+    await push({ transactionId: "400", status: "5" });
+    const last = await push({ transactionId: "400", status: "5" });
+    const again = await push({ transactionId: "400", status: "5" });
+    assert.deepEqual([last.kind, last.answer.status, again.kind, again.answer.status], ["unknown", 200, "unknown", 200]);
+    assert.equal(unknown.length, 1);
   });
 
-  test("partnerMsgId is the fallback id when there is no ptag", async () => {
-    const { resolver } = setup(1);
-    const d = await resolver.handle({ transactionId: "500", status: "0", partnerMsgId: "rp-5" });
-    assert.equal(d.kind, "report");
-    if (d.kind === "report") assert.deepEqual(d.status, { id: "rp-5", status: "sent", smscId: "500" });
+  test("partnerMsgId is the fallback id when there is no ptag; ours carries the RapidPro id before its text digest", async () => {
+    const { push, statuses } = setup(1);
+    await push({ transactionId: "500", status: "0", partnerMsgId: "rp-5" });
+    await push({ transactionId: "501", status: "0", partnerMsgId: partnerMsgIdFor("0191e180-7d60-7000-a000-000000000001", "part two") });
+    assert.deepEqual(statuses, [
+      { id: "rp-5", status: "sent", smscId: "500" },
+      { id: "0191e180-7d60-7000-a000-000000000001", status: "sent", smscId: "501" },
+    ]);
   });
 
   test("malformed push: 400 with the reason", async () => {
-    const { resolver } = setup();
-    const d = await resolver.handle({ status: "2" });
-    assert.deepEqual(d, { kind: "malformed", reason: "missing transactionId", answer: { status: 400, body: "missing transactionId", contentType: "text/plain; charset=utf-8" } });
+    const { push } = setup();
+    assert.deepEqual(await push({ status: "2" }), { kind: "malformed", note: "missing transactionId", answer: { status: 400, body: "missing transactionId", contentType: "text/plain; charset=utf-8" } });
   });
 
   test("store failure: 500 so Rapporto retries, no throw", async () => {
@@ -177,28 +182,8 @@ describe("DlrResolver: \"Partner answers 200 (final) — 400 (unknown transactio
       markPart: async () => undefined,
       close: async () => undefined,
     };
-    const d = await new DlrResolver(broken, { maxTries: 3 }).handle({ transactionId: "1", status: "2" });
-    assert.equal(d.kind, "store-error");
-    assert.equal(d.answer.status, 500);
-    if (d.kind === "store-error") assert.match(d.reason, /disk gone/);
-  });
-});
-
-describe("AttemptCounter", () => {
-  test("counts per key within the window and forgets after it", () => {
-    let now = 0;
-    const counter = new AttemptCounter(1000, 10, () => now);
-    assert.deepEqual([counter.hit("a"), counter.hit("a"), counter.hit("b")], [1, 2, 1]);
-    now = 1001;
-    assert.equal(counter.hit("a"), 1);
-  });
-
-  test("bounded: the oldest key goes first", () => {
-    const counter = new AttemptCounter(60_000, 2);
-    counter.hit("a");
-    counter.hit("b");
-    counter.hit("c");
-    assert.equal(counter.hit("a"), 1);
-    assert.equal(counter.hit("c"), 2);
+    const d = await setup(3, undefined, broken).push({ transactionId: "1", status: "2" });
+    assert.deepEqual([d.kind, d.answer.status], ["store-error", 500]);
+    assert.match(d.note ?? "", /disk gone/);
   });
 });

@@ -11,7 +11,7 @@ describe("MO push parameters (http_mo.rst)", () => {
       name: "the docs' example: clientId, message, connectorId, serviceId, receivedDate, shortNumber",
       input: { clientId: "79161234567", message: "testText", connectorId: "50", serviceId: "login", receivedDate: "2009-10-02 12:00:00", shortNumber: "0000" },
       expected: {
-        mo: { from: "79161234567", to: "0000", text: "testText", date: "2009-10-02T12:00:00+04:00" },
+        mo: { from: "+79161234567", to: "0000", text: "testText", date: "2009-10-02T12:00:00+04:00" },
         serviceId: "login",
         warnings: [],
         params: { clientId: "79161234567", message: "testText", connectorId: "50", serviceId: "login", receivedDate: "2009-10-02 12:00:00", shortNumber: "0000" },
@@ -21,7 +21,7 @@ describe("MO push parameters (http_mo.rst)", () => {
       name: "messageId (\"unique id\") and sum_sms (number of parts); mtSent and clientPhone kept",
       input: { clientId: "79161234567", message: "привет 😀", serviceId: "login", receivedDate: "2024-05-01 13:00:00", shortNumber: "7001", messageId: "555", sum_sms: "2", mtSent: "0", clientPhone: "7916***4567" },
       expected: {
-        mo: { from: "79161234567", to: "7001", text: "привет 😀", date: "2024-05-01T13:00:00+03:00" },
+        mo: { from: "+79161234567", to: "7001", text: "привет 😀", date: "2024-05-01T13:00:00+03:00" },
         messageId: "555",
         serviceId: "login",
         parts: 2,
@@ -32,18 +32,18 @@ describe("MO push parameters (http_mo.rst)", () => {
     {
       name: "an empty message is kept: \"the service prefix/keyword may have been stripped\"",
       input: { clientId: "7916", message: "", shortNumber: "1", receivedDate: "2024-05-01 13:00:00" },
-      expected: { mo: { from: "7916", to: "1", text: "", date: "2024-05-01T13:00:00+03:00" }, warnings: [], params: { clientId: "7916", message: "", shortNumber: "1", receivedDate: "2024-05-01 13:00:00" } },
+      expected: { mo: { from: "+7916", to: "1", text: "", date: "2024-05-01T13:00:00+03:00" }, warnings: [], params: { clientId: "7916", message: "", shortNumber: "1", receivedDate: "2024-05-01 13:00:00" } },
     },
     {
       name: "no receivedDate: time of arrival, with a warning (a refused MO would be retried and lost)",
       input: { clientId: "7916", message: "x", shortNumber: "1" },
-      expected: { mo: { from: "7916", to: "1", text: "x", date: "2024-05-01T10:00:00.000Z" }, warnings: ["no receivedDate; using the time of arrival"], params: { clientId: "7916", message: "x", shortNumber: "1" } },
+      expected: { mo: { from: "+7916", to: "1", text: "x", date: "2024-05-01T10:00:00.000Z" }, warnings: ["no receivedDate; using the time of arrival"], params: { clientId: "7916", message: "x", shortNumber: "1" } },
     },
     {
       name: "bad receivedDate: time of arrival, with the reason",
       input: { clientId: "7916", message: "x", shortNumber: "1", receivedDate: "yesterday" },
       expected: {
-        mo: { from: "7916", to: "1", text: "x", date: "2024-05-01T10:00:00.000Z" },
+        mo: { from: "+7916", to: "1", text: "x", date: "2024-05-01T10:00:00.000Z" },
         warnings: ['date is not YYYY-MM-DD HH:MM:SS: "yesterday"; using the time of arrival'],
         params: { clientId: "7916", message: "x", shortNumber: "1", receivedDate: "yesterday" },
       },
@@ -52,7 +52,7 @@ describe("MO push parameters (http_mo.rst)", () => {
       name: "no shortNumber: serviceId as destination",
       input: { clientId: "7916", message: "x", serviceId: "svc", receivedDate: "2024-05-01 13:00:00" },
       expected: {
-        mo: { from: "7916", to: "svc", text: "x", date: "2024-05-01T13:00:00+03:00" },
+        mo: { from: "+7916", to: "svc", text: "x", date: "2024-05-01T13:00:00+03:00" },
         serviceId: "svc",
         warnings: ["no shortNumber; using serviceId as the destination"],
         params: { clientId: "7916", message: "x", serviceId: "svc", receivedDate: "2024-05-01 13:00:00" },
@@ -62,7 +62,7 @@ describe("MO push parameters (http_mo.rst)", () => {
       name: "sum_sms not a number",
       input: { clientId: "7916", message: "x", shortNumber: "1", receivedDate: "2024-05-01 13:00:00", sum_sms: "two" },
       expected: {
-        mo: { from: "7916", to: "1", text: "x", date: "2024-05-01T13:00:00+03:00" },
+        mo: { from: "+7916", to: "1", text: "x", date: "2024-05-01T13:00:00+03:00" },
         warnings: ['sum_sms is not a positive number: "two"'],
         params: { clientId: "7916", message: "x", shortNumber: "1", receivedDate: "2024-05-01 13:00:00", sum_sms: "two" },
       },

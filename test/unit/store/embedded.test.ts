@@ -32,30 +32,30 @@ describe("embedded store on disk", () => {
 
     const second = await EmbeddedStore.open({ dir });
     const found = await second.findByPart("b");
-    assert.deepEqual(found?.states, ["delivered", "pending"]);
+    assert.deepEqual(found?.submissions[0].states, ["delivered", "pending"]);
     assert.equal(found?.reported, "sent");
-    assert.deepEqual((await second.markPart("b", "delivered"))?.report, { status: "delivered" });
+    assert.deepEqual((await second.markPart("b", "delivered"))?.report, { status: "delivered", smscId: "a" });
     await second.close();
   });
 
-  test("the sweep removes expired records and their part index, but not a reused part id", async () => {
+  test("the sweep removes expired entries (ttl after their first submission) and their part index, but not a reused part id", async () => {
     let now = 1_000_000;
     const store = await EmbeddedStore.open({ dir: tempDir(), ttlMs: 10_000, now: () => now });
     await store.put("old", ["p1", "shared"]);
-    await store.put("resent", ["r1"]);
+    await store.put("resent", ["r1"], "t");
     now += 5_000;
     await store.put("young", ["p2"]);
-    await store.put("resent", ["r2"]); // RapidPro sent it again: the message index moved on
-    now += 6_000; // "old" and the first "resent" are 11 s old, "young" 6 s
+    await store.put("resent", ["r2"], "t"); // RapidPro sent it again: the same entry grew
+    now += 6_000; // "old" and "resent" are 11 s old, "young" 6 s
     await store.put("newer", ["shared"]); // a new submission took over the part id
     assert.equal(await store.sweep(), 2);
     assert.equal(await store.findByPart("p1"), undefined);
     assert.equal(await store.findByPart("r1"), undefined);
+    assert.equal(await store.findByPart("r2"), undefined);
     assert.equal((await store.findByPart("p2"))?.rapidproId, "young");
     assert.equal((await store.findByPart("shared"))?.rapidproId, "newer");
-    assert.deepEqual((await store.findByMessage("resent"))?.parts, ["r2"]);
     now += 100_000;
-    assert.equal(await store.sweep(), 3);
+    assert.equal(await store.sweep(), 2);
     assert.equal(await store.findByMessage("resent"), undefined);
     assert.equal(await store.findByPart("shared"), undefined);
     await store.close();
@@ -83,8 +83,36 @@ describe("embedded store on disk", () => {
     await assert.rejects(reopened.markPart("b1", "delivered"), /markPart for part "b1" failed: corrupt correlation record/);
     await assert.rejects(reopened.findByPart("d1"), /corrupt correlation record \(part "d1"\): the part index entry is not a record key/);
     assert.equal((await reopened.findByPart("g1"))?.rapidproId, "good");
-    assert.deepEqual((await reopened.markPart("g1", "delivered"))?.report, { status: "delivered" });
+    assert.deepEqual((await reopened.markPart("g1", "delivered"))?.report, { status: "delivered", smscId: "g1" });
     await reopened.close();
+  });
+
+  test("entries written by 0.1.0 (one record per submission, no text digest) read, take receipts and grow", async () => {
+    const dir = tempDir();
+    await (await EmbeddedStore.open({ dir })).close();
+    // 0.1.0's layout, as its EmbeddedStore.put wrote it: records, parts and messages indexes.
+    const raw = open({ path: dir, maxDbs: 8, encoding: "json" });
+    const records = raw.openDB<unknown, [number, string]>({ name: "records", encoding: "json" });
+    const parts = raw.openDB<unknown, string>({ name: "parts", encoding: "json" });
+    const messages = raw.openDB<unknown, string>({ name: "messages", encoding: "json" });
+    const at = Date.now();
+    const key: [number, string] = [at, "0b1c2d3e-legacy"];
+    await records.put(key, { rapidproId: "rp-old", parts: ["o1", "o2"], states: ["delivered", "pending"], reported: "sent", createdAt: at });
+    await parts.put("o1", key);
+    await parts.put("o2", key);
+    await messages.put("rp-old", key);
+    await raw.close();
+
+    const store = await EmbeddedStore.open({ dir });
+    const found = await store.findByPart("o2");
+    assert.deepEqual(found, { rapidproId: "rp-old", submissions: [{ parts: ["o1", "o2"], states: ["delivered", "pending"], at }], reported: "sent", createdAt: at });
+    assert.deepEqual(await store.markPart("o2", "delivered"), { rapidproId: "rp-old", report: { status: "delivered", smscId: "o1" } });
+    // A later part of the same id joins the old entry; the old submission (no digest) matches no resend.
+    await store.put("rp-old", ["n1"], "digest");
+    const grown = await store.findByMessage("rp-old");
+    assert.deepEqual(grown?.submissions.map((x) => [x.text, x.parts]), [[undefined, ["o1", "o2"]], ["digest", ["n1"]]]);
+    assert.equal((await store.findByPart("o1"))?.submissions.length, 2);
+    await store.close();
   });
 
   test("records of the wrong shape are refused with the reason", async () => {
@@ -230,7 +258,7 @@ describe("durability under kill -9", () => {
     try {
       for (let k = 0; k <= acked; k++) {
         const found = await store.findByPart(writerIds(k).parts[0]);
-        assert.deepEqual(found?.states, ["delivered", "pending"], `markPart ${k} was acknowledged but is missing`);
+        assert.deepEqual(found?.submissions[0].states, ["delivered", "pending"], `markPart ${k} was acknowledged but is missing`);
         assert.equal(found?.reported, "sent");
       }
     } finally {

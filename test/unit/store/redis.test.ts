@@ -104,7 +104,7 @@ describe("redis store on a real server", { skip }, () => {
       for (const k of acked) {
         assert.equal((await store.findByPart(`part-${k}`))?.rapidproId, `rp-${k}`, `acknowledged entry ${k} is missing`);
       }
-      assert.deepEqual((await store.markPart(`part-${acked[0]}`, "delivered"))?.report, { status: "delivered" });
+      assert.deepEqual((await store.markPart(`part-${acked[0]}`, "delivered"))?.report, { status: "delivered", smscId: `part-${acked[0]}` });
     } finally {
       await store.close();
     }

@@ -4,7 +4,7 @@
  */
 import { after, afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { CorrelationStore, PartState, PartUpdate } from "../../../lib/store/types";
+import type { Correlation, CorrelationStore, PartState, PartUpdate } from "../../../lib/store/types";
 
 export interface StoreUnderTest {
   /** A fresh, empty store with this TTL (default: the store's own). */
@@ -19,11 +19,19 @@ export interface StoreUnderTest {
 }
 
 type Event = [part: string, state: PartState, reason?: string];
-type Report = PartUpdate["report"];
+type Report = { status: string; reason?: string } | undefined;
 
 const sent: Report = { status: "sent" };
 const delivered: Report = { status: "delivered" };
 const failed = (reason?: string): Report => ({ status: "failed", reason });
+/** The report without its smscId, which the tests of the round's id check on their own. */
+const reportOf = (update: PartUpdate | undefined): Report => {
+  if (!update?.report) return undefined;
+  const { status, reason } = update.report;
+  return status === "failed" ? { status, reason } : { status };
+};
+/** States of the entry's submissions, in order. */
+const statesOf = (record: Correlation | undefined) => record?.submissions.map((s) => s.states);
 
 /** One message, one part: what each receipt reports. */
 const SINGLE_PART: { name: string; events: PartState[]; reports: Report[] }[] = [
@@ -103,8 +111,8 @@ export function storeSemantics(name: string, sut: StoreUnderTest | { skip: strin
         const found = await store.findByPart(part);
         assert.ok(found, `part ${part} not found`);
         assert.equal(found.rapidproId, rp);
-        assert.deepEqual(found.parts, [p1, p2]);
-        assert.deepEqual(found.states, ["pending", "pending"]);
+        assert.deepEqual(found.submissions.map((x) => x.parts), [[p1, p2]]);
+        assert.deepEqual(statesOf(found), [["pending", "pending"]]);
         assert.equal(found.reported, undefined);
         assert.ok(found.createdAt >= before - 1000 && found.createdAt <= Date.now() + 1000);
       }
@@ -134,7 +142,7 @@ export function storeSemantics(name: string, sut: StoreUnderTest | { skip: strin
         for (const state of row.events) {
           const update = await store.markPart(part, state);
           assert.equal(update?.rapidproId, rp);
-          reports.push(update?.report);
+          reports.push(reportOf(update));
         }
         assert.deepEqual(reports, row.reports);
       });
@@ -149,7 +157,7 @@ export function storeSemantics(name: string, sut: StoreUnderTest | { skip: strin
         const reports: Report[] = [];
         for (const [part, state, reason] of row.events) {
           const update = await store.markPart(ids[part], state, reason);
-          reports.push(update?.report);
+          reports.push(reportOf(update));
         }
         assert.deepEqual(reports, row.reports);
       });
@@ -161,34 +169,75 @@ export function storeSemantics(name: string, sut: StoreUnderTest | { skip: strin
       await store.put(rp, [a, b]);
       await store.markPart(b, "failed", "REJECTD");
       const found = await store.findByPart(a);
-      assert.deepEqual(found?.states, ["pending", "failed"]);
+      assert.deepEqual(statesOf(found), [["pending", "failed"]]);
       assert.equal(found?.reported, "failed");
       assert.equal(found?.reason, "REJECTD");
     });
 
-    test("the same RapidPro message submitted twice keeps both submissions apart", async () => {
+    test("courier's parts of one id (other texts) are submissions of one entry; its status adds them all up", async () => {
       const store = await openStore();
-      const [rp, first, second] = [uid("rp"), uid("first"), uid("second")];
-      await store.put(rp, [first]);
-      await store.put(rp, [second]);
-      assert.deepEqual((await store.markPart(first, "failed", "x"))?.report, failed("x"));
-      assert.deepEqual((await store.markPart(second, "delivered"))?.report, delivered);
-      assert.deepEqual((await store.findByPart(first))?.parts, [first]);
+      const [rp, a1, a2, b1] = [uid("rp"), uid("a1"), uid("a2"), uid("b1")];
+      await store.put(rp, [a1, a2], "text-a");
+      await store.put(rp, [b1], "text-b");
+      const entry = await store.findByMessage(rp);
+      assert.deepEqual(entry?.submissions.map((x) => [x.text, x.parts]), [["text-a", [a1, a2]], ["text-b", [b1]]]);
+      assert.equal((await store.findByPart(b1))?.rapidproId, rp);
+      const reports = [];
+      for (const id of [b1, a2, a1]) reports.push(reportOf(await store.markPart(id, "delivered")));
+      assert.deepEqual(reports, [sent, undefined, delivered]);
     });
 
-    test("findByMessage finds the latest submission of a RapidPro id, and nothing for an unknown one", async () => {
+    test("a failed part submitted again begins a new round: its statuses are reported again, with the new round's id", async () => {
+      const store = await openStore();
+      const [rp, a, b, b2] = [uid("rp"), uid("a"), uid("b"), uid("b2")];
+      await store.put(rp, [a], "text-a");
+      await store.put(rp, [b], "text-b");
+      assert.deepEqual(await store.markPart(a, "delivered"), { rapidproId: rp, report: { status: "sent", smscId: a } });
+      assert.deepEqual(await store.markPart(b, "failed", "UNDELIV"), { rapidproId: rp, report: { status: "failed", reason: "UNDELIV", smscId: a } });
+      // RapidPro resends: part a is answered from the store, part b is submitted anew.
+      await store.put(rp, [b2], "text-b");
+      const entry = await store.findByMessage(rp);
+      assert.equal(entry?.reported, undefined);
+      assert.equal(entry?.round, 2);
+      // A late receipt of the superseded submission changes nothing.
+      assert.equal(reportOf(await store.markPart(b, "delivered")), undefined);
+      assert.deepEqual(await store.markPart(b2, "delivered"), { rapidproId: rp, report: { status: "delivered", smscId: b2 } });
+    });
+
+    test("a new round does not report the failure of a part RapidPro has not resent yet", async () => {
+      const store = await openStore();
+      const [rp, a, b, a2] = [uid("rp"), uid("a"), uid("b"), uid("a2")];
+      await store.put(rp, [a], "text-a");
+      await store.put(rp, [b], "text-b");
+      await store.markPart(a, "failed", "x");
+      await store.markPart(b, "failed", "y");
+      await store.put(rp, [a2], "text-a");
+      assert.deepEqual(reportOf(await store.markPart(a2, "sent")), sent);
+    });
+
+    test("findByMessage finds every submission of a RapidPro id, and nothing for an unknown one", async () => {
       const store = await openStore();
       const [rp, first, second] = [uid("rp"), uid("first"), uid("second")];
       assert.equal(await store.findByMessage(rp), undefined);
-      await store.put(rp, [first]);
-      assert.deepEqual((await store.findByMessage(rp))?.parts, [first]);
+      await store.put(rp, [first], "t");
+      assert.deepEqual((await store.findByMessage(rp))?.submissions.map((x) => x.parts), [[first]]);
       await store.markPart(first, "failed", "x");
       assert.equal((await store.findByMessage(rp))?.reported, "failed");
-      await store.put(rp, [second]);
-      const latest = await store.findByMessage(rp);
-      assert.deepEqual(latest?.parts, [second]);
-      assert.deepEqual(latest?.states, ["pending"]);
+      await store.put(rp, [second], "t");
+      assert.deepEqual(statesOf(await store.findByMessage(rp)), [["failed"], ["pending"]]);
       assert.equal(await store.findByMessage(rp.toUpperCase()), undefined);
+    });
+
+    test("parts of one id put at once all land in its entry", async () => {
+      const store = await openStore();
+      const peer = sut.openPeer ? await sut.openPeer(store) : store;
+      if (peer !== store) open.push(peer);
+      const rp = uid("rp");
+      const parts = Array.from({ length: 8 }, (_, i) => uid(`part${i}`));
+      await Promise.all(parts.map((part, i) => (i % 2 === 0 ? store : peer).put(rp, [part], `text-${i}`)));
+      const entry = await store.findByMessage(rp);
+      assert.deepEqual(entry?.submissions.map((x) => x.parts[0]).sort(), [...parts].sort());
+      for (const part of parts) assert.equal((await store.findByPart(part))?.rapidproId, rp);
     });
 
     test("concurrent receipts for every part of one message: one 'delivered', nothing lost", async () => {
@@ -204,7 +253,7 @@ export function storeSemantics(name: string, sut: StoreUnderTest | { skip: strin
       assert.equal(reports.filter((s) => s === "delivered").length, 1, `reports: ${JSON.stringify(reports)}`);
       assert.ok(reports.filter((s) => s === "sent").length <= 1, `reports: ${JSON.stringify(reports)}`);
       const found = await store.findByPart(parts[0]);
-      assert.deepEqual(found?.states, parts.map(() => "delivered"));
+      assert.deepEqual(statesOf(found), [parts.map(() => "delivered")]);
       assert.equal(found?.reported, "delivered");
     });
 
@@ -233,7 +282,7 @@ export function storeSemantics(name: string, sut: StoreUnderTest | { skip: strin
       assert.equal(await store.markPart(part, "delivered"), undefined);
     });
 
-    const badPuts: { name: string; rp: unknown; parts: unknown; error: RegExp }[] = [
+    const badPuts: { name: string; rp: unknown; parts: unknown; text?: string; error: RegExp }[] = [
       { name: "empty RapidPro id", rp: "", parts: ["p"], error: /rapidproId must be a non-empty string/ },
       { name: "no parts", rp: "rp", parts: [], error: /partIds must be a non-empty list/ },
       { name: "an empty part id", rp: "rp", parts: ["p", ""], error: /every part id must be a non-empty string/ },
@@ -241,11 +290,12 @@ export function storeSemantics(name: string, sut: StoreUnderTest | { skip: strin
       { name: "the same part twice", rp: "rp", parts: ["p", "p"], error: /part ids must be distinct/ },
       { name: "a part id over 1,024 bytes (lmdb's key limit is 1,978)", rp: "rp", parts: ["p", "é".repeat(513)], error: /an id is longer than 1024 bytes/ },
       { name: "a RapidPro id over 1,024 bytes", rp: "r".repeat(1025), parts: ["p"], error: /an id is longer than 1024 bytes/ },
+      { name: "a text digest over 128 characters", rp: "rp", parts: ["p"], text: "d".repeat(129), error: /the text digest must be a string of 1 to 128 characters/ },
     ];
     for (const row of badPuts) {
       test(`put refuses ${row.name} with a reason`, async () => {
         const store = await openStore();
-        await assert.rejects(store.put(row.rp as string, row.parts as string[]), row.error);
+        await assert.rejects(store.put(row.rp as string, row.parts as string[], row.text), row.error);
       });
     }
 
@@ -254,7 +304,7 @@ export function storeSemantics(name: string, sut: StoreUnderTest | { skip: strin
       const part = uid("part");
       await store.put(uid("rp"), [part]);
       await assert.rejects(store.markPart(part, "read" as PartState), /unknown part state "read"/);
-      assert.deepEqual((await store.findByPart(part))?.states, ["pending"]);
+      assert.deepEqual(statesOf(await store.findByPart(part)), [["pending"]]);
     });
 
     test("a closed store refuses work with a reason instead of hanging", async () => {
