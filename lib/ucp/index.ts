@@ -1,0 +1,8 @@
+/** UCP/EMI: codec (frames, field tables, addresses, submit and delivery content) and session. */
+export * from "./frame";
+export * from "./operations";
+export * from "./errors";
+export * from "./address";
+export * from "./time";
+export * from "./submit";
+export * from "./deliver";
