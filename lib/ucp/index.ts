@@ -6,3 +6,7 @@ export * from "./address";
 export * from "./time";
 export * from "./submit";
 export * from "./deliver";
+export * from "./window";
+export { UcpConnection, ConnectionDownError, type Answer, type ConnectionOptions } from "./connection";
+export * from "./session";
+export * from "./incoming";
