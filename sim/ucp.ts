@@ -391,3 +391,34 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
   };
   return sim;
 }
+
+/** `rapidpro-sms-sim ucp`: the simulator on a port, printing what it sees (sim/cli.ts). */
+export async function runUcpCli(values: Record<string, string | boolean | undefined>, port: number | undefined): Promise<() => Promise<void>> {
+  const username = values.username as string | undefined;
+  const credentials = username ? { username, password: (values.password as string | undefined) ?? "" } : undefined;
+  const notify = (values.notify as string | undefined) ?? "delivered";
+  if (!["delivered", "failed", "buffered", "none"].includes(notify)) throw new Error(`--notify must be delivered, failed, buffered or none, not ${notify}`);
+  const sim = await startUcpSmsc({
+    port: port ?? 2776,
+    credentials,
+    notifyOutcome: notify === "none" ? null : (notify as NotifyOutcome),
+    notifyDelayMs: Number(values["notify-delay"] ?? 1000),
+    redeliverMs: 10_000,
+  });
+  console.log(`UCP/EMI SMSC simulator: ucp://127.0.0.1:${sim.port}${credentials ? "" : " (any login)"}`);
+  sim.on("submit", (r: UcpSubmitRecord) => console.log(`OT 51 to ${r.recipient} -> ${r.recipient}:${r.scts}`));
+  sim.on("answer", (a: { ot: number; result: string }) => console.log(`OT ${a.ot} answered ${a.result}`));
+  sim.on("protocol-error", (reason: string) => console.log(`connection closed: ${reason}`));
+  let timer: NodeJS.Timeout | undefined;
+  if (values["mo-every"]) {
+    let n = 0;
+    timer = setInterval(() => {
+      n++;
+      sim.sendMo({ from: values["mo-from"] as string, to: values["mo-to"] as string, text: `MO number ${n} from the simulator` }).catch((e: Error) => console.log(`MO ${n}: ${e.message}`));
+    }, Number(values["mo-every"]) * 1000);
+  }
+  return async () => {
+    clearInterval(timer);
+    await sim.close();
+  };
+}
