@@ -21,7 +21,7 @@ import { startSmsc, type ReceiptStat } from "./smsc";
 import { RapportoSim } from "./rapporto";
 import { runUcpCli } from "./ucp";
 
-const USAGE = `usage: rapidpro-sms-sim <courier|send|smsc|ucp|rapporto> [options]  (see the README, "Simulators")`;
+const USAGE = `usage: rapidpro-sms-sim <courier|send|smsc|rapporto|ucp> [options]  (see the README, "Simulators")`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
