@@ -13,7 +13,7 @@
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { FrameReader, checksum, encodeFrame, type Frame } from "../lib/ucp/frame";
+import { FrameReader, checksum, encodeFrame, frameBody, type Frame } from "../lib/ucp/frame";
 import { fieldsOf, negativeResultFields, operationFields, positiveResultFields, type Fields, type OperationType } from "../lib/ucp/operations";
 import { buildSubmit } from "../lib/ucp/submit";
 import { ucpTime } from "../lib/ucp/time";
@@ -205,6 +205,8 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
           sim.emit("protocol-error", d.reason);
           return void socket.destroy();
         }
+        // Every frame a client sent, as text between STX and ETX (test/e2e/kannel-emi.test.ts feeds them to Kannel's decoder).
+        sim.emit("frame", frameBody(d.frame));
         if (d.frame.direction === "R") onResult(peer, d.frame);
         else onOperation(peer, d.frame);
       }
