@@ -28,7 +28,7 @@ import { reconnectDelay } from "../smpp/session";
 import { TokenBucket } from "../smpp/throttle";
 import { UcpConnection, type Answer, type ConnectionOptions } from "./connection";
 import { REDELIVER_ERROR_CODE, describeErrorCode } from "./errors";
-import type { Frame } from "./frame";
+import { frameBody, type Frame } from "./frame";
 import { IncomingOperations, ReceivePort, smText, type ReceiverOptions, type UcpDelivery } from "./incoming";
 import { fieldsOf, operationFields, type Fields } from "./operations";
 import { parseSubmitAck, type TextAlphabet } from "./submit";
@@ -197,6 +197,8 @@ export class UcpSession extends EventEmitter {
       let values: string[];
       try {
         values = operationFields(51, fields);
+        // Encoded once here, so a value no frame can carry is refused before it takes a slot.
+        frameBody({ trn: 0, direction: "O", ot: 51, fields: values });
       } catch (error) {
         return resolve(localFailure("INVALID_OPERATION", 0, (error as Error).message));
       }

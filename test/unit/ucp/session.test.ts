@@ -209,11 +209,13 @@ describe("UCP session: login, submit, results", () => {
     assert.equal(r.session.status.state, "closed");
   });
 
-  test("an OT 51 field the table lacks is refused as permanent without being sent", async () => {
+  test("an OT 51 field the table lacks, or a value with '/', is refused as permanent without being sent", async () => {
     const r = await rig();
     try {
       const outcome = await r.session.submit({ ADC: "1", FOO: "x" });
       assert.ok(!outcome.ok && outcome.error.code === "INVALID_OPERATION" && !outcome.error.temporary);
+      const slash = await r.session.submit({ ADC: "1", MSG: "41/42" });
+      assert.ok(!slash.ok && slash.error.code === "INVALID_OPERATION" && /cannot carry/.test(slash.error.text));
     } finally {
       await r.close();
     }
