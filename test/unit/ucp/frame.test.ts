@@ -147,3 +147,26 @@ function withChecksum(body: string): string {
   const fixed = body.slice(0, 3) + String(length).padStart(5, "0") + body.slice(8);
   return fixed + checksum(fixed);
 }
+
+describe("hostile input never throws anything but a FrameError", () => {
+  test("2,000 mutated frames and random chunks: each is a decode with a reason or a FrameError", () => {
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const base = encodeFrame({ trn: 18, direction: "O", ot: 51, fields: ["012345", "09876", "", "1", "", "3", ...Array(12).fill(""), "3", "", "4869", ...Array(12).fill("")] });
+    let refused = 0;
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Buffer.from(base);
+      for (let k = 0; k < 1 + Math.floor(random() * 4); k++) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      const reader = new FrameReader();
+      try {
+        for (let at = 0; at < bytes.length; at += 1 + Math.floor(random() * 16)) {
+          for (const d of reader.push(bytes.subarray(at, at + 16))) if (!d.ok) refused++;
+        }
+      } catch (error) {
+        assert.ok(error instanceof FrameError, String(error));
+        refused++;
+      }
+    }
+    assert.ok(refused > 1900, `refused ${refused} of 2000`);
+  });
+});
