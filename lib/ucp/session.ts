@@ -165,6 +165,10 @@ export class UcpSession extends EventEmitter {
     this.o = { ...DEFAULTS, ...defined } as Resolved;
     if (!Number.isInteger(this.o.window) || this.o.window < 1 || this.o.window > 100) throw new RangeError("window must be 1..100");
     if (!/^\d{2}$/.test(this.o.redeliverErrorCode)) throw new RangeError("redeliverErrorCode must be two digits");
+    // Checked here, so the login can never fail to encode (the password itself is never quoted).
+    if (!/^[\x20-\x2e\x30-\x7e]{1,16}$/.test(this.o.username)) throw new RangeError("username must be 1-16 printable IRA characters without '/'");
+    if (!/^[\x20-\x7e]*$/.test(this.o.password)) throw new RangeError("password must be printable IRA (ASCII) characters");
+    if (this.o.myNumber !== undefined && !/^\d{0,16}$/.test(this.o.myNumber)) throw new RangeError("myNumber must be up to 16 digits");
     this.bucket = new TokenBucket({ rate: this.o.throughput, burst: this.o.burst });
     this.deliveries = new IncomingOperations(this.o, (d) => this.emitDelivery(d), (l, t) => this.log(l, t));
     if (this.o.receiver) {
@@ -222,7 +226,11 @@ export class UcpSession extends EventEmitter {
     let failures = 0;
     while (!this.closing) {
       this.setStatus({ state: "connecting", retryInMs: undefined });
-      const { loggedIn, reason } = await this.connectOnce();
+      // Nothing may escape this loop as an unhandled rejection (a bad CA throws in tls.connect).
+      const { loggedIn, reason } = await this.connectOnce().catch((error: Error) => {
+        this.connection?.destroy(`could not connect: ${error.message}`);
+        return { loggedIn: false, reason: `could not connect: ${error.message}` };
+      });
       if (this.closing) break;
       failures = loggedIn ? 0 : failures + 1;
       const delay = reconnectDelay(failures, this.o);

@@ -221,8 +221,12 @@ describe("UCP session: login, submit, results", () => {
     }
   });
 
-  test("options: window outside 1..100 is refused", () => {
-    assert.throws(() => new UcpSession({ host: "h", port: 1, username: USERNAME, password: PASSWORD, window: 0 }), /1\.\.100/);
+  test("options: a window outside 1..100, a username a frame cannot carry, a non-IRA password are refused up front", () => {
+    const make = (extra: object) => () => new UcpSession({ host: "h", port: 1, username: USERNAME, password: PASSWORD, ...extra });
+    assert.throws(make({ window: 0 }), /1\.\.100/);
+    assert.throws(make({ username: "a/b" }), /username/);
+    assert.throws(make({ password: "pässwörd" }), (e: Error) => /password must be printable IRA/.test(e.message) && !e.message.includes("pässwörd"));
+    assert.throws(make({ myNumber: "+44" }), /myNumber/);
   });
 });
 
@@ -237,6 +241,17 @@ describe("TLS: verified by default, optional CA", () => {
       await waitFor(() => r.session.status.state === "reconnecting", "the TLS failure");
       assert.match(r.session.status.lastError ?? "", /self[- ]signed/i);
       assert.equal(r.sim.counters.logins, 0);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test("a CA that is not a certificate is a connection failure with a reason, not a crash", { skip }, async () => {
+    const r = await rig({ tls: { ca: "not a certificate" } }, { tls: pem });
+    try {
+      await r.session.start();
+      await waitFor(() => r.session.status.state === "reconnecting", "the failure");
+      assert.ok(r.session.status.lastError);
     } finally {
       await r.close();
     }
