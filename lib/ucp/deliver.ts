@@ -6,6 +6,7 @@
  * hex and is not, an XSer that runs past its end, or a notification without its key is an
  * error with a reason, never a guess.
  */
+import type { StatusName } from "../contract";
 import { decodeText, type Alphabet } from "../sms/alphabet";
 import { describeDataCoding } from "../sms/dcs";
 import { findConcat, splitUdh, type ConcatInfo } from "../sms/udh";
@@ -130,11 +131,14 @@ export function decodeMo(ot: 1 | 52, fields: Fields, options: DeliverOptions = {
   return { ok: true, value: part };
 }
 
-/** DST (§2.2): "0 delivered / 1 buffered / 2 not delivered". Buffered is not final. */
+/**
+ * DST (§2.2): "0 delivered / 1 buffered / 2 not delivered". Buffered is not final; like every
+ * non-final SMPP receipt state (lib/smpp/receipt.ts, BUFFRED) it means "sent" to RapidPro.
+ */
 export const DELIVERY_STATES = {
-  "0": { status: "delivered", final: true },
-  "1": { status: "buffered", final: false },
-  "2": { status: "failed", final: true },
+  "0": { status: "delivered", final: true, contractStatus: "delivered" },
+  "1": { status: "buffered", final: false, contractStatus: "sent" },
+  "2": { status: "failed", final: true, contractStatus: "failed" },
 } as const;
 
 export interface Notification {
@@ -149,6 +153,10 @@ export interface Notification {
   dst: "0" | "1" | "2";
   status: "delivered" | "buffered" | "failed";
   final: boolean;
+  /** The message contract's status for RapidPro (buffered = "sent"). */
+  contractStatus: StatusName;
+  /** Set for failures: what RapidPro shows as the reason ("RSN 107: <the SMSC's text>"). */
+  reason?: string;
   /** RSN, the three-digit reason code, when given. */
   rsn?: string;
   dscts?: string;
@@ -177,6 +185,7 @@ export function decodeNotification(fields: Fields, options: DeliverOptions = {})
     dst: dst as Notification["dst"],
     status: state.status,
     final: state.final,
+    contractStatus: state.contractStatus,
   };
   if (rsn !== "") note.rsn = rsn.padStart(3, "0");
   const dscts = fields.DSCTS ?? "";
@@ -191,5 +200,6 @@ export function decodeNotification(fields: Fields, options: DeliverOptions = {})
     if ((fields.MT ?? "3") !== "3" || !isHex(msg)) return { ok: false, reason: "notification text is not MT 3 hex" };
     note.text = decodeText(Buffer.from(msg, "hex"), options.alphabet === "ira" ? "ia5" : "gsm7");
   }
+  if (note.status === "failed") note.reason = [note.rsn ? `RSN ${note.rsn}` : "not delivered", note.text].filter(Boolean).join(": ");
   return { ok: true, value: note };
 }

@@ -296,15 +296,20 @@ describe("MO (OT 52, OT 01) and notifications (OT 53)", () => {
     }
   });
 
-  const states: Array<{ dst: string; status: string; final: boolean }> = [
-    { dst: "0", status: "delivered", final: true },
-    { dst: "1", status: "buffered", final: false },
-    { dst: "2", status: "failed", final: true },
+  const states: Array<{ dst: string; status: string; final: boolean; contract: string; reason?: string }> = [
+    { dst: "0", status: "delivered", final: true, contract: "delivered" },
+    { dst: "1", status: "buffered", final: false, contract: "sent" },
+    { dst: "2", status: "failed", final: true, contract: "failed", reason: "RSN 001: absent" },
   ];
   for (const s of states) {
-    test(`§2.2 'DST 0 delivered / 1 buffered / 2 not delivered': DST ${s.dst} is ${s.status}`, () => {
-      const note = decodeNotification({ ADC: "2020", OADC: "250788123123", SCTS: "051226203000", DST: s.dst, RSN: s.dst === "2" ? "001" : "" });
-      assert.ok(note.ok && note.value.status === s.status && note.value.final === s.final);
+    test(`§2.2 'DST 0 delivered / 1 buffered / 2 not delivered': DST ${s.dst} is ${s.status}, "${s.contract}" for RapidPro`, () => {
+      const note = decodeNotification({ ADC: "2020", OADC: "250788123123", SCTS: "051226203000", DST: s.dst, RSN: s.dst === "2" ? "1" : "", MT: "3", MSG: s.dst === "2" ? "616273656E74" : "" });
+      assert.ok(note.ok);
+      if (!note.ok) return;
+      assert.equal(note.value.status, s.status);
+      assert.equal(note.value.final, s.final);
+      assert.equal(note.value.contractStatus, s.contract);
+      assert.equal(note.value.reason, s.reason);
     });
   }
 
