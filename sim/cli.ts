@@ -8,6 +8,8 @@
  *                             [--body <template>] [--max-length 160] [--uuid <uuid>]
  *   rapidpro-sms-sim smsc     [--port 2775] [--system-id id --password pw] [--receipt DELIVRD] [--receipt-delay 1000]
  *                             [--mo-every <seconds> --mo-from +250788123123 --mo-to 2020]
+ *   rapidpro-sms-sim ucp      [--port 2776] [--username u --password pw] [--notify delivered|failed|buffered|none]
+ *                             [--notify-delay 1000] [--mo-every <seconds> --mo-from +250788123123 --mo-to 2020]
  *   rapidpro-sms-sim rapporto [--port 8082] [--service-id id --pass pw] [--mo-url …] [--dlr-url …] [--dlr-delay 1000]
  *
  * Every server listens on 127.0.0.1 and prints what it sees; Ctrl-C stops it.
@@ -17,8 +19,9 @@ import { parseArgs } from "node:util";
 import { sendMt, startCourier, DEFAULT_SEND_BODY } from "./courier";
 import { startSmsc, type ReceiptStat } from "./smsc";
 import { RapportoSim } from "./rapporto";
+import { runUcpCli } from "./ucp";
 
-const USAGE = `usage: rapidpro-sms-sim <courier|send|smsc|rapporto> [options]  (see the README, "Simulators")`;
+const USAGE = `usage: rapidpro-sms-sim <courier|send|smsc|rapporto|ucp> [options]  (see the README, "Simulators")`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -50,6 +53,9 @@ async function main(argv: string[]): Promise<void> {
       "mo-url": { type: "string" },
       "dlr-url": { type: "string" },
       "dlr-delay": { type: "string", default: "1000" },
+      username: { type: "string" },
+      notify: { type: "string" },
+      "notify-delay": { type: "string" },
     },
   });
   const port = values.port === undefined ? undefined : Number(values.port);
@@ -106,6 +112,10 @@ async function main(argv: string[]): Promise<void> {
         }, Number(values["mo-every"]) * 1000);
       }
       onStop(() => smsc.close());
+      return;
+    }
+    case "ucp": {
+      onStop(await runUcpCli(values, port));
       return;
     }
     case "rapporto": {

@@ -1,0 +1,216 @@
+/**
+ * One UCP/EMI connection: a socket (ours to the SMSC, or one the SMSC opened to our
+ * receive port), read frame by frame, with a window of our operations in flight by TRN,
+ * a response timeout per operation, OT 31 keep-alives, an inactivity timeout, and the
+ * SMSC's operations handed up with a way to answer them. A connection is used once: when
+ * anything goes wrong it is destroyed with a reason and the session makes a new one.
+ *
+ * Why an unparseable frame ends the connection: UCP has no length prefix to skip a bad
+ * frame by, and an SMSC that sent one is out of step with us; answering a guess could
+ * acknowledge an MO or notification we never read. Every listener is guarded, so a throw
+ * ends the connection with a reason instead of escaping from a socket event.
+ */
+import type { Socket } from "node:net";
+import { NOT_SUPPORTED_ERROR_CODE } from "./errors";
+import { FrameError, FrameReader, encodeFrame, isKnownOperation, type Frame } from "./frame";
+import { negativeResultFields, positiveResultFields, type OperationType } from "./operations";
+import { TrnWindow } from "./window";
+
+export type LogFn = (level: "debug" | "info" | "warn" | "error", text: string) => void;
+
+/** The connection ended before this operation got its result. */
+export class ConnectionDownError extends Error {
+  override name = "ConnectionDownError";
+}
+
+export type ResultCallback = (error: Error | undefined, result?: Frame) => void;
+
+/** Answers an SMSC operation with the fields of its result (`positiveResultFields` etc.). */
+export type Answer = (fields: string[]) => void;
+
+export interface ConnectionOptions {
+  window: number;
+  responseTimeoutMs: number;
+  /** OT 31 period; 0 turns it off. */
+  keepAliveMs: number;
+  /** ADC of the OT 31: "Kannel: login or my-number" (§2.2). */
+  keepAliveAdc: string;
+  /** Nothing received for this long ends the connection; 0 turns it off. */
+  inactivityTimeoutMs: number;
+}
+
+/** OT 31 PID: "Kannel `0539` = PC appl. over TCP/IP" (§2.2). */
+const KEEP_ALIVE_PID = "0539";
+
+interface Pending {
+  ot: number;
+  timer: NodeJS.Timeout;
+  callback: ResultCallback;
+}
+
+export class UcpConnection {
+  onDown?: (reason: string) => void;
+  /** An operation from the SMSC (OT 01, 52, 53); OT 31 and unknown OTs are answered here. */
+  onOperation?: (frame: Frame, answer: Answer) => void;
+
+  private readonly reader = new FrameReader();
+  private readonly window: TrnWindow<Pending>;
+  private downReason?: string;
+  private keepAliveTimer?: NodeJS.Timeout;
+  private inactivityTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: ConnectionOptions,
+    private readonly log: LogFn,
+    readonly name: string,
+  ) {
+    this.window = new TrnWindow(options.window);
+    socket.setNoDelay(true);
+    // Kept for the life of the object: a late socket error must never be unhandled.
+    socket.on("error", (error: Error & { code?: string }) => this.destroy(`connection error: ${error.code ?? ""} ${error.message}`.replace("  ", " ")));
+    socket.on("close", () => this.destroy("connection closed by the peer"));
+    socket.on("data", (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+    if (options.inactivityTimeoutMs > 0) {
+      this.inactivityTimer = setTimeout(() => this.destroy(`nothing received for ${options.inactivityTimeoutMs} ms`), options.inactivityTimeoutMs);
+    }
+  }
+
+  get up(): boolean {
+    return this.downReason === undefined;
+  }
+
+  get inFlight(): number {
+    return this.window.inFlight;
+  }
+
+  get windowFull(): boolean {
+    return this.window.full;
+  }
+
+  /**
+   * Sends an operation if the window has room (false when it has none) and calls back once
+   * with its result, or with an error when the connection ends first. No result within
+   * the response timeout ends the connection: the peer is no longer trusted.
+   */
+  request(ot: OperationType, fields: string[], callback: ResultCallback, describe = `operation ${ot}`): boolean {
+    if (this.downReason !== undefined) {
+      callback(new ConnectionDownError(this.downReason));
+      return true;
+    }
+    const pending: Pending = { ot, timer: undefined as unknown as NodeJS.Timeout, callback };
+    const trn = this.window.offer(pending);
+    if (trn === undefined) return false;
+    let bytes: Buffer;
+    try {
+      bytes = encodeFrame({ trn, direction: "O", ot, fields });
+    } catch (error) {
+      this.window.complete(trn);
+      throw error;
+    }
+    pending.timer = setTimeout(() => this.destroy(`no result to ${describe} (TRN ${String(trn).padStart(2, "0")}) within ${this.options.responseTimeoutMs} ms`), this.options.responseTimeoutMs);
+    this.write(bytes, describe);
+    return true;
+  }
+
+  /** Starts the OT 31 keep-alive (after login on our own connection). */
+  startKeepAlive(): void {
+    const period = this.options.keepAliveMs;
+    if (period <= 0 || this.keepAliveTimer) return;
+    this.keepAliveTimer = setInterval(() => {
+      // A full window means traffic is flowing; the alert would only wait for a slot.
+      if (this.window.full) return;
+      this.request(31, [this.options.keepAliveAdc, KEEP_ALIVE_PID], (error, result) => {
+        if (!error && result?.fields[0] === "N") this.log("warn", `keep-alive OT 31 answered negatively (error code ${result.fields[1]})`);
+      }, "keep-alive OT 31");
+    }, period);
+  }
+
+  /**
+   * Ends the connection once; later calls do nothing. Everything in flight gets a
+   * ConnectionDownError. `graceful` lets written frames reach the peer first.
+   */
+  destroy(reason: string, graceful = false): void {
+    if (this.downReason !== undefined) return;
+    this.downReason = reason;
+    clearInterval(this.keepAliveTimer);
+    clearTimeout(this.inactivityTimer);
+    for (const pending of this.window.drain()) {
+      clearTimeout(pending.timer);
+      this.guard(() => pending.callback(new ConnectionDownError(reason)));
+    }
+    if (graceful) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    } else {
+      this.socket.destroy();
+    }
+    const onDown = this.onDown;
+    this.onDown = undefined;
+    if (onDown) this.guard(() => onDown(reason));
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.downReason !== undefined) return;
+    this.inactivityTimer?.refresh();
+    let decoded;
+    try {
+      decoded = this.reader.push(chunk);
+    } catch (error) {
+      if (error instanceof FrameError) return this.destroy(`unreadable data from the SMSC: ${error.message}`);
+      throw error;
+    }
+    for (const d of decoded) {
+      if (this.downReason !== undefined) return;
+      if (!d.ok) return this.destroy(`unreadable frame from the SMSC: ${d.reason}`);
+      if (d.frame.direction === "R") this.onResult(d.frame);
+      else this.onOperationFrame(d.frame);
+    }
+  }
+
+  private onResult(frame: Frame): void {
+    const pending = this.window.complete(frame.trn);
+    if (!pending) {
+      this.log("warn", `ignored result ${frame.ot} with TRN ${frame.trn}: nothing in flight with it`);
+      return;
+    }
+    clearTimeout(pending.timer);
+    if (pending.ot !== frame.ot) {
+      pending.callback(new Error(`result with TRN ${frame.trn} is for OT ${frame.ot}, but OT ${pending.ot} was sent`));
+      return this.destroy(`the SMSC answered OT ${pending.ot} (TRN ${frame.trn}) with a result for OT ${frame.ot}`);
+    }
+    pending.callback(undefined, frame);
+  }
+
+  private onOperationFrame(frame: Frame): void {
+    const answer: Answer = (fields) => this.answer(frame, fields);
+    if (frame.ot === 31) return answer(positiveResultFields(31));
+    if (!isKnownOperation(frame.ot) || frame.ot === 51 || frame.ot === 60 || !this.onOperation) {
+      this.log("warn", `answered operation ${frame.ot} from the SMSC 'not supported'`);
+      return answer(negativeResultFields(NOT_SUPPORTED_ERROR_CODE, ""));
+    }
+    this.onOperation(frame, answer);
+  }
+
+  private answer(operation: Frame, fields: string[]): void {
+    const what = `result to operation ${operation.ot} (TRN ${String(operation.trn).padStart(2, "0")})`;
+    if (this.downReason !== undefined) {
+      this.log("warn", `${what} not sent: connection down (${this.downReason}); the SMSC will deliver it again`);
+      return;
+    }
+    this.write(encodeFrame({ trn: operation.trn, direction: "R", ot: operation.ot, fields }), what);
+  }
+
+  private write(bytes: Buffer, what: string): void {
+    if (!this.socket.writable) return this.destroy(`socket not writable when sending ${what}`);
+    this.socket.write(bytes);
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.destroy(`internal error: ${(error as Error).message}`);
+    }
+  }
+}
