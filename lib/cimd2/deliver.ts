@@ -7,8 +7,10 @@
 import { describeDataCoding, type DataCodingOptions } from "../sms/dcs";
 import { ALPHABETS, type Alphabet } from "../sms/alphabet";
 import { findConcat, splitUdh, type ConcatInfo } from "../sms/udh";
-import { param, type Packet } from "./packet";
+import { OP } from "./operations";
+import { param, type DecodedPacket, type Packet } from "./packet";
 import { P } from "./parameters";
+import { readStatusReport, type StatusReport } from "./report";
 import { decodeCimd2Text } from "./text";
 
 export interface DeliveredMessage {
@@ -84,4 +86,22 @@ export function readDeliverMessage(packet: Packet, options: DataCodingOptions = 
   if (!coding.alphabet) return { ok: true, message: { ...withUdh, octets, notText: coding.notText } };
   if (octets.length === 0 && !udh) return { ok: false, reason: "deliver message without 033 or 034 (no user data)", errorCode: 302 };
   return { ok: true, message: { ...withUdh, text: ALPHABETS[coding.alphabet].decode(octets), octets, alphabet: coding.alphabet } };
+}
+
+export type DeliveryAnswer = { ok: true } | { ok: false; code?: number; text?: string };
+
+export type Delivery =
+  | { kind: "mo"; message: DeliveredMessage; packet: DecodedPacket; respond: (answer: DeliveryAnswer) => void }
+  | { kind: "report"; report: StatusReport; packet: DecodedPacket; respond: (answer: DeliveryAnswer) => void }
+  /** An op 20 / 23 that cannot be read; `errorCode` is the answer that fits the fault. */
+  | { kind: "invalid"; reason: string; errorCode: number; packet: DecodedPacket; respond: (answer: DeliveryAnswer) => void };
+
+/** What the session emits for an op 20 or op 23, read, with the answer still to give. */
+export function toDelivery(packet: DecodedPacket, respond: (answer: DeliveryAnswer) => void): Delivery {
+  if (packet.op === OP.DELIVER_MESSAGE) {
+    const read = readDeliverMessage(packet);
+    return read.ok ? { kind: "mo", message: read.message, packet, respond } : { kind: "invalid", reason: read.reason, errorCode: read.errorCode, packet, respond };
+  }
+  const read = readStatusReport(packet);
+  return read.ok ? { kind: "report", report: read.report, packet, respond } : { kind: "invalid", reason: read.reason, errorCode: 3, packet, respond };
 }

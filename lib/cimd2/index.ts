@@ -7,3 +7,4 @@ export * from "./text";
 export * from "./submit";
 export * from "./deliver";
 export * from "./report";
+export * from "./session";
