@@ -153,18 +153,22 @@ export class Cimd2Session extends EventEmitter {
       await link.open();
     } catch (error) {
       const reason = (error as Error).message;
-      if (/unreadable|refused .* from the SMSC/.test(reason)) this.current.faults += 1;
+      this.noteEndingFault(reason);
       return { loggedIn: false, reason };
     }
     if (this.closing) return { loggedIn: true, reason: "closing" };
     this.setStatus({ state: "loggedIn", retryInMs: undefined });
     this.pump();
     const reason = await down;
-    if (/^unreadable|answered .* with/.test(reason)) {
-      this.current.faults += 1;
-      this.emitSafely("fault", reason);
-    }
+    this.noteEndingFault(reason);
     return { loggedIn: true, reason };
+  }
+
+  /** A connection that ended on what the SMSC sent (not on a timeout or a close) is a fault. */
+  private noteEndingFault(reason: string): void {
+    if (!/^unreadable|answered .* with|refused .* with NACK/.test(reason)) return;
+    this.current.faults += 1;
+    this.emitSafely("fault", reason);
   }
 
   private sleep(ms: number): Promise<void> {
