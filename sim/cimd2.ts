@@ -406,3 +406,73 @@ export async function startCimd2Sim(options: Cimd2SimOptions = {}): Promise<Cimd
   await sim.listen();
   return sim;
 }
+
+/**
+ * `rapidpro-sms-sim cimd2`: the simulator on 127.0.0.1 with faults typed on stdin, one per
+ * line: `drop`, `slow <ms>`, `ignore`, `error <code> [count]`, `refuse-login <code>`,
+ * `noise`, `garbage`, `clear`, `mo <text>`.
+ */
+export async function runCimd2Cli(args: string[], onStop: (close: () => Promise<unknown>) => void): Promise<void> {
+  const { parseArgs } = await import("node:util");
+  const { createInterface } = await import("node:readline");
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      port: { type: "string", default: "9971" },
+      user: { type: "string" },
+      password: { type: "string", default: "" },
+      report: { type: "string", default: "4" },
+      "report-delay": { type: "string", default: "1000" },
+      redeliver: { type: "string" },
+      "mo-every": { type: "string" },
+      "mo-from": { type: "string", default: "+250788123123" },
+      "mo-to": { type: "string", default: "2020" },
+    },
+  });
+  const sim = await startCimd2Sim({
+    port: Number(values.port),
+    credentials: values.user ? { username: values.user, password: values.password ?? "" } : undefined,
+    reportStatus: values.report === "none" ? null : Number(values.report),
+    reportDelayMs: Number(values["report-delay"]),
+    redeliverMs: values.redeliver === undefined ? undefined : Number(values.redeliver),
+  });
+  console.log(`CIMD2 simulator: cimd2://127.0.0.1:${sim.port}${values.user ? "" : " (any user identity and password)"}`);
+  sim.on("login", (l: { user?: string; accepted: boolean }) => console.log(`login ${l.user ?? ""}: ${l.accepted ? "accepted" : "refused"}`));
+  sim.on("submit", (r: Cimd2SubmitRecord) => console.log(`submit to ${r.destination} -> 060 ${r.timestamp}${r.udh ? ` udh ${r.udh}` : ""}: ${JSON.stringify(r.text ?? "")}`));
+  sim.on("refused", (r: { op: number; code: number }) => console.log(`op ${r.op} answered with error ${r.code}`));
+  const mo = (text: string) =>
+    sim
+      .sendMo({ from: values["mo-from"]!, to: values["mo-to"]!, text })
+      .then((answers) => console.log(`MO answered: ${answers.join(", ")}`))
+      .catch((err: Error) => console.log(`MO: ${err.message}`));
+  if (values["mo-every"]) {
+    let n = 0;
+    const timer = setInterval(() => void mo(`MO number ${++n} from the CIMD2 simulator`), Number(values["mo-every"]) * 1000);
+    timer.unref();
+  }
+  const commands: Record<string, (rest: string[]) => void> = {
+    drop: () => sim.dropConnections(),
+    slow: ([ms]) => sim.setFault({ responseDelayMs: Number(ms ?? 5000) }),
+    ignore: () => sim.setFault({ ignoreSubmits: true }),
+    error: ([code, count]) => sim.setFault({ errorNext: { code: Number(code ?? 10), count: Number(count ?? 1) } }),
+    "refuse-login": ([code]) => sim.setFault({ refuseLogin: Number(code ?? 100) }),
+    noise: () => sim.sendNoise(),
+    garbage: () => sim.sendGarbage(),
+    clear: () => sim.clearFaults(),
+    mo: (words) => void mo(words.join(" ")),
+  };
+  const lines = createInterface({ input: process.stdin });
+  lines.on("line", (line) => {
+    const [name, ...rest] = line.trim().split(/\s+/);
+    const command = commands[name];
+    if (!name) return;
+    if (!command) return console.log(`unknown command "${name}"; try: ${Object.keys(commands).join(", ")}`);
+    command(rest);
+    console.log(`ok: ${line.trim()}`);
+  });
+  onStop(() => {
+    lines.close();
+    return sim.close();
+  });
+}

@@ -8,6 +8,8 @@
  *                             [--body <template>] [--max-length 160] [--uuid <uuid>]
  *   rapidpro-sms-sim smsc     [--port 2775] [--system-id id --password pw] [--receipt DELIVRD] [--receipt-delay 1000]
  *                             [--mo-every <seconds> --mo-from +250788123123 --mo-to 2020]
+ *   rapidpro-sms-sim cimd2    [--port 9971] [--user u --password p] [--report 4|none] [--report-delay 1000]
+ *                             [--mo-every <seconds>] (faults typed on stdin: drop, slow, error, noise, garbage, …)
  *   rapidpro-sms-sim rapporto [--port 8082] [--service-id id --pass pw] [--mo-url …] [--dlr-url …] [--dlr-delay 1000]
  *
  * Every server listens on 127.0.0.1 and prints what it sees; Ctrl-C stops it.
@@ -17,11 +19,14 @@ import { parseArgs } from "node:util";
 import { sendMt, startCourier, DEFAULT_SEND_BODY } from "./courier";
 import { startSmsc, type ReceiptStat } from "./smsc";
 import { RapportoSim } from "./rapporto";
+import { runCimd2Cli } from "./cimd2";
 
 const USAGE = `usage: rapidpro-sms-sim <courier|send|smsc|rapporto> [options]  (see the README, "Simulators")`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  // The CIMD2 simulator parses its own options (sim/cimd2.ts).
+  if (command === "cimd2") return runCimd2Cli(rest, onStop);
   const { values } = parseArgs({
     args: rest,
     strict: true,
