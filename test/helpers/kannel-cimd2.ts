@@ -10,7 +10,7 @@
  * and exits when that client goes), so a client that reconnects finds it again.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -129,4 +129,129 @@ export async function startTestCimd2(args: string[]): Promise<TestCimd2> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export const SMSBOX = "/usr/sbin/smsbox";
+
+/** A free TCP port on 127.0.0.1 (closed again at once; Kannel needs port numbers up front). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface KannelBoxes {
+  sendsmsPort: number;
+  dir: string;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * bearerbox with `smsc = cimd2` pointed at 127.0.0.1:`smscPort`, and smsbox with a sendsms
+ * user `tester`/`pw` and a catch-all service that GETs each MO from `moUrl`. Everything
+ * Kannel opens listens on 127.0.0.1.
+ */
+export async function startKannelCimd2Client(options: { smscPort: number; username: string; password: string; moUrl: string }): Promise<KannelBoxes> {
+  const dir = mkdtempSync(join(tmpdir(), "cimd2-bearerbox-"));
+  const [adminPort, boxPort, sendsmsPort] = [await freePort(), await freePort(), await freePort()];
+  const conf = `group = core
+admin-port = ${adminPort}
+admin-interface = 127.0.0.1
+admin-password = admin-pw
+admin-allow-ip = "127.0.0.1"
+smsbox-port = ${boxPort}
+smsbox-interface = 127.0.0.1
+box-deny-ip = "*.*.*.*"
+box-allow-ip = "127.0.0.1"
+log-file = "${join(dir, "bearerbox.log")}"
+log-level = 0
+dlr-storage = internal
+
+group = smsc
+smsc = cimd2
+smsc-id = sim
+host = 127.0.0.1
+port = ${options.smscPort}
+smsc-username = "${options.username}"
+smsc-password = "${options.password}"
+keepalive = 5
+reconnect-delay = 1
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = ${boxPort}
+sendsms-port = ${sendsmsPort}
+sendsms-interface = 127.0.0.1
+log-file = "${join(dir, "smsbox.log")}"
+log-level = 0
+
+group = sendsms-user
+username = tester
+password = pw
+user-allow-ip = "127.0.0.1"
+
+group = sms-service
+keyword = default
+catch-all = true
+max-messages = 0
+get-url = "${options.moUrl}"
+`;
+  const confFile = join(dir, "kannel.conf");
+  writeFileSync(confFile, conf);
+  const children: ChildProcess[] = [];
+  let output = "";
+  const start = (binary: string) => {
+    const child = spawn(binary, [confFile], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    child.stdout?.on("data", (d: Buffer) => (output += d.toString("latin1")));
+    child.stderr?.on("data", (d: Buffer) => (output += d.toString("latin1")));
+    children.push(child);
+  };
+  start(BEARERBOX);
+  // smsbox connects to bearerbox's box port; give bearerbox a moment to open it.
+  const deadline = Date.now() + 10_000;
+  while (!(await canConnect(boxPort))) {
+    if (Date.now() > deadline) throw new Error(`bearerbox did not open its box port:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  start(SMSBOX);
+  while (!(await canConnect(sendsmsPort))) {
+    if (Date.now() > deadline + 10_000) throw new Error(`smsbox did not open sendsms:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    sendsmsPort,
+    dir,
+    logs: () => {
+      const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "latin1") : "");
+      return `${output}\n${read("bearerbox.log")}\n${read("smsbox.log")}`;
+    },
+    async stop() {
+      for (const child of children.reverse()) {
+        if (child.exitCode !== null || child.pid === undefined) continue;
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        try {
+          process.kill(-child.pid, "SIGTERM");
+        } catch {
+          continue;
+        }
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
