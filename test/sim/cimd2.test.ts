@@ -150,7 +150,7 @@ describe("CIMD2 simulator", () => {
   });
 
   test("drop: the connection is cut, an unanswered delivery is redelivered on the next login", async () => {
-    const smsc = await sim({ redeliverMs: 20 });
+    const smsc = await sim({ redeliverMs: 200 });
     const first = await client(smsc);
     await first.login();
     const answered = smsc.sendMo({ from: "+4670", to: "2020", text: "keep me" });

@@ -1,10 +1,15 @@
 import { test, describe, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
+import * as tls from "node:tls";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Cimd2Session, type Cimd2SessionOptions, type Delivery, type SessionStatus } from "../../../lib/cimd2/session";
 import { buildSubmit } from "../../../lib/cimd2/submit";
 import { correlationKey } from "../../../lib/cimd2/report";
-import { encodePacket } from "../../../lib/cimd2/packet";
+import { encodePacket, PacketReader } from "../../../lib/cimd2/packet";
 import { startCimd2Sim, type Cimd2SimOptions } from "../../../sim/cimd2";
 import { waitFor } from "../../helpers/wait";
 
@@ -136,7 +141,8 @@ describe("Cimd2Session against the simulator", () => {
   });
 
   test("MO: three UCS-2 parts out of order arrive with their UDH; a refused part is delivered again", async () => {
-    const { sim, session } = await setup({ redeliverMs: 30 });
+    // Long enough that a busy machine answers before the simulator gives up and resends.
+    const { sim, session } = await setup({ redeliverMs: 1000 });
     const mos: Delivery[] = [];
     let refuseFirst = true;
     session.on("delivery", (d: Delivery) => {
@@ -212,5 +218,117 @@ describe("Cimd2Session against the simulator", () => {
     assert.ok(outcomes.every((o) => o.ok));
     const keys = new Set(outcomes.map((o) => (o.ok ? o.key : "")));
     assert.equal(keys.size, 4, "unique 060 per destination");
+  });
+});
+
+/** A self-signed certificate for 127.0.0.1, or undefined without openssl. */
+function selfSigned(): { key: string; cert: string } | undefined {
+  const dir = mkdtempSync(join(tmpdir(), "cimd2-tls-"));
+  try {
+    const args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"];
+    execFileSync("openssl", [...args, "-keyout", join(dir, "k.pem"), "-out", join(dir, "c.pem")], { stdio: "ignore" });
+    return { key: readFileSync(join(dir, "k.pem"), "utf8"), cert: readFileSync(join(dir, "c.pem"), "utf8") };
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("TLS: verified by default, with an optional CA", () => {
+  const pem = selfSigned();
+  const skip = pem ? false : "openssl is not available to make a test certificate";
+  if (skip) console.log(`skipping the CIMD2 TLS tests: ${skip}`);
+
+  /** TLS in front of the simulator, as a TLS-terminating SMSC would be. */
+  async function tlsFront(sim: { port: number }) {
+    const server = tls.createServer({ key: pem!.key, cert: pem!.cert }, (client) => {
+      const inner = net.connect(sim.port, "127.0.0.1");
+      client.pipe(inner);
+      inner.pipe(client);
+      client.on("error", () => inner.destroy());
+      inner.on("error", () => client.destroy());
+      client.on("close", () => inner.destroy());
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    return (server.address() as net.AddressInfo).port;
+  }
+
+  test("a self-signed SMSC certificate is refused by default", { skip }, async () => {
+    const { sim } = await setup();
+    const port = await tlsFront(sim);
+    const tlsSession = new Cimd2Session({ host: "127.0.0.1", port, tls: true, username: "user", password: PASSWORD, reconnectMinMs: 20, reconnectMaxMs: 50 });
+    const seen: SessionStatus[] = [];
+    tlsSession.on("status", (s: SessionStatus) => seen.push(s));
+    cleanups.push(() => tlsSession.close());
+    tlsSession.start();
+    await waitFor(() => seen.some((s) => s.state === "reconnecting"), "the TLS failure");
+    assert.match(seen.find((s) => s.state === "reconnecting")?.lastError ?? "", /self[- ]signed/i);
+    assert.equal(sim.counters.logins, 0);
+  });
+
+  test("trusted through the configured CA, the login and a submit go through", { skip }, async () => {
+    const { sim } = await setup();
+    const port = await tlsFront(sim);
+    const tlsSession = new Cimd2Session({ host: "127.0.0.1", port, tls: { ca: pem!.cert }, username: "user", password: PASSWORD });
+    cleanups.push(() => tlsSession.close());
+    tlsSession.start();
+    assert.ok((await tlsSession.submit(parts("over TLS")[0])).ok);
+    assert.equal(sim.counters.logins, 1);
+  });
+});
+
+describe("an SMSC written by hand (packets the simulator never sends)", () => {
+  /** Answers the login and hands the test the socket and what the client sent. */
+  async function bareSmsc() {
+    const received: Array<{ op: number; number: number }> = [];
+    let socket: net.Socket | undefined;
+    const server = net.createServer((s) => {
+      socket = s;
+      const reader = new PacketReader();
+      s.on("error", () => undefined);
+      s.on("data", (chunk: Buffer) => {
+        for (const e of reader.push(chunk)) {
+          if (e.kind !== "packet") continue;
+          received.push({ op: e.packet.op, number: e.packet.number });
+          if (e.packet.op === 1) s.write(encodePacket({ op: 51, number: e.packet.number, params: [] }));
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const session = new Cimd2Session({ host: "127.0.0.1", port: (server.address() as net.AddressInfo).port, username: "u", password: "p" });
+    cleanups.push(() => session.close());
+    session.start();
+    await waitFor(() => received.some((p) => p.op === 1) && socket !== undefined, "the login");
+    return { session, received, send: (bytes: Buffer) => socket!.write(bytes) };
+  }
+
+  test("\"A repeated request number … is treated as a retransmission\" (§3.2): one delivery, answered again", async () => {
+    const { session, received, send } = await bareSmsc();
+    const deliveries: Delivery[] = [];
+    session.on("delivery", (d: Delivery) => deliveries.push(d));
+    const mo = encodePacket({ op: 20, number: 100, params: [{ code: 21, value: "2020" }, { code: 23, value: "4670" }, { code: 33, value: "once" }] });
+    send(mo);
+    send(mo);
+    await waitFor(() => deliveries.length === 1, "the delivery");
+    deliveries[0].respond({ ok: true });
+    await waitFor(() => received.filter((p) => p.op === 70).length === 1, "the 70");
+    send(mo);
+    await waitFor(() => received.filter((p) => p.op === 70 && p.number === 100).length === 2, "the 70 again");
+    assert.equal(deliveries.length, 1, "the repeat was not delivered twice");
+  });
+
+  test("an odd packet number from the SMSC (\"SMSC numbers are even\") is answered NACK", async () => {
+    const { received, send } = await bareSmsc();
+    send(encodePacket({ op: 40, number: 7, params: [] }));
+    await waitFor(() => received.some((p) => p.op === 99 && p.number === 7), "the NACK");
+  });
+
+  test("op 03 from the SMSC is answered 53 with error 1 (unexpected operation)", async () => {
+    const { received, send } = await bareSmsc();
+    send(encodePacket({ op: 3, number: 2, params: [] }));
+    await waitFor(() => received.some((p) => p.op === 53 && p.number === 2), "the 53");
   });
 });
