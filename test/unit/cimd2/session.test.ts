@@ -178,6 +178,13 @@ describe("Cimd2Session against the simulator", () => {
     await waitFor(() => statuses.some((s) => /no response to alive/.test(s.lastError ?? "")), "the alive timeout");
   });
 
+  test("nothing received for the inactivity timeout ends the connection, and a fresh one is made", async () => {
+    const { sim, session, statuses } = await setup({}, { aliveIntervalMs: 0, inactivityTimeoutMs: 150 });
+    session.start();
+    await waitFor(() => statuses.some((s) => /nothing received for 150 ms/.test(s.lastError ?? "")), "the inactivity timeout");
+    await waitFor(() => sim.counters.logins >= 2, "a second login");
+  });
+
   test("close() logs out with op 02 and fails what is still queued as temporary", async () => {
     const { sim, session } = await setup();
     session.start();
