@@ -2,7 +2,7 @@
  * Options, defaults, status and outcome shapes of the CIMD2 session (session.ts), kept apart
  * so the session file holds only behaviour. They mirror lib/smpp/session.ts's names.
  */
-import type { SubmitError } from "../contract";
+import type { QueueOutcome } from "../submit-queue";
 import type { TlsOptions } from "./link";
 
 export type { TlsOptions } from "./link";
@@ -85,9 +85,15 @@ export interface SessionStatus {
 
 export const STATUS_KEYS = ["state", "throttled", "windowFull", "retryInMs", "lastError"] as const;
 
-export type SubmitOutcome =
-  | { ok: true; timestamp: string; destination: string; key: string; attempts: number }
-  | { ok: false; errorCode?: number; error: SubmitError; attempts: number };
+/** What an accepted submit gives: the `060` timestamp, the `021` and the key they make. */
+export interface Accepted {
+  timestamp: string;
+  destination: string;
+  key: string;
+}
+
+/** `code` on a refusal is the SMSC's `900` error code. */
+export type SubmitOutcome = QueueOutcome<Accepted>;
 
 export interface SubmitOptions {
   /** Epoch ms after which the submit is no longer sent (it fails as temporary). */
