@@ -115,15 +115,7 @@ export class SubmitQueue<P, R extends object> {
 
   /** Resolves when nothing is in flight, or after `timeoutMs`. */
   waitIdle(timeoutMs: number): Promise<void> {
-    if (this.sending.size === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.idleWaiters.push(done);
-    });
+    return this.sending.size === 0 ? Promise.resolve() : boundedWait(this.idleWaiters, timeoutMs);
   }
 
   /** Sends queued submits while the window, the bucket and any throttling pause allow. */
@@ -245,3 +237,15 @@ const LOCAL_FAILURES = {
   QUEUE_FULL: "too many messages waiting for the SMSC",
   CONNECTION_LOST: "the connection was lost while the submit was in flight",
 } as const;
+
+/** Resolves when the owner calls the function it adds to `waiters`, or after `timeoutMs`. */
+export function boundedWait(waiters: Array<() => void>, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    function done() {
+      clearTimeout(timer);
+      resolve();
+    }
+    waiters.push(done);
+  });
+}

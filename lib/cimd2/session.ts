@@ -19,7 +19,7 @@
 import { EventEmitter } from "node:events";
 // Generic pieces shared with the SMPP layer rather than written twice.
 import { reconnectDelay } from "../smpp/session";
-import { SubmitQueue, type SendResult } from "../submit-queue";
+import { boundedWait, SubmitQueue, type SendResult } from "../submit-queue";
 import { toDelivery, type DeliveryAnswer } from "./deliver";
 import { classifyError, describeError, REDELIVER_ERROR } from "./errors";
 import { Cimd2Link, errorCodeOf, errorParams, InvalidPacketError, type LogFn } from "./link";
@@ -154,15 +154,7 @@ export class Cimd2Session extends EventEmitter {
 
   /** Resolves when every delivery has been answered, or after `timeoutMs`. */
   private deliveriesDone(timeoutMs: number): Promise<void> {
-    if (this.deliveriesPending === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.idleWaiters.push(done);
-    });
+    return this.deliveriesPending === 0 ? Promise.resolve() : boundedWait(this.idleWaiters, timeoutMs);
   }
 
   private send(params: Parameter[], done: (result: SendResult<Accepted>) => void): void {
