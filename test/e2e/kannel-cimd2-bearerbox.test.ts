@@ -28,14 +28,14 @@ describe("bearerbox (Kannel 1.4.5) as a CIMD2 client of the simulator", { skip: 
     await new Promise<void>((r) => (sink ? sink.close(() => r()) : r()));
   });
 
-  test("logs in, submits an MT with 056:14, takes the status report and an MO", async () => {
+  test("logs in, submits an MT with 056:14, takes delivered and failed status reports and an MO", async () => {
     sink = http.createServer((req, res) => {
       hits.push(new URL(req.url ?? "/", "http://127.0.0.1"));
       res.end("");
     });
     await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
     sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
-    sim = await startCimd2Sim({ credentials: { username: "kannel", password: "kannel-pw" }, reportDelayMs: 300, reportStatus: 4 });
+    sim = await startCimd2Sim({ credentials: { username: "kannel", password: "kannel-pw" }, reportDelayMs: 300, reportStatus: (r) => (r.text?.includes("fail") ? 3 : 4), reportErrorCode: 17 });
     const logins: boolean[] = [];
     sim.on("login", (l: { accepted: boolean }) => logins.push(l.accepted));
     kannel = await startKannelCimd2Client({ smscPort: sim.port, username: "kannel", password: "kannel-pw", moUrl: `${sinkUrl}/mo?from=%p&to=%P&text=%a` });
@@ -63,6 +63,13 @@ describe("bearerbox (Kannel 1.4.5) as a CIMD2 client of the simulator", { skip: 
     const dlr = hits.find((u) => u.pathname === "/dlr") as URL;
     assert.equal(dlr.searchParams.get("type"), "1");
     assert.equal(sim.counters.answered, 1, "bearerbox answered the op 23 with 73");
+
+    // 061:3 "delivery failed" is DLR_FAIL to Kannel: the dlr-url gets type 2.
+    query.set("text", "please fail");
+    const failing = await fetch(`http://127.0.0.1:${kannel.sendsmsPort}/cgi-bin/sendsms?${query}`);
+    assert.equal(failing.status, 202, await failing.text());
+    await waitFor(() => hits.filter((u) => u.pathname === "/dlr").length === 2, "the failure report at the dlr-url", 20_000);
+    assert.equal(hits.filter((u) => u.pathname === "/dlr")[1].searchParams.get("type"), "2");
 
     const answers = await sim.sendMo({ from: "46709876543", to: "12345", text: "Reply @ {ok}" });
     assert.deepEqual(answers, ["70"]);
