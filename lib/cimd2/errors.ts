@@ -9,6 +9,10 @@
  * Codes the table lacks are permanent, as SMPP's unlisted statuses are (lib/smpp/command-status.ts).
  */
 
+import { GENERAL_ERROR_RESPONSE } from "./operations";
+import { param, type Packet, type Parameter } from "./packet";
+import { P } from "./parameters";
+
 export type ErrorClass = "temporary" | "throttling" | "permanent";
 
 export interface Cimd2ErrorInfo {
@@ -112,3 +116,29 @@ export function describeError(code: number, smscText?: string): string {
  * (docs/design.md, the CIMD2 decision).
  */
 export const REDELIVER_ERROR = 710;
+
+/** `901` error text is at most 64 characters (§3.4). */
+const MAX_ERROR_TEXT = 64;
+
+/** `900` code and `901` text for an error response; the text made safe for the wire. */
+export function errorParams(code: number, text?: string): Parameter[] {
+  const params: Parameter[] = [{ code: P.ERROR_CODE, value: String(code) }];
+  // eslint-disable-next-line no-control-regex
+  const safe = (text ?? "").replace(/[\x00-\x1f\x7f]|[^\x00-\xff]/g, " ").slice(0, MAX_ERROR_TEXT);
+  if (safe) params.push({ code: P.ERROR_TEXT, value: safe });
+  return params;
+}
+
+/** The error a response carries (`900` other than 0), described; undefined when none. */
+export function errorOf(response: Packet): string | undefined {
+  const code = errorCodeOf(response);
+  if (code === undefined) return undefined;
+  return describeError(code, param(response, P.ERROR_TEXT));
+}
+
+export function errorCodeOf(response: Packet): number | undefined {
+  const value = param(response, P.ERROR_CODE);
+  if (value === undefined) return response.op === GENERAL_ERROR_RESPONSE ? 2 : undefined;
+  const code = Number(value);
+  return code === 0 ? undefined : code;
+}

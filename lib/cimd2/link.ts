@@ -19,9 +19,9 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { describeError } from "./errors";
+import { errorOf, errorParams } from "./errors";
 import { GENERAL_ERROR_RESPONSE, NACK, OP, operationName, requestInfo, responseCode, RESPONSE_OFFSET } from "./operations";
-import { encodePacket, numberSide, PacketNumbers, PacketReader, param, type DecodedPacket, type Packet, type Parameter } from "./packet";
+import { encodePacket, numberSide, PacketNumbers, PacketReader, type DecodedPacket, type Packet, type Parameter } from "./packet";
 import { P } from "./parameters";
 
 export interface TlsOptions {
@@ -62,8 +62,6 @@ export type RequestCallback = (error: Error | undefined, response?: DecodedPacke
 export type RequestHandler = (packet: DecodedPacket, answer: (params: Parameter[]) => void) => void;
 
 const MAX_NACK_RETRIES = 3;
-/** `901` error text is at most 64 characters (§3.4). */
-const MAX_ERROR_TEXT = 64;
 
 interface Pending {
   packet: Packet;
@@ -407,27 +405,4 @@ export class Cimd2Link {
 
 function pad3(n: number): string {
   return String(n).padStart(3, "0");
-}
-
-/** `900` code and `901` text for an error response; the text made safe for the wire. */
-export function errorParams(code: number, text?: string): Parameter[] {
-  const params: Parameter[] = [{ code: P.ERROR_CODE, value: String(code) }];
-  // eslint-disable-next-line no-control-regex
-  const safe = (text ?? "").replace(/[\x00-\x1f\x7f]|[^\x00-\xff]/g, " ").slice(0, MAX_ERROR_TEXT);
-  if (safe) params.push({ code: P.ERROR_TEXT, value: safe });
-  return params;
-}
-
-/** The error a response carries (`900` other than 0), described; undefined when none. */
-export function errorOf(response: Packet): string | undefined {
-  const code = errorCodeOf(response);
-  if (code === undefined) return undefined;
-  return describeError(code, param(response, P.ERROR_TEXT));
-}
-
-export function errorCodeOf(response: Packet): number | undefined {
-  const value = param(response, P.ERROR_CODE);
-  if (value === undefined) return response.op === GENERAL_ERROR_RESPONSE ? 2 : undefined;
-  const code = Number(value);
-  return code === 0 ? undefined : code;
 }
