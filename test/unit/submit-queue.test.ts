@@ -99,6 +99,16 @@ describe("SubmitQueue", () => {
     assert.equal((await a).ok, true);
   });
 
+  test("the throughput cap holds the next submit back until the bucket has a token (1/s, burst 1)", async () => {
+    const { queue, sent, changes } = rig({ window: 5, throughput: 1, burst: 1 });
+    void queue.submit("a");
+    void queue.submit("b");
+    await tick();
+    assert.deepEqual(sent.map((s) => s.params), ["a"], "b waits for the next token although the window has room");
+    assert.ok(changes.every((c) => c.windowFull !== true), "waiting for a token is not a full window");
+    queue.close();
+  });
+
   test("a full queue refuses at once", async () => {
     const { queue, setReady } = rig({ maxQueue: 1 });
     setReady(false);
