@@ -10,6 +10,8 @@
  *                             [--mo-every <seconds> --mo-from +250788123123 --mo-to 2020]
  *   rapidpro-sms-sim ucp      [--port 2776] [--username u --password pw] [--notify delivered|failed|buffered|none]
  *                             [--notify-delay 1000] [--mo-every <seconds> --mo-from +250788123123 --mo-to 2020]
+ *   rapidpro-sms-sim cimd2    [--port 9971] [--user u --password p] [--report 4|none] [--report-delay 1000]
+ *                             [--mo-every <seconds>] (faults typed on stdin: drop, slow, error, noise, garbage, …)
  *   rapidpro-sms-sim rapporto [--port 8082] [--service-id id --pass pw] [--mo-url …] [--dlr-url …] [--dlr-delay 1000]
  *
  * Every server listens on 127.0.0.1 and prints what it sees; Ctrl-C stops it.
@@ -20,11 +22,14 @@ import { sendMt, startCourier, DEFAULT_SEND_BODY } from "./courier";
 import { startSmsc, type ReceiptStat } from "./smsc";
 import { RapportoSim } from "./rapporto";
 import { runUcpCli } from "./ucp";
+import { runCimd2Cli } from "./cimd2";
 
-const USAGE = `usage: rapidpro-sms-sim <courier|send|smsc|rapporto|ucp> [options]  (see the README, "Simulators")`;
+const USAGE = `usage: rapidpro-sms-sim <courier|send|smsc|rapporto|ucp|cimd2> [options]  (see the README, "Simulators")`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  // The CIMD2 simulator parses its own options (sim/cimd2.ts).
+  if (command === "cimd2") return runCimd2Cli(rest, onStop);
   const { values } = parseArgs({
     args: rest,
     strict: true,

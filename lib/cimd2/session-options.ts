@@ -1,0 +1,102 @@
+/**
+ * Options, defaults, status and outcome shapes of the CIMD2 session (session.ts), kept apart
+ * so the session file holds only behaviour. They mirror lib/smpp/session.ts's names.
+ */
+import type { QueueOutcome } from "../submit-queue";
+import type { TlsOptions } from "./link";
+
+export type { TlsOptions } from "./link";
+
+export interface Cimd2SessionOptions {
+  host: string;
+  port: number;
+  /** `true` or TLS options: certificates are verified unless `rejectUnauthorized: false`. */
+  tls?: boolean | TlsOptions;
+  /** `010` user identity. */
+  username: string;
+  /** `011` password: sent in the login only; never logged or put in an error. */
+  password: string;
+  /** Submits in flight; 1 to 127 (packet numbers must stay unique). Default 1. */
+  window?: number;
+  /** Per-request response timeout (Kannel: 60 s). */
+  responseTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  loginTimeoutMs?: number;
+  /** Op 40 alive period; 0 turns it off. */
+  aliveIntervalMs?: number;
+  /** Reconnect when nothing at all arrives for this long; 0 turns it off. */
+  inactivityTimeoutMs?: number;
+  /** Messages per second, a float; 0 means no cap. */
+  throughput?: number;
+  burst?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  throttlePauseMs?: number;
+  throttlePauseMaxMs?: number;
+  maxAttempts?: number;
+  queueTimeoutMs?: number;
+  maxQueue?: number;
+  deliverTimeoutMs?: number;
+  logoutTimeoutMs?: number;
+  drainTimeoutMs?: number;
+  /** Send checksums (default true; received packets are read with or without). */
+  checksum?: boolean;
+  random?: () => number;
+}
+
+export type Resolved = Required<Omit<Cimd2SessionOptions, "tls" | "burst">> & Pick<Cimd2SessionOptions, "tls" | "burst">;
+
+export const DEFAULTS = {
+  window: 1,
+  responseTimeoutMs: 60_000,
+  connectTimeoutMs: 10_000,
+  loginTimeoutMs: 10_000,
+  aliveIntervalMs: 60_000,
+  inactivityTimeoutMs: 300_000,
+  throughput: 0,
+  reconnectMinMs: 1_000,
+  reconnectMaxMs: 60_000,
+  throttlePauseMs: 1_000,
+  throttlePauseMaxMs: 30_000,
+  maxAttempts: 3,
+  queueTimeoutMs: 30_000,
+  maxQueue: 10_000,
+  deliverTimeoutMs: 30_000,
+  logoutTimeoutMs: 3_000,
+  drainTimeoutMs: 5_000,
+  checksum: true,
+  random: Math.random,
+};
+
+export type SessionState = "idle" | "connecting" | "loggedIn" | "reconnecting" | "closing" | "closed";
+
+export interface SessionStatus {
+  state: SessionState;
+  throttled: boolean;
+  windowFull: boolean;
+  inFlight: number;
+  queued: number;
+  retryInMs?: number;
+  /** Why the last connection ended, a login failed, or the session paused. */
+  lastError?: string;
+  /** Protocol faults seen from the SMSC since start (broken packets, unexpected requests). */
+  faults: number;
+}
+
+export const STATUS_KEYS = ["state", "throttled", "windowFull", "retryInMs", "lastError"] as const;
+
+/** What an accepted submit gives: the `060` timestamp, the `021` and the key they make. */
+export interface Accepted {
+  timestamp: string;
+  destination: string;
+  key: string;
+}
+
+/** `code` on a refusal is the SMSC's `900` error code. */
+export type SubmitOutcome = QueueOutcome<Accepted>;
+
+export interface SubmitOptions {
+  /** Epoch ms after which the submit is no longer sent (it fails as temporary). */
+  deadline?: number;
+}
+
