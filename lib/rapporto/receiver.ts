@@ -22,7 +22,10 @@ export interface PushRequest {
 }
 
 export interface SourceRules {
-  /** Allowed source addresses; empty or undefined allows every address. */
+  /**
+   * Allowed source addresses. Empty or undefined refuses every push: a push endpoint is open
+   * to every address only when the list says `*` (until issue #14 an empty list allowed all).
+   */
   allowed?: AllowList;
   /** Proxies whose X-Forwarded-For is believed. */
   trustedProxies?: AllowList;
@@ -30,9 +33,10 @@ export interface SourceRules {
 
 function sourceRefusal(rules: SourceRules, request: PushRequest): string | undefined {
   if (request.internal) return undefined;
-  if (!rules.allowed || rules.allowed.size === 0) return undefined;
-  return refusalReason(request.peer, request.forwardedFor, rules.allowed, { trustedProxies: rules.trustedProxies });
+  return refusalReason(request.peer, request.forwardedFor, rules.allowed ?? NO_SOURCE, { trustedProxies: rules.trustedProxies });
 }
+
+const NO_SOURCE = new AllowList("");
 
 const plain = (status: number, body: string): PushAnswer => ({ status, body, contentType: "text/plain; charset=utf-8" });
 

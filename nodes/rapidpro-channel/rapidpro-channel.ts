@@ -22,6 +22,8 @@ export interface RapidproChannelDef extends NodeDef {
   queue: boolean | string;
   /** Where the queue lives: empty for the user directory, `redis://…` for Redis. */
   storeUrl: string;
+  /** Accept send requests without an Authorization header when no value is set (off by default). */
+  allowNoAuth?: boolean | string;
 }
 
 export interface RapidproChannelCredentials {
@@ -43,7 +45,13 @@ export interface RapidproChannelNode extends Node<RapidproChannelCredentials> {
   channelUuid: string;
   /** Why this channel cannot be used, if it cannot. */
   configError?: string;
-  /** True when courier's Authorization header matches the configured value (or none is set). */
+  /**
+   * How send requests are authorized: `checked` against the configured value; `open` (no
+   * value, and the user ticked "accept requests without Authorization"); `refused` (no value:
+   * every request gets 401).
+   */
+  authMode: "checked" | "open" | "refused";
+  /** True when courier's Authorization header matches the configured value, or the channel is open. */
   authorizes(header: string | undefined): boolean;
   /** The shared client to courier (undefined when the config is invalid). */
   courier?: CourierClient;
@@ -72,9 +80,12 @@ export default function (RED: NodeAPI) {
         giveUpAfterMs: Number(config.giveUpAfter) > 0 ? Number(config.giveUpAfter) * 1000 : undefined,
       });
     }
-    if (!expected) this.warn(RED._("rapidpro-channel.warn.no-authorization"));
+    const allowNoAuth = config.allowNoAuth === true || config.allowNoAuth === "true";
+    this.authMode = expected ? "checked" : allowNoAuth ? "open" : "refused";
+    if (this.authMode === "open") this.warn(RED._("rapidpro-channel.warn.open"));
+    if (this.authMode === "refused") this.error(RED._("rapidpro-channel.errors.no-authorization"));
     const matches = expected ? authorizationChecker(expected) : undefined;
-    this.authorizes = (header) => !matches || matches(header);
+    this.authorizes = matches ?? (() => this.authMode === "open");
 
     const useQueue = config.queue === true || config.queue === "true";
     this.outbox =

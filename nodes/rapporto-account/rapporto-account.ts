@@ -48,6 +48,7 @@ export interface RapportoAccountNode extends Node<RapportoAccountCredentials> {
   client?: RapportoClient;
   /** Source rules for the MO and DLR endpoints (always set; an error in them is in sourceError). */
   sources: SourceRules;
+  /** Why pushes are refused from every address (a bad entry, or an empty list), for the endpoints' status. */
   sourceError?: string;
   /** serviceId and pass, for the polling URL template only. */
   login(): { serviceId: string; pass: string };
@@ -92,13 +93,17 @@ export function accountSettings(config: Partial<RapportoAccountDef>, pass: strin
   return { account, client: { ratePerSecond: rate } };
 }
 
-/** The allow-list settings, or the first entry that is not an address or range. */
-export function sourceRules(config: Partial<RapportoAccountDef>): { rules: SourceRules } | { error: string } {
+/**
+ * The allow-list settings, or the first entry that is not an address or range. An empty list
+ * is valid and refuses every push (`emptyList` says so); `*` accepts every address.
+ */
+export function sourceRules(config: Partial<RapportoAccountDef>): { rules: SourceRules; emptyList: boolean } | { error: string } {
   try {
-    const allowed = new AllowList(config.allowedIps ?? "");
-    const trustedProxies = config.trustXff ? new AllowList(config.trustedProxies ?? "") : undefined;
+    const allowed = new AllowList(resolveEnvReference(config.allowedIps));
+    const trustedProxies = config.trustXff ? new AllowList(resolveEnvReference(config.trustedProxies)) : undefined;
     if (config.trustXff && trustedProxies?.size === 0) return { error: "X-Forwarded-For is trusted, but no proxy is named" };
-    return { rules: { allowed, trustedProxies } };
+    if (trustedProxies?.allowsAny) return { error: "trusted proxies: * would let any client choose its own address" };
+    return { rules: { allowed, trustedProxies }, emptyList: allowed.size === 0 };
   } catch (err) {
     return { error: `allowed addresses: ${(err as Error).message}` };
   }
@@ -124,11 +129,16 @@ export default function (RED: NodeAPI) {
     const rules = sourceRules(config);
     if ("error" in rules) {
       // Refuse every push rather than accept from anywhere.
-      node.sources = { allowed: new AllowList("0.0.0.0/32") };
+      node.sources = { allowed: new AllowList("") };
       node.sourceError = rules.error;
       node.error(`Rapporto account: ${rules.error}`);
     } else {
       node.sources = rules.rules;
+      if (rules.emptyList) {
+        // Until issue #14 an empty list accepted every address; now that takes a `*`.
+        node.sourceError = RED._("rapporto-account.status.no-sources");
+        node.warn(RED._("rapporto-account.warn.no-sources"));
+      }
     }
     node.login = () => ({ serviceId: (config.serviceId ?? "").trim(), pass: resolveEnvReference(node.credentials?.pass) });
     node.signatureKey = resolveEnvReference(node.credentials?.hashKey) || undefined;

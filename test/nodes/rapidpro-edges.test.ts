@@ -1,0 +1,121 @@
+/**
+ * rapidpro-in at its edge (issue #14, "Fail closed"): every request a hostile or careless peer
+ * can send, with the status, the body and whether anything was submitted (emitted to the flow).
+ * Courier is played by sim/courier on 127.0.0.1.
+ */
+import { after, afterEach, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import request from "supertest";
+import { helper, httpNodeApp, nodeModules, startHelper, stopHelper } from "../helpers/red";
+import { startCourier, type CourierSim } from "../../sim/courier";
+
+const CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
+const MSG = "0191e180-7d60-7000-aded-7d8b151cbd5b";
+const AUTH = "Token s3cr3t-value";
+const modules = () => nodeModules("rapidpro-channel", "rapidpro-in", "rapidpro-out");
+
+function flow(courierUrl: string, channel: Record<string, unknown> = {}, input: Record<string, unknown> = {}) {
+  return [
+    { id: "t1", type: "tab" },
+    { id: "c1", z: "t1", type: "rapidpro-channel", baseUrl: courierUrl, channelUuid: CHANNEL, queue: false, ...channel },
+    { id: "in1", z: "t1", type: "rapidpro-in", channel: "c1", path: "/rapidpro/send", timeout: 2, wires: [["h1"]], ...input },
+    { id: "h1", z: "t1", type: "helper" },
+    { id: "out1", z: "t1", type: "rapidpro-out", channel: "c1", action: "auto", wires: [] },
+  ];
+}
+
+const form = "application/x-www-form-urlencoded";
+const body = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+const valid = { uuid: MSG, text: "Simple Message", to: "+250788383383", from: "2020", channel: CHANNEL };
+
+export interface EdgeCase {
+  name: string;
+  channel?: Record<string, unknown>;
+  input?: Record<string, unknown>;
+  credentials?: Record<string, string>;
+  method?: "get" | "post" | "put";
+  query?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  status: number;
+  /** What the JSON body's `error` (or `message` for 200) says. */
+  reason: RegExp;
+  /** The node's status after the request. */
+  nodeStatus?: { fill: string; text: RegExp };
+}
+
+export async function runCase(c: EdgeCase, courierUrl: string): Promise<void> {
+  await helper.load(modules(), flow(courierUrl, c.channel, c.input), { c1: c.credentials ?? { authorization: AUTH } });
+  let submitted = 0;
+  // The "aggregator" accepts every MT it is given at once: a request that reaches the flow is answered 200.
+  helper.getNode("h1").on("input", (msg: object) => {
+    submitted++;
+    helper.getNode("out1").receive({ ...msg, submit: { accepted: true, parts: 1, smscIds: ["x"] } } as never);
+  });
+  const method = c.method ?? "post";
+  const req = request(httpNodeApp())[method](`/rapidpro/send${c.query ? `?${c.query}` : ""}`).set({ "content-type": form, authorization: AUTH, ...c.headers });
+  const res = c.body === undefined ? await req : await req.send(c.body as string);
+  assert.equal(res.status, c.status, `${c.name}: ${res.text}`);
+  assert.match(res.headers["content-type"], /json/);
+  const parsed = JSON.parse(res.text) as { message: string; error?: string };
+  assert.match(c.status === 200 ? parsed.message : parsed.error ?? "", c.reason);
+  assert.equal(submitted, c.status === 200 ? 1 : 0, "submitted only when accepted");
+  assert.ok(!res.text.includes("s3cr3t"), "the secret never appears in a reply");
+  assert.ok(res.text.length < 600, `a reply stays short, got ${res.text.length} characters`);
+  if (c.nodeStatus) {
+    const status = lastStatus("in1");
+    assert.equal(status.fill, c.nodeStatus.fill);
+    assert.match(status.text, c.nodeStatus.text);
+  }
+}
+
+/** The last status a node showed (the helper's spy is shared by every node). */
+export function lastStatus(nodeId: string): { fill: string; text: string } {
+  const node = helper.getNode(nodeId);
+  const spy = node.status as unknown as { getCalls(): Array<{ thisValue: unknown; args: [{ fill: string; text: string }] }> };
+  const calls = spy.getCalls().filter((call) => call.thisValue === node);
+  assert.ok(calls.length > 0, `${nodeId} showed no status`);
+  return calls[calls.length - 1].args[0];
+}
+
+const accepted = { status: 200, reason: /Accepted/ };
+
+/** Item "No open endpoint by default". */
+const credentialCases: EdgeCase[] = [
+  { name: "no Authorization value: a request without the header is refused", credentials: {}, headers: { authorization: "" }, body: body(valid), status: 401, reason: /no Authorization value set: every send request is refused/, nodeStatus: { fill: "red", text: /no-authorization/ } },
+  { name: "no Authorization value: any header value is refused too", credentials: {}, headers: { authorization: "Token guess" }, body: body(valid), status: 401, reason: /no Authorization value set/ },
+  { name: "no Authorization value, explicit no-auth option: accepted, status stays yellow", credentials: {}, channel: { allowNoAuth: true }, headers: { authorization: "" }, body: body(valid), ...accepted, nodeStatus: { fill: "yellow", text: /open/ } },
+  { name: "no-auth option has no effect once a value is set: a wrong one is refused", channel: { allowNoAuth: true }, headers: { authorization: "Token wrong" }, body: body(valid), status: 401, reason: /missing or wrong/ },
+  { name: "right Authorization: accepted, status green", body: body(valid), ...accepted, nodeStatus: { fill: "green", text: /listening/ } },
+  { name: "allow-list: 127.0.0.1 allowed", input: { allowedIps: "127.0.0.0/8, ::1" }, body: body(valid), ...accepted },
+  { name: "allow-list: this peer is not in it", input: { allowedIps: "192.0.2.0/24" }, body: body(valid), status: 403, reason: /source address not allowed/ },
+  { name: "allow-list: X-Forwarded-For from an untrusted peer is ignored", input: { allowedIps: "192.0.2.1" }, headers: { "x-forwarded-for": "192.0.2.1" }, body: body(valid), status: 403, reason: /not allowed/ },
+  { name: "allow-list: X-Forwarded-For from a trusted proxy is believed", input: { allowedIps: "192.0.2.1", trustedProxies: "127.0.0.1, ::1" }, headers: { "x-forwarded-for": "192.0.2.1" }, body: body(valid), ...accepted },
+  { name: "allow-list checked before the credential", input: { allowedIps: "192.0.2.1" }, headers: { authorization: "Token wrong" }, body: body(valid), status: 403, reason: /not allowed/ },
+];
+
+describe("rapidpro-in fails closed", () => {
+  let courier: CourierSim;
+  before(async () => {
+    courier = await startCourier({ channelUuid: CHANNEL });
+    await startHelper();
+  });
+  after(async () => {
+    await stopHelper();
+    await courier.close();
+  });
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  describe("credentials and sources", () => {
+    for (const c of credentialCases) test(`${c.name} → ${c.status}`, () => runCase(c, courier.url));
+  });
+
+  test("a bad allow-list entry stops the node with a red status; nothing is served", async () => {
+    await helper.load(modules(), flow(courier.url, {}, { allowedIps: "10.0.0.0/8, nonsense" }), { c1: { authorization: AUTH } });
+    assert.equal(lastStatus("in1").fill, "red");
+    const res = await request(httpNodeApp()).post("/rapidpro/send").set({ "content-type": form, authorization: AUTH }).send(body(valid));
+    assert.equal(res.status, 404);
+  });
+});
