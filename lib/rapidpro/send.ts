@@ -9,6 +9,8 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import type { MT } from "../contract";
+import { controlCharacterRefusal, logLine, quoted } from "../text/peer-value";
+import { isMessageId } from "./uuid";
 
 /** Which request field holds each MT property: comma-separated names, tried in order. */
 export interface FieldMapping {
@@ -89,7 +91,44 @@ export function parseSendRequest(req: SendRequest, mapping: FieldMapping = DEFAU
   if (quickReplies.length > 0) mt.quickReplies = quickReplies;
   const sessionStatus = first(fields, mapping.sessionStatus);
   if (sessionStatus) mt.sessionStatus = sessionStatus;
+  const refusal = fieldRefusal(mt);
+  if (refusal) return { ok: false, status: 400, reason: refusal };
   return { ok: true, mt };
+}
+
+/**
+ * Longest id, address, channel or session status accepted. Courier's are far shorter (a UUID
+ * is 36 characters, E.164 numbers at most 16, SMPP's destination_addr 20 octets); a longer
+ * one is not courier's, and would only fill logs and error bodies.
+ */
+export const MAX_FIELD_CHARS = 64;
+
+/**
+ * Why the MT's identifiers cannot be submitted, if they cannot (issue #14): control
+ * characters (C0, C1, CR, LF, NUL) in anything but the texts, values over MAX_FIELD_CHARS,
+ * and an id in neither of courier's two forms. An absent or empty id stays accepted, as
+ * docs/design.md decision 3 says (courier's GET templates carry no `{{uuid}}`); a present
+ * but malformed one is refused before anything is submitted, since courier would refuse
+ * every status posted for it later.
+ */
+function fieldRefusal(mt: MT): string | undefined {
+  const fields: Array<[string, string | undefined]> = [
+    ["id", mt.id],
+    ["to", mt.to],
+    ["from", mt.from],
+    ["channel", mt.channel],
+    ["session_status", mt.sessionStatus],
+  ];
+  for (const [name, value] of fields) {
+    if (value === undefined) continue;
+    const control = controlCharacterRefusal(name, value);
+    if (control) return control;
+    if (value.length > MAX_FIELD_CHARS) return `${name} is ${value.length} characters long, over the ${MAX_FIELD_CHARS} allowed: ${quoted(value)}`;
+  }
+  if (mt.id !== "" && !isMessageId(mt.id)) {
+    return `id ${quoted(mt.id)} is neither a message UUID (lowercase, as courier sends it) nor a positive integer id`;
+  }
+  return undefined;
 }
 
 /** Courier's content types: urlencoded, json and xml by header; anything else is custom (raw). */
@@ -119,7 +158,7 @@ function parseJson(body: string): Fields | string {
   try {
     value = JSON.parse(body);
   } catch (err) {
-    return `unparseable JSON body: ${(err as Error).message}`;
+    return `unparseable JSON body: ${logLine((err as Error).message, 160)}`;
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) return "JSON body must be an object";
   const fields: Fields = new Map();
@@ -135,7 +174,7 @@ function parseXml(body: string): Fields | string {
   try {
     doc = xml.parse(body, true);
   } catch (err) {
-    return `unparseable XML body: ${(err as Error).message}`;
+    return `unparseable XML body: ${logLine((err as Error).message, 160)}`;
   }
   const fields: Fields = new Map();
   collectXml(doc, fields);

@@ -16,3 +16,17 @@ export function isChannelUuid(value: string): boolean {
 export function isMessageUuid(value: string): boolean {
   return MESSAGE_UUID.test(value);
 }
+
+/**
+ * A legacy integer message id, as courier sent `{{id}}` before v10.3.21: a positive integer
+ * that fits RapidPro's bigint column (at most 19 digits, no leading zero).
+ */
+const MESSAGE_INTEGER_ID = /^[1-9][0-9]{0,18}$/;
+
+/**
+ * A message id in one of the two forms courier sends (reference rapidpro-external-channel.md
+ * §3.2): the message UUID, or the integer id of older courier versions.
+ */
+export function isMessageId(value: string): boolean {
+  return MESSAGE_UUID.test(value) || (MESSAGE_INTEGER_ID.test(value) && BigInt(value) <= 9223372036854775807n);
+}

@@ -10,6 +10,7 @@ import { DlrResolver, type DlrDecision, type DlrPush } from "./dlr";
 import { moAnswer, parseMoPush, verifyMoSignature, type MoOutcome, type MoPush, type PushAnswer, type PushParams } from "./mo";
 import { OnceWindow } from "./once";
 import { checkTimeZone } from "./time";
+import { controlCharacterRefusal, logLine, quoted, shown } from "../text/peer-value";
 
 export interface PushRequest {
   /** TCP peer address (req.socket.remoteAddress). */
@@ -37,6 +38,28 @@ function sourceRefusal(rules: SourceRules, request: PushRequest): string | undef
 }
 
 const NO_SOURCE = new AllowList("");
+
+/** MO parameters that are message texts: they keep their control characters (a text may hold a line break). */
+const MO_TEXT_PARAMS: ReadonlySet<string> = new Set(["message"]);
+const NO_TEXT_PARAMS: ReadonlySet<string> = new Set();
+
+/**
+ * Why a push is refused for a control character (CR, LF, NUL, the rest of C0 and C1) in a
+ * parameter name or in a value that is not a message text: ids, numbers, dates and codes
+ * never hold one, and such a value could forge a log line further on (issue #14).
+ */
+export function controlCharacterInParams(params: PushParams, texts: ReadonlySet<string>): string | undefined {
+  for (const [name, value] of Object.entries(params)) {
+    const nameRefusal = controlCharacterRefusal("a parameter name", name);
+    if (nameRefusal) return nameRefusal;
+    if (texts.has(name) || value === undefined) continue;
+    for (const v of typeof value === "string" ? [value] : value) {
+      const refusal = controlCharacterRefusal(`parameter ${shown(name, 32)}`, v);
+      if (refusal) return refusal;
+    }
+  }
+  return undefined;
+}
 
 const plain = (status: number, body: string): PushAnswer => ({ status, body, contentType: "text/plain; charset=utf-8" });
 
@@ -75,18 +98,23 @@ export class MoReceiver {
   async handle(request: PushRequest): Promise<MoHandling> {
     const refusal = sourceRefusal(this.options, request);
     if (refusal) return { kind: "refused", note: refusal, answer: moAnswer({ kind: "refused", reason: "forbidden" }) };
+    const control = controlCharacterInParams(request.params, MO_TEXT_PARAMS);
+    if (control) return { kind: "malformed", note: control, answer: moAnswer({ kind: "malformed", reason: control }) };
     const parsed = parseMoPush(request.params, { timeZone: this.options.timeZone });
-    if (!parsed.ok) return { kind: "malformed", note: parsed.reason, answer: moAnswer({ kind: "malformed", reason: parsed.reason }) };
+    if (!parsed.ok) {
+      const reason = logLine(parsed.reason, 200);
+      return { kind: "malformed", note: reason, answer: moAnswer({ kind: "malformed", reason }) };
+    }
     const push = parsed.value;
     if (this.options.signatureKey) {
       const check = verifyMoSignature(push.params, this.options.signatureKey);
-      if (!check.ok) return { kind: "refused", note: check.reason, answer: moAnswer({ kind: "refused", reason: "forbidden" }), push };
+      if (!check.ok) return { kind: "refused", note: logLine(check.reason, 200), answer: moAnswer({ kind: "refused", reason: "forbidden" }), push };
     }
     try {
       const { value, repeat } = await this.once.run(push.messageId, () => this.deliver(push));
-      return repeat ? { ...value, kind: "duplicate", note: `messageId ${push.messageId} seen before`, push } : value;
+      return repeat ? { ...value, kind: "duplicate", note: `messageId ${quoted(push.messageId)} seen before`, push } : value;
     } catch (err) {
-      const note = `could not hand on: ${(err as Error).message}`;
+      const note = `could not hand on: ${logLine((err as Error).message, 200)}`;
       return { kind: "not-handed-on", note, answer: moAnswer({ kind: "not-handed-on", reason: "temporary failure" }), push };
     }
   }
@@ -100,7 +128,7 @@ export class MoReceiver {
     }
     const answer = moAnswer(outcome.kind === "not-handed-on" ? { kind: "not-handed-on", reason: "temporary failure" } : outcome);
     const kind = outcome.kind === "not-handed-on" ? "not-handed-on" : "handed-on";
-    return { kind, answer, push, note: outcome.kind === "not-handed-on" ? outcome.reason : undefined };
+    return { kind, answer, push, note: outcome.kind === "not-handed-on" ? logLine(outcome.reason, 200) : undefined };
   }
 }
 
@@ -139,6 +167,8 @@ export class DlrReceiver {
   async handle(request: PushRequest): Promise<DlrHandling> {
     const refusal = sourceRefusal(this.options, request);
     if (refusal) return { kind: "refused", note: refusal, answer: plain(403, "forbidden") };
+    const control = controlCharacterInParams(request.params, NO_TEXT_PARAMS);
+    if (control) return { kind: "malformed", note: control, answer: plain(400, control) };
     const decision = await this.resolver.handle(request.params);
     switch (decision.kind) {
       case "report": {
@@ -150,17 +180,21 @@ export class DlrReceiver {
           result = { ok: false, reason: (err as Error).message };
         }
         // Not safe yet: 500 makes Rapporto push it again ("400 ... or 500 make the provider retry").
-        if (!result.ok) return { kind: "not-handed-on", note: result.reason, answer: plain(500, "temporary failure"), decision };
+        if (!result.ok) return { kind: "not-handed-on", note: result.reason === undefined ? undefined : logLine(result.reason, 200), answer: plain(500, "temporary failure"), decision };
         return { kind: "report", answer: decision.answer, decision };
       }
       case "unknown":
         this.handlers.unknown(decision.dlr);
-        return { kind: "unknown", note: `transactionId ${decision.dlr.transactionId} unknown after ${this.options.maxTries} tries`, answer: decision.answer, decision };
+        return { kind: "unknown", note: `transactionId ${quoted(decision.dlr.transactionId)} unknown after ${this.options.maxTries} tries`, answer: decision.answer, decision };
       case "retry-later":
-        return { kind: "retry-later", note: `transactionId ${decision.dlr.transactionId} not known yet (try ${decision.attempt})`, answer: decision.answer, decision };
-      case "malformed":
+        return { kind: "retry-later", note: `transactionId ${quoted(decision.dlr.transactionId)} not known yet (try ${decision.attempt})`, answer: decision.answer, decision };
+      case "malformed": {
+        // The reason may quote a parameter whole: escaped and cut in the note and the answer alike.
+        const reason = logLine(decision.reason, 200);
+        return { kind: "malformed", note: reason, answer: { ...decision.answer, body: reason }, decision };
+      }
       case "store-error":
-        return { kind: decision.kind, note: decision.reason, answer: decision.answer, decision };
+        return { kind: decision.kind, note: logLine(decision.reason, 200), answer: decision.answer, decision };
       case "no-change":
         return { kind: "no-change", answer: decision.answer, decision };
     }

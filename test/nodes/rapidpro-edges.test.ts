@@ -94,6 +94,23 @@ const credentialCases: EdgeCase[] = [
   { name: "allow-list checked before the credential", input: { allowedIps: "192.0.2.1" }, headers: { authorization: "Token wrong" }, body: body(valid), status: 403, reason: /not allowed/ },
 ];
 
+/** Item "Ids and numbers as courier sends them" and "Logs cannot be forged" (error bodies). */
+const fieldCases: EdgeCase[] = [
+  { name: "id: message UUID", body: body(valid), ...accepted },
+  { name: "id: legacy integer", body: body({ ...valid, uuid: "", id: "12345" }), ...accepted },
+  { name: "id: absent (GET template without {{uuid}}, decision 3)", method: "get", query: body({ to: "+250788383383", text: "Hi", from: "2020" }), ...accepted },
+  { name: "id: not a UUID nor an integer", body: body({ ...valid, uuid: "msg-1" }), status: 400, reason: /^id "msg-1" is neither a message UUID/ },
+  { name: "id: upper-case UUID", body: body({ ...valid, uuid: MSG.toUpperCase() }), status: 400, reason: /neither a message UUID/ },
+  { name: "control: CR LF in to", body: body({ ...valid, to: "+25078\r\n[warn] forged" }), status: 400, reason: /^to "\+25078\\r\\n\[warn\] forged" holds the control character \\r/ },
+  { name: "control: NUL in from", body: body({ ...valid, from: "20\u000020" }), status: 400, reason: /^from "20\\x0020"/ },
+  { name: "control: C1 in the query's id", method: "get", query: `to=%2B250788383383&text=Hi&uuid=%C2%85`, status: 400, reason: /^id "\\x85"/ },
+  { name: "control: in json", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...valid, to: "+250\u001b[2J" }), status: 400, reason: /^to "\+250\\x1b\[2J"/ },
+  { name: "control: a text keeps its line breaks", body: body({ ...valid, text: "line 1\r\nline 2" }), ...accepted },
+  { name: "oversized: a 10,000-character to echoes 64 characters of it", body: body({ ...valid, to: "9".repeat(10_000) }), status: 400, reason: /^to is 10000 characters long, over the 64 allowed: "9{64}…\(\+9936 chars\)"$/ },
+  { name: "oversized: a 10,000-character id", body: body({ ...valid, uuid: "a".repeat(10_000) }), status: 400, reason: /^id is 10000 characters long/ },
+  { name: "oversized: body over 1 MB", body: body({ ...valid, text: "x".repeat(1024 * 1024) }), status: 413, reason: /limit/ },
+];
+
 describe("rapidpro-in fails closed", () => {
   let courier: CourierSim;
   before(async () => {
@@ -110,6 +127,10 @@ describe("rapidpro-in fails closed", () => {
 
   describe("credentials and sources", () => {
     for (const c of credentialCases) test(`${c.name} → ${c.status}`, () => runCase(c, courier.url));
+  });
+
+  describe("ids, numbers, control characters and sizes", () => {
+    for (const c of fieldCases) test(`${c.name} → ${c.status}`, () => runCase(c, courier.url));
   });
 
   test("a bad allow-list entry stops the node with a red status; nothing is served", async () => {
