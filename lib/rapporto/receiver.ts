@@ -44,18 +44,28 @@ const MO_TEXT_PARAMS: ReadonlySet<string> = new Set(["message"]);
 const NO_TEXT_PARAMS: ReadonlySet<string> = new Set();
 
 /**
- * Why a push is refused for a control character (CR, LF, NUL, the rest of C0 and C1) in a
- * parameter name or in a value that is not a message text: ids, numbers, dates and codes
- * never hold one, and such a value could forge a log line further on (issue #14).
+ * Longest parameter name or non-text value accepted. Rapporto's are short (ids, numbers,
+ * dates, codes; the `hash` is 44 characters); a longer one is not Rapporto's and would only
+ * fill logs and answers.
  */
-export function controlCharacterInParams(params: PushParams, texts: ReadonlySet<string>): string | undefined {
+export const MAX_PARAM_CHARS = 256;
+
+/**
+ * Why a push is refused for a control character (CR, LF, NUL, the rest of C0 and C1), or a
+ * length over MAX_PARAM_CHARS, in a parameter name or in a value that is not a message text:
+ * ids, numbers, dates and codes never hold one, and such a value could forge a log line
+ * further on (issue #14).
+ */
+export function pushParamRefusal(params: PushParams, texts: ReadonlySet<string>): string | undefined {
   for (const [name, value] of Object.entries(params)) {
     const nameRefusal = controlCharacterRefusal("a parameter name", name);
     if (nameRefusal) return nameRefusal;
+    if (name.length > MAX_PARAM_CHARS) return `a parameter name is ${name.length} characters long, over the ${MAX_PARAM_CHARS} allowed: ${quoted(name)}`;
     if (texts.has(name) || value === undefined) continue;
     for (const v of typeof value === "string" ? [value] : value) {
       const refusal = controlCharacterRefusal(`parameter ${shown(name, 32)}`, v);
       if (refusal) return refusal;
+      if (v.length > MAX_PARAM_CHARS) return `parameter ${shown(name, 32)} is ${v.length} characters long, over the ${MAX_PARAM_CHARS} allowed: ${quoted(v)}`;
     }
   }
   return undefined;
@@ -98,7 +108,7 @@ export class MoReceiver {
   async handle(request: PushRequest): Promise<MoHandling> {
     const refusal = sourceRefusal(this.options, request);
     if (refusal) return { kind: "refused", note: refusal, answer: moAnswer({ kind: "refused", reason: "forbidden" }) };
-    const control = controlCharacterInParams(request.params, MO_TEXT_PARAMS);
+    const control = pushParamRefusal(request.params, MO_TEXT_PARAMS);
     if (control) return { kind: "malformed", note: control, answer: moAnswer({ kind: "malformed", reason: control }) };
     const parsed = parseMoPush(request.params, { timeZone: this.options.timeZone });
     if (!parsed.ok) {
@@ -167,7 +177,7 @@ export class DlrReceiver {
   async handle(request: PushRequest): Promise<DlrHandling> {
     const refusal = sourceRefusal(this.options, request);
     if (refusal) return { kind: "refused", note: refusal, answer: plain(403, "forbidden") };
-    const control = controlCharacterInParams(request.params, NO_TEXT_PARAMS);
+    const control = pushParamRefusal(request.params, NO_TEXT_PARAMS);
     if (control) return { kind: "malformed", note: control, answer: plain(400, control) };
     const decision = await this.resolver.handle(request.params);
     switch (decision.kind) {

@@ -8,6 +8,7 @@ import { authorizationChecker } from "../../lib/rapidpro/authorization";
 import type { CourierCall } from "../../lib/rapidpro/callbacks";
 import { CourierClient } from "../../lib/rapidpro/courier-client";
 import { isChannelUuid } from "../../lib/rapidpro/uuid";
+import { logLine } from "../../lib/text/peer-value";
 import { QueueConsumer } from "../../lib/store/queue-consumer";
 import type { DurableQueue } from "../../lib/store/queue";
 import { resolveEnvReference } from "../shared/env";
@@ -140,7 +141,7 @@ async function deliver(node: RapidproChannelNode, call: CourierCall): Promise<"d
   const outcome = await node.courier!.send(call, { deadline: Date.now() });
   if (outcome.ok) return "done";
   if (outcome.temporary) return "retry";
-  node.error(`courier refused a queued ${call.action} call for good, dropped: ${outcome.reason}`);
+  node.error(`courier refused a queued ${call.action} call for good, dropped: ${logLine(outcome.reason)}`);
   return "drop";
 }
 

@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { AllowList } from "../../../lib/net/allowlist";
 import type { PushParams } from "../../../lib/rapporto/mo";
-import { DlrReceiver, MoReceiver, controlCharacterInParams } from "../../../lib/rapporto/receiver";
+import { DlrReceiver, MoReceiver, pushParamRefusal } from "../../../lib/rapporto/receiver";
 import { MemoryStore } from "../../../lib/store/memory";
 import { controlCharacterAt } from "../../../lib/text/peer-value";
 
@@ -31,7 +31,9 @@ describe("MoReceiver at the edge", () => {
     { name: "control character in a parameter name", allowed: "*", params: { ...MO, "x\ny": "1" }, status: 400, body: /^a parameter name "x\\ny"/, emitted: 0 },
     { name: "in a repeated value", allowed: "*", params: { ...MO, connectorId: ["1", "2\r"] }, status: 400, body: /connectorId "2\\r"/, emitted: 0 },
     { name: "the message keeps its line breaks", allowed: "*", params: { ...MO, message: "line 1\r\nline 2" }, status: 204, emitted: 1 },
-    { name: "a 10,000-character parameter name repeated is echoed cut", allowed: "*", params: { ...MO, ["n".repeat(10_000)]: ["1", "2"] }, status: 400, body: /^parameter n+…\(\+\d+ chars\)$/, emitted: 0 },
+    { name: "a 10,000-character parameter name", allowed: "*", params: { ...MO, ["n".repeat(10_000)]: "1" }, status: 400, body: /^a parameter name is 10000 characters long, over the 256 allowed: "n{64}…\(\+9936 chars\)"$/, emitted: 0 },
+    { name: "a 10,000-character clientId", allowed: "*", params: { ...MO, clientId: "7".repeat(10_000) }, status: 400, body: /^parameter clientId is 10000 characters long, over the 256 allowed: "7{64}…/, emitted: 0 },
+    { name: "a long message is a text, not refused", allowed: "*", params: { ...MO, message: "x".repeat(2000) }, status: 204, emitted: 1 },
   ];
   for (const c of cases) {
     test(`${c.name} → ${c.status}`, async () => {
@@ -52,7 +54,8 @@ describe("DlrReceiver at the edge", () => {
     { name: "no allow-list: refused", params: { transactionId: "1", status: "2" }, status: 403 },
     { name: "CR LF in transactionId", allowed: "*", params: { transactionId: "1\r\n2", status: "2" }, status: 400, body: /transactionId "1\\r\\n2"/ },
     { name: "NUL in status", allowed: "*", params: { transactionId: "1", status: "2\0" }, status: 400, body: /status "2\\x00"/ },
-    { name: "an unknown status echoed escaped and cut", allowed: "*", params: { transactionId: "1", status: "x".repeat(10_000) }, status: 400, body: /unknown status/ },
+    { name: "an oversized status", allowed: "*", params: { transactionId: "1", status: "x".repeat(10_000) }, status: 400, body: /^parameter status is 10000 characters long/ },
+    { name: "an unknown status is echoed escaped", allowed: "*", params: { transactionId: "1", status: "x\\y" }, status: 400, body: /unknown status/ },
   ];
   for (const c of cases) {
     test(`${c.name} → ${c.status}`, async () => {
@@ -71,7 +74,7 @@ describe("DlrReceiver at the edge", () => {
   }
 });
 
-test("controlCharacterInParams: texts are exempt by name only", () => {
-  assert.equal(controlCharacterInParams({ message: "a\nb" }, new Set(["message"])), undefined);
-  assert.match(controlCharacterInParams({ message: "a\nb" }, new Set()) ?? "", /parameter message/);
+test("pushParamRefusal: texts are exempt by name only", () => {
+  assert.equal(pushParamRefusal({ message: "a\nb" }, new Set(["message"])), undefined);
+  assert.match(pushParamRefusal({ message: "a\nb" }, new Set()) ?? "", /parameter message/);
 });
