@@ -56,13 +56,19 @@ export type SendParseResult = { ok: true; mt: MT } | { ok: false; status: number
 
 type Fields = Map<string, string[]>;
 
+/**
+ * The parser expands no entity at all: values come out as written and `decodeXmlText` decodes
+ * only what courier's `xml.EscapeText` writes (the five predefined entities and character
+ * references). A DOCTYPE is refused before parsing (`parseXml`), so no declared entity,
+ * internal or external, can be expanded (issue #14).
+ */
 const xml = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
   trimValues: false,
   isArray: (name) => name === "item",
-  processEntities: true,
-  htmlEntities: true,
+  processEntities: false,
+  htmlEntities: false,
 });
 
 export function parseSendRequest(req: SendRequest, mapping: FieldMapping = DEFAULT_FIELDS, format: BodyFormat = "auto"): SendParseResult {
@@ -169,7 +175,11 @@ function parseJson(body: string): Fields | string {
   return fields;
 }
 
+/** A document type declaration anywhere: courier never sends one, and it is where entities are declared. */
+const DOCTYPE = /<!DOCTYPE/i;
+
 function parseXml(body: string): Fields | string {
+  if (DOCTYPE.test(body)) return "XML body has a DOCTYPE: refused, since courier never sends one and no entity is expanded";
   let doc: unknown;
   try {
     doc = xml.parse(body, true);
@@ -177,22 +187,54 @@ function parseXml(body: string): Fields | string {
     return `unparseable XML body: ${logLine((err as Error).message, 160)}`;
   }
   const fields: Fields = new Map();
-  collectXml(doc, fields);
+  try {
+    collectXml(doc, fields);
+  } catch (err) {
+    return (err as Error).message;
+  }
   if (fields.size === 0) return "XML body has no elements";
   return fields;
 }
 
-/** Every element anywhere in the document, by its name; the first occurrence wins. */
+/** Every element anywhere in the document, by its name; the first occurrence wins. Throws on an entity courier does not write. */
 function collectXml(node: unknown, fields: Fields): void {
   if (node === null || typeof node !== "object") return;
   for (const [name, value] of Object.entries(node as Record<string, unknown>)) {
     if (name.startsWith("?")) continue;
     const items = isItemList(value);
-    if (items && !fields.has(name)) fields.set(name, items);
-    else if (isScalar(value) && !fields.has(name)) fields.set(name, [String(value)]);
+    if (items && !fields.has(name)) fields.set(name, items.map(decodeXmlText));
+    else if (isScalar(value) && !fields.has(name)) fields.set(name, [decodeXmlText(String(value))]);
     else if (value === "" && !fields.has(name)) fields.set(name, []);
     collectXml(value, fields);
   }
+}
+
+const PREDEFINED_ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+const REFERENCE = /&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z_][\w.-]*);?/g;
+
+/**
+ * Text as XML 1.0 defines it without a DTD: the five predefined entities and character
+ * references (`&#xA;`, `&#34;`), which is all Go's `xml.EscapeText` writes (reference §3.3).
+ * Any other entity could only be declared in a DTD, so it is refused.
+ */
+export function decodeXmlText(text: string): string {
+  if (!text.includes("&")) return text;
+  return text.replace(REFERENCE, (whole, ref: string) => {
+    if (!whole.endsWith(";")) throw new Error(`XML text has an unterminated reference ${quotedRef(whole)}`);
+    if (ref.startsWith("#")) {
+      const code = ref[1] === "x" ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      const allowed = code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff);
+      if (!allowed) throw new Error(`XML text has a character reference to no character: ${quotedRef(whole)}`);
+      return String.fromCodePoint(code);
+    }
+    const predefined = PREDEFINED_ENTITIES[ref];
+    if (predefined === undefined) throw new Error(`XML text has the entity ${quotedRef(whole)}, which is not one of XML's five: refused, no entity is expanded`);
+    return predefined;
+  });
+}
+
+function quotedRef(ref: string): string {
+  return quoted(ref, 32);
 }
 
 /** `<quick_replies><item>One</item><item>Two</item></quick_replies>` as courier renders them. */

@@ -111,6 +111,16 @@ const fieldCases: EdgeCase[] = [
   { name: "oversized: body over 1 MB", body: body({ ...valid, text: "x".repeat(1024 * 1024) }), status: 413, reason: /limit/ },
 ];
 
+const xml = { "content-type": "text/xml; charset=utf-8" };
+
+/** Item "XML without DTDs". */
+const xmlCases: EdgeCase[] = [
+  { name: "courier's xml body", method: "put", headers: xml, body: `<msg><uuid>${MSG}</uuid><to>+250788383383</to><text>a &amp; b&#xA;c</text><from>2020</from></msg>`, ...accepted },
+  { name: "internal entity in a DOCTYPE", method: "put", headers: xml, body: '<!DOCTYPE msg [<!ENTITY x "expanded">]><msg><to>+250788383383</to><text>&x;</text></msg>', status: 400, reason: /^XML body has a DOCTYPE: refused/ },
+  { name: "external entity", method: "put", headers: xml, body: '<!DOCTYPE msg [<!ENTITY x SYSTEM "file:///etc/passwd">]><msg><to>+250788383383</to><text>&x;</text></msg>', status: 400, reason: /DOCTYPE/ },
+  { name: "undeclared entity", method: "put", headers: xml, body: "<msg><to>+250788383383</to><text>&x;</text></msg>", status: 400, reason: /entity "&x;"/ },
+];
+
 describe("rapidpro-in fails closed", () => {
   let courier: CourierSim;
   before(async () => {
@@ -131,6 +141,10 @@ describe("rapidpro-in fails closed", () => {
 
   describe("ids, numbers, control characters and sizes", () => {
     for (const c of fieldCases) test(`${c.name} → ${c.status}`, () => runCase(c, courier.url));
+  });
+
+  describe("XML without DTDs", () => {
+    for (const c of xmlCases) test(`${c.name} → ${c.status}`, () => runCase(c, courier.url));
   });
 
   test("a bad allow-list entry stops the node with a red status; nothing is served", async () => {

@@ -229,8 +229,42 @@ const idCases: Case[] = [
   { name: "oversized: from", request: form({ from: "2".repeat(65) }), expected: { status: 400, reason: /^from is 65 characters long/ } },
 ];
 
+const xmlBody = (body: string): SendRequest => ({ method: "PUT", contentType: "text/xml; charset=utf-8", query: "", body });
+
+/** XML without DTDs (issue #14): courier's xml bodies are a template with xml.EscapeText'd values (§3.3), never a DOCTYPE. */
+const xmlCases: Case[] = [
+  {
+    name: "xml: an internal entity is not expanded: the DOCTYPE is refused",
+    request: xmlBody('<?xml version="1.0"?><!DOCTYPE msg [<!ENTITY x "expanded">]><msg><to>+250788383383</to><text>&x;</text></msg>'),
+    expected: { status: 400, reason: /^XML body has a DOCTYPE: refused/ },
+  },
+  {
+    name: "xml: an external entity (file) is refused",
+    request: xmlBody('<!DOCTYPE msg [<!ENTITY x SYSTEM "file:///etc/passwd">]><msg><to>+250788383383</to><text>&x;</text></msg>'),
+    expected: { status: 400, reason: /DOCTYPE/ },
+  },
+  {
+    name: "xml: billion laughs is refused before any expansion",
+    request: xmlBody(`<!DOCTYPE lolz [<!ENTITY lol "lol">${Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i || ""};`.repeat(10)}">`).join("")}]><msg><to>+1</to><text>&lol9;</text></msg>`),
+    expected: { status: 400, reason: /DOCTYPE/ },
+  },
+  { name: "xml: a DOCTYPE without entities is refused too", request: xmlBody("<!DOCTYPE msg><msg><to>+250788383383</to><text>Hi</text></msg>"), expected: { status: 400, reason: /DOCTYPE/ } },
+  { name: "xml: lower-case doctype", request: xmlBody("<!doctype msg><msg><to>+250788383383</to><text>Hi</text></msg>"), expected: { status: 400, reason: /DOCTYPE/ } },
+  { name: "xml: an undeclared entity is refused, not passed on", request: xmlBody("<msg><to>+250788383383</to><text>a&x;b</text></msg>"), expected: { status: 400, reason: /^XML text has the entity "&x;", which is not one of XML's five/ } },
+  { name: "xml: an HTML entity is not XML's", request: xmlBody("<msg><to>+250788383383</to><text>a&nbsp;b</text></msg>"), expected: { status: 400, reason: /entity "&nbsp;"/ } },
+  { name: "xml: a reference to NUL is no character", request: xmlBody("<msg><to>+250788383383</to><text>a&#0;b</text></msg>"), expected: { status: 400, reason: /reference to no character: "&#0;"/ } },
+  { name: "xml: a reference to a surrogate is no character", request: xmlBody("<msg><to>+250788383383</to><text>&#xD800;</text></msg>"), expected: { status: 400, reason: /reference to no character/ } },
+  { name: "xml: a reference past U+10FFFF", request: xmlBody("<msg><to>+250788383383</to><text>&#x110000;</text></msg>"), expected: { status: 400, reason: /reference to no character/ } },
+  {
+    name: "xml: decoded once: &amp;lt; is the text &lt;",
+    request: xmlBody("<msg><to>+250788383383</to><text>&amp;lt; &#x263A; &#9786; &apos;</text></msg>"),
+    expected: { id: "", to: "+250788383383", from: "", text: "&lt; ☺ ☺ '" },
+  },
+  { name: "xml: a CR reference in to is a control character", request: xmlBody("<msg><to>+250&#xD;</to><text>Hi</text></msg>"), expected: { status: 400, reason: /^to "\+250\\r"/ } },
+];
+
 describe("parseSendRequest", () => {
-  for (const c of [...cases, ...idCases]) {
+  for (const c of [...cases, ...idCases, ...xmlCases]) {
     test(c.name, () => {
       const result = parseSendRequest(c.request, DEFAULT_FIELDS, c.format ?? "auto");
       if ("status" in c.expected) {
