@@ -9,6 +9,7 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import type { MT } from "../contract";
+import { loneSurrogateAt } from "../http/utf8";
 import { controlCharacterRefusal, logLine, quoted } from "../text/peer-value";
 import { isMessageId } from "./uuid";
 
@@ -79,7 +80,7 @@ export function parseSendRequest(req: SendRequest, mapping: FieldMapping = DEFAU
     return { ok: false, status: 405, reason: `method ${method} not allowed: courier sends GET, POST or PUT` };
   }
   if (method !== "GET" && req.body.length > 0) {
-    const bodyFormat = format === "auto" ? formatOf(req.contentType) : format;
+    const bodyFormat = bodyFormatOf(req.contentType, format);
     const parsed = parseBody(req.body, bodyFormat);
     if (typeof parsed === "string") return { ok: false, status: 400, reason: parsed };
     for (const [name, values] of parsed) fields.set(name, values);
@@ -137,6 +138,11 @@ function fieldRefusal(mt: MT): string | undefined {
   return undefined;
 }
 
+/** How a body with this Content-Type is read under the `format` setting. */
+export function bodyFormatOf(contentType: string | undefined, format: BodyFormat): Exclude<BodyFormat, "auto"> {
+  return format === "auto" ? formatOf(contentType) : format;
+}
+
 /** Courier's content types: urlencoded, json and xml by header; anything else is custom (raw). */
 function formatOf(contentType: string | undefined): Exclude<BodyFormat, "auto"> {
   const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
@@ -169,8 +175,13 @@ function parseJson(body: string): Fields | string {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return "JSON body must be an object";
   const fields: Fields = new Map();
   for (const [name, v] of Object.entries(value)) {
-    if (Array.isArray(v)) fields.set(name, v.filter(isScalar).map(String));
-    else if (isScalar(v)) fields.set(name, [String(v)]);
+    const values = Array.isArray(v) ? v.filter(isScalar).map(String) : isScalar(v) ? [String(v)] : undefined;
+    if (values === undefined) continue;
+    for (const text of [name, ...values]) {
+      const at = loneSurrogateAt(text);
+      if (at >= 0) return `JSON body: ${quoted(name, 32)} holds a lone surrogate (\\u${text.charCodeAt(at).toString(16)}) at character ${at}: not a character`;
+    }
+    fields.set(name, values);
   }
   return fields;
 }

@@ -6,7 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { AllowList, refusalReason } from "../../lib/net/allowlist";
 import { replyForError, replyForShutdown, replyForTimeout } from "../../lib/rapidpro/reply";
-import { DEFAULT_FIELDS, parseSendRequest, type BodyFormat, type FieldMapping } from "../../lib/rapidpro/send";
+import { DEFAULT_FIELDS, bodyFormatOf, parseSendRequest, type BodyFormat, type FieldMapping } from "../../lib/rapidpro/send";
 import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { resolveEnvReference } from "../shared/env";
 import { heldRequests } from "../shared/pending";
@@ -57,6 +57,8 @@ export default function (RED: NodeAPI) {
       path: config.path || "/rapidpro/send",
       methods: ["get", "post", "put"],
       limitBytes: BODY_LIMIT_BYTES,
+      // A raw (custom content type) body is not percent-decoded, so its % signs are text.
+      decodesFormBody: (contentType) => bodyFormatOf(contentType, config.format || "auto") === "form",
       onError: (err) => node.error(err),
       onRequest(call, respond) {
         const refusal = sources && refusalReason(call.remoteAddress, call.headers["x-forwarded-for"], sources.allowed, { trustedProxies: sources.trustedProxies });

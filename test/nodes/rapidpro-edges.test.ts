@@ -5,6 +5,8 @@
  */
 import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import request from "supertest";
 import { helper, httpNodeApp, nodeModules, startHelper, stopHelper } from "../helpers/red";
 import { startCourier, type CourierSim } from "../../sim/courier";
@@ -53,8 +55,10 @@ export async function runCase(c: EdgeCase, courierUrl: string): Promise<void> {
     helper.getNode("out1").receive({ ...msg, submit: { accepted: true, parts: 1, smscIds: ["x"] } } as never);
   });
   const method = c.method ?? "post";
-  const req = request(httpNodeApp())[method](`/rapidpro/send${c.query ? `?${c.query}` : ""}`).set({ "content-type": form, authorization: AUTH, ...c.headers });
-  const res = c.body === undefined ? await req : await req.send(c.body as string);
+  const path = `/rapidpro/send${c.query ? `?${c.query}` : ""}`;
+  const headers = { "content-type": form, authorization: AUTH, ...c.headers };
+  // supertest would serialise a Buffer as JSON: raw bytes go over a real socket.
+  const res = Buffer.isBuffer(c.body) ? await sendBytes(method, path, headers, c.body) : await request(httpNodeApp())[method](path).set(headers).send(c.body as string);
   assert.equal(res.status, c.status, `${c.name}: ${res.text}`);
   assert.match(res.headers["content-type"], /json/);
   const parsed = JSON.parse(res.text) as { message: string; error?: string };
@@ -121,6 +125,16 @@ const xmlCases: EdgeCase[] = [
   { name: "undeclared entity", method: "put", headers: xml, body: "<msg><to>+250788383383</to><text>&x;</text></msg>", status: 400, reason: /entity "&x;"/ },
 ];
 
+/** Item "Invalid UTF-8": refused with the byte offset rather than sent as U+FFFD. */
+const utf8Cases: EdgeCase[] = [
+  { name: "courier's UTF-8", body: body({ ...valid, text: "Привет ☺" }), ...accepted },
+  { name: "invalid bytes in a json body", headers: { "content-type": "application/json" }, body: Buffer.concat([Buffer.from(`{"to":"+250788383383","text":"ab`), Buffer.from([0xff]), Buffer.from('"}')]), status: 400, reason: /^body is not valid UTF-8: byte 32 \(ff 22 7d\) starts no UTF-8 character$/ },
+  { name: "windows-1251 escapes in a form body", body: `to=%2B250788383383&text=%CF%F0%E8%E2%E5%F2`, status: 400, reason: /^form body: parameter text is not valid UTF-8 at byte 0 of its value$/ },
+  { name: "invalid escapes in the query", method: "get", query: "to=%2B250788383383&text=%C0%AF", status: 400, reason: /^query: parameter text is not valid UTF-8 at byte 0/ },
+  { name: "a lone surrogate in json", headers: { "content-type": "application/json" }, body: '{"to":"+250788383383","text":"a\\ud800"}', status: 400, reason: /lone surrogate \(\\ud800\) at character 1/ },
+  { name: "% in a custom content type is text, not an escape", headers: { "content-type": "text/plain" }, body: `uuid=${MSG}&to=+250788383383&text=100%FF`, ...accepted },
+];
+
 describe("rapidpro-in fails closed", () => {
   let courier: CourierSim;
   before(async () => {
@@ -147,6 +161,10 @@ describe("rapidpro-in fails closed", () => {
     for (const c of xmlCases) test(`${c.name} → ${c.status}`, () => runCase(c, courier.url));
   });
 
+  describe("invalid UTF-8", () => {
+    for (const c of utf8Cases) test(`${c.name} → ${c.status}`, () => runCase(c, courier.url));
+  });
+
   test("a bad allow-list entry stops the node with a red status; nothing is served", async () => {
     await helper.load(modules(), flow(courier.url, {}, { allowedIps: "10.0.0.0/8, nonsense" }), { c1: { authorization: AUTH } });
     assert.equal(lastStatus("in1").fill, "red");
@@ -154,3 +172,19 @@ describe("rapidpro-in fails closed", () => {
     assert.equal(res.status, 404);
   });
 });
+
+/** Sends raw bytes to the helper's httpNode app on a loopback port. */
+async function sendBytes(method: string, path: string, headers: Record<string, string>, bytes: Buffer): Promise<{ status: number; text: string; headers: Record<string, string> }> {
+  const server = http.createServer(httpNodeApp());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: method.toUpperCase(), headers, body: new Uint8Array(bytes) });
+    const seen: Record<string, string> = {};
+    res.headers.forEach((value, name) => (seen[name] = value));
+    return { status: res.status, text: await res.text(), headers: seen };
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+}
