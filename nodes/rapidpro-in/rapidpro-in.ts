@@ -75,6 +75,11 @@ export default function (RED: NodeAPI) {
           respond(replyForError(401, "Authorization header missing or wrong"));
           return;
         }
+        if (channel.outboxError) {
+          // Statuses for this MT would have no durable way back: courier keeps it and retries.
+          respond(replyForError(503, "the channel's outbox is unusable; retry later"));
+          return;
+        }
         const parsed = parseSendRequest(
           { method: call.method, contentType: header(call.headers["content-type"]), query: call.query, body: call.body },
           mapping,
@@ -103,14 +108,19 @@ export default function (RED: NodeAPI) {
     const endpoint: Endpoint = opened;
     const showStatus = () => {
       if (channel.configError) node.status({ fill: "red", shape: "ring", text: "rapidpro-in.status.bad-channel" });
+      else if (channel.outboxError) node.status({ fill: "red", shape: "ring", text: "rapidpro-in.status.no-outbox" });
       else if (channel.authMode === "refused") node.status({ fill: "red", shape: "ring", text: "rapidpro-in.status.no-authorization" });
       else if (channel.authMode === "open") node.status({ fill: "yellow", shape: "ring", text: "rapidpro-in.status.open" });
       else if (timeouts > 0) node.status({ fill: "yellow", shape: "dot", text: RED._("rapidpro-in.status.timeouts", { count: timeouts }) });
       else node.status({ fill: "green", shape: "dot", text: RED._("rapidpro-in.status.listening", { path: config.path || "/rapidpro/send" }) });
     };
     showStatus();
+    let closed = false;
+    // An outbox that fails its check at start turns the status red.
+    void channel.outbox.then(() => closed || showStatus());
 
     node.on("close", (_removed: boolean, done: () => void) => {
+      closed = true;
       endpoint.close();
       heldRequests.releaseOwner(node.id, replyForShutdown);
       node.status({});

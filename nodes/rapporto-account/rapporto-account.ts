@@ -11,6 +11,8 @@ import { DOCUMENTED_RATE_PER_SECOND } from "../../lib/rapporto/codes";
 import { compileProfile, type Account, type HttpMethod, type Profile } from "../../lib/rapporto/profile";
 import type { SourceRules } from "../../lib/rapporto/receiver";
 import type { CorrelationStore } from "../../lib/store/types";
+import { logLine } from "../../lib/text/peer-value";
+import { withinMs } from "../../lib/time-limit";
 import { resolveEnvReference } from "../shared/env";
 import { openNodeStore } from "../shared/store";
 
@@ -54,7 +56,9 @@ export interface RapportoAccountNode extends Node<RapportoAccountCredentials> {
   login(): { serviceId: string; pass: string };
   /** Key of the MO `hash` signature, when set. */
   signatureKey?: string;
+  /** The correlation store; rejects when it cannot be used, and then `storeError` says why. */
   store(): Promise<CorrelationStore>;
+  storeError?: string;
   /** rapporto-mt reports each accepted message here; rapporto-dlr polling listens. */
   accepted(transactionId: string, ptag: string | undefined): void;
   onAccepted(listener: (transactionId: string, ptag: string | undefined) => void): () => void;
@@ -110,6 +114,10 @@ export function sourceRules(config: Partial<RapportoAccountDef>): { rules: Sourc
 }
 
 const CLOSE_LIMIT_MS = 14_000;
+/** How long the store may take to answer its first question at start. */
+const STORE_CHECK_MS = 10_000;
+/** An id no message has: the question asked at start. */
+const STORE_CHECK_ID = "rapporto-account:store-check";
 
 export default function (RED: NodeAPI) {
   function RapportoAccount(this: RapportoAccountNode, config: RapportoAccountDef) {
@@ -117,7 +125,6 @@ export default function (RED: NodeAPI) {
     const node = this;
     const events = new EventEmitter();
     events.setMaxListeners(0);
-    let storePromise: Promise<CorrelationStore> | undefined;
 
     const settings = accountSettings(config, resolveEnvReference(node.credentials?.pass));
     if ("error" in settings) {
@@ -143,10 +150,23 @@ export default function (RED: NodeAPI) {
     node.login = () => ({ serviceId: (config.serviceId ?? "").trim(), pass: resolveEnvReference(node.credentials?.pass) });
     node.signatureKey = resolveEnvReference(node.credentials?.hashKey) || undefined;
 
-    node.store = () => {
-      storePromise ??= openNodeStore(RED, config.storeUrl, undefined, (err) => node.warn(`correlation store: ${err.message}`));
-      return storePromise;
-    };
+    // Opened and asked one question at start: a store that cannot be used (an unknown scheme, a
+    // Redis that does not answer) is reported at once, in red by the nodes that need it, rather
+    // than when the first message has nowhere to be recorded.
+    const storePromise: Promise<CorrelationStore> = openNodeStore(RED, config.storeUrl, undefined, (err) => node.warn(`correlation store: ${logLine(err.message)}`)).then(async (store) => {
+      try {
+        await withinMs(store.findByMessage(STORE_CHECK_ID), STORE_CHECK_MS, `no answer within ${STORE_CHECK_MS / 1000} s`);
+        return store;
+      } catch (err) {
+        await store.close().catch(() => undefined);
+        throw err;
+      }
+    });
+    storePromise.catch((err: Error) => {
+      node.storeError = `correlation store unusable: ${logLine(err.message, 200)}`;
+      node.error(`Rapporto account: ${node.storeError}; no message is sent or matched until it is fixed and the flow deployed again`);
+    });
+    node.store = () => storePromise;
     node.accepted = (transactionId, ptag) => events.emit("accepted", transactionId, ptag);
     node.onAccepted = (listener) => {
       events.on("accepted", listener);
@@ -157,7 +177,7 @@ export default function (RED: NodeAPI) {
       const limit = setTimeout(done, CLOSE_LIMIT_MS);
       node.client?.close();
       events.removeAllListeners();
-      Promise.allSettled([storePromise?.then((s) => s.close())]).then(() => {
+      Promise.allSettled([storePromise.then((s) => s.close(), () => undefined)]).then(() => {
         clearTimeout(limit);
         done();
       });

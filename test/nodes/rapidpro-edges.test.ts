@@ -8,13 +8,16 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import request from "supertest";
-import { helper, httpNodeApp, nodeModules, startHelper, stopHelper } from "../helpers/red";
+import { helper, httpNodeApp, nextMessage, nodeModules, startHelper, stopHelper } from "../helpers/red";
+import { pendingAcks } from "../../nodes/shared/pending";
 import { startCourier, type CourierSim } from "../../sim/courier";
 
 const CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
 const MSG = "0191e180-7d60-7000-aded-7d8b151cbd5b";
 const AUTH = "Token s3cr3t-value";
 const modules = () => nodeModules("rapidpro-channel", "rapidpro-in", "rapidpro-out");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const catchNode = require("@node-red/nodes/core/common/25-catch.js") as (RED: unknown) => void;
 
 function flow(courierUrl: string, channel: Record<string, unknown> = {}, input: Record<string, unknown> = {}) {
   return [
@@ -74,9 +77,9 @@ export async function runCase(c: EdgeCase, courierUrl: string): Promise<void> {
 }
 
 /** The last status a node showed (the helper's spy is shared by every node). */
-export function lastStatus(nodeId: string): { fill: string; text: string } {
+export function lastStatus(nodeId: string): { fill: string; shape?: string; text: string } {
   const node = helper.getNode(nodeId);
-  const spy = node.status as unknown as { getCalls(): Array<{ thisValue: unknown; args: [{ fill: string; text: string }] }> };
+  const spy = node.status as unknown as { getCalls(): Array<{ thisValue: unknown; args: [{ fill: string; shape?: string; text: string }] }> };
   const calls = spy.getCalls().filter((call) => call.thisValue === node);
   assert.ok(calls.length > 0, `${nodeId} showed no status`);
   return calls[calls.length - 1].args[0];
@@ -163,6 +166,45 @@ describe("rapidpro-in fails closed", () => {
 
   describe("invalid UTF-8", () => {
     for (const c of utf8Cases) test(`${c.name} → ${c.status}`, () => runCase(c, courier.url));
+  });
+
+  describe("an outbox that cannot be used stops the channel (no silent loss)", () => {
+    const outboxes = [
+      { name: "unknown scheme", storeUrl: "ftp://127.0.0.1/queue", reason: /outbox unusable: queue url must be empty \(embedded\), memory: or redis:\/\/\.\.\., got a "ftp:" URL/ },
+      // Port 1 on loopback: nothing listens, every connect is refused; the check gives up after 10 s.
+      { name: "a Redis that cannot be reached at start", storeUrl: "redis://127.0.0.1:1/0", reason: /outbox unusable: no answer within 10 s/ },
+    ];
+    for (const o of outboxes) {
+      test(`${o.name}: red status, an error, 503 for MTs, and the aggregator's ack settled as not taken`, { timeout: 30_000 }, async () => {
+        await helper.load(
+          [...modules(), catchNode],
+          [
+            ...flow(courier.url, { queue: true, storeUrl: o.storeUrl }),
+            { id: "catch1", z: "t1", type: "catch", scope: null, wires: [["hc"]] },
+            { id: "hc", z: "t1", type: "helper" },
+          ] as never,
+          { c1: { authorization: AUTH } },
+        );
+        const channel = helper.getNode("c1") as unknown as { outbox: Promise<unknown>; outboxError?: string };
+        await channel.outbox;
+        assert.match(channel.outboxError ?? "", o.reason);
+        const errors = (helper.getNode("c1").error as unknown as { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> }).getCalls().filter((c) => c.thisValue === helper.getNode("c1"));
+        assert.ok(errors.some((c) => o.reason.test(String(c.args[0]))), "the channel logs an error");
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(lastStatus("in1"), { fill: "red", shape: "ring", text: "rapidpro-in.status.no-outbox" });
+        const res = await request(httpNodeApp()).post("/rapidpro/send").set({ "content-type": form, authorization: AUTH }).send(body(valid));
+        assert.equal(res.status, 503);
+        assert.match(res.body.error, /outbox is unusable; retry later/);
+        // A status handed to rapidpro-out is not posted around the outbox: Catch sees why, the ack says "not taken".
+        let outcome: { ok: boolean; temporary?: boolean } | undefined;
+        const ack = pendingAcks.hold("test", (r) => (outcome = r), 10_000, () => ({ ok: false, temporary: true }));
+        const caught = nextMessage<{ error: { message: string } }>("hc");
+        helper.getNode("out1").receive({ ack, payload: { id: MSG, status: "delivered" } } as never);
+        assert.match((await caught).error.message, /outbox unusable/);
+        assert.deepEqual(outcome && { ok: outcome.ok, temporary: outcome.temporary }, { ok: false, temporary: true });
+        assert.equal(courier.accepted.length, 0, "nothing went to courier directly");
+      });
+    }
   });
 
   test("a bad allow-list entry stops the node with a red status; nothing is served", async () => {
