@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from "events";
 import * as smpp from "smpp";
+import { describeStatus } from "../lib/smpp/command-status";
 
 export type ReceiptStat = "DELIVRD" | "EXPIRED" | "DELETED" | "UNDELIV" | "ACCEPTD" | "UNKNOWN" | "REJECTD" | "ENROUTE";
 
@@ -502,6 +503,11 @@ function submittedText(pdu: smpp.PDU): string {
   return sm && typeof sm.message === "string" ? sm.message : "";
 }
 
+/** A deliver_sm_resp status as printed: its SMPP name, or "no answer" for -1 (none came). */
+export function deliverRespName(status: number): string {
+  return status < 0 ? "no answer" : describeStatus(status);
+}
+
 /** UTF-16 code units as one-character strings (surrogate halves kept apart on purpose). */
 function splitUtf16(text: string): string[] {
   const units: string[] = [];
@@ -527,8 +533,8 @@ if (require.main === module) {
       console.log(`SMSC simulator listening on 127.0.0.1:${sim.port}`);
       process.once("SIGINT", () => void sim.close().then(() => process.exit(0)));
     },
-    (error: Error) => {
-      console.error(`cannot start the SMSC simulator: ${error.message}`);
+    (error: NodeJS.ErrnoException) => {
+      console.error(error.code === "EADDRINUSE" ? `port ${port} is in use: give another port as the first argument` : `cannot start the SMSC simulator: ${error.message}`);
       process.exit(1);
     },
   );
