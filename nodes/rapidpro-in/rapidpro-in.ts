@@ -9,6 +9,7 @@ import { replyForError, replyForShutdown, replyForTimeout } from "../../lib/rapi
 import { DEFAULT_FIELDS, bodyFormatOf, parseSendRequest, type BodyFormat, type FieldMapping } from "../../lib/rapidpro/send";
 import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { resolveEnvReference } from "../shared/env";
+import { shortStatusText } from "../shared/status";
 import { heldRequests } from "../shared/pending";
 import type { RapidproChannelNode } from "../rapidpro-channel/rapidpro-channel";
 
@@ -101,7 +102,7 @@ export default function (RED: NodeAPI) {
     });
 
     if ("error" in opened) {
-      node.status({ fill: "red", shape: "ring", text: opened.error });
+      node.status({ fill: "red", shape: "ring", text: shortStatusText(opened.error) });
       node.error(opened.error);
       return;
     }
