@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { newMessageUuid } from "../lib/rapidpro/uuid";
 import { describeCall, sendMt, startCourier, DEFAULT_SEND_BODY } from "./courier";
-import { deliverRespName, startSmsc, type ReceiptStat } from "./smsc";
+import { deliverRespName, startSmsc, submittedText, type ReceiptStat, type SubmitRecord } from "./smsc";
 import { RapportoSim } from "./rapporto";
 
 const DEMO_CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
@@ -159,7 +159,7 @@ async function main(argv: string[]): Promise<void> {
         port ?? 2775,
       );
       console.log(`SMSC simulator: smpp://127.0.0.1:${smsc.port}${credentials ? "" : " (any system_id and password)"}`);
-      smsc.on("submit", (record: { messageId: string; pdu: { destination_addr?: string } }) => console.log(`submit_sm to ${record.pdu.destination_addr} -> id ${record.messageId}`));
+      smsc.on("submit", (record: SubmitRecord) => console.log(`submit_sm to ${record.pdu.destination_addr} ${JSON.stringify(submittedText(record.pdu))} -> id ${record.messageId}`));
       if (values["mo-every"]) {
         let n = 0;
         setInterval(() => {

@@ -497,8 +497,8 @@ function moParts(mo: MoRequest, ref: number): smpp.PduParams[] {
   });
 }
 
-/** The submitted text as the package decoded it, for the receipt's `Text:` field. */
-function submittedText(pdu: smpp.PDU): string {
+/** The submitted text as the package decoded it, for the receipt's `Text:` field and the CLI's log. */
+export function submittedText(pdu: smpp.PDU): string {
   const sm = pdu.short_message as { message?: unknown } | undefined;
   return sm && typeof sm.message === "string" ? sm.message : "";
 }
