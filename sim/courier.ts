@@ -172,6 +172,12 @@ export interface ReceivedCall {
   at: number;
 }
 
+/** A call as a line to print: its action and decoded parameters (`text="Привет"`, not form encoding). */
+export function describeCall(call: Pick<ReceivedCall, "action" | "params">): string {
+  const params = Object.entries(call.params).map(([name, value]) => `${name}=${/^[\w+:.-]*$/.test(value) ? value : JSON.stringify(value)}`);
+  return [call.action, ...params].join(" ");
+}
+
 export interface CourierSim {
   url: string;
   port: number;
@@ -255,7 +261,11 @@ export async function startCourier(options: CourierSimOptions): Promise<CourierS
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  // A busy port rejects (EADDRINUSE) instead of crashing the process with an unhandled 'error'.
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => (server.off("error", reject), resolve()));
+  });
   const port = (server.address() as AddressInfo).port;
 
   return {

@@ -6,20 +6,39 @@
  * seconds); with no SMPP_HOST set it starts the SMSC simulator (receipts, and an MO now and
  * then). Everything is printed as it travels, so a newcomer sees MT, MO and receipts flow in the
  * console and in the editor. With the variables set, the same command runs the real bridge.
+ *
+ * Every MT gets a fresh time-ordered UUID (v7), so a second run's messages are new to the
+ * store kept in the user directory and their receipts show again. PORT changes the editor's
+ * port; DEMO_USER_DIR another user directory (the tests run two demos on one).
  */
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
+import { newMessageUuid } from "../lib/rapidpro/uuid";
 import { PACKAGE_ROOT, startNodeRed, type NodeRed } from "./node-red";
-import { DEFAULT_SEND_BODY, sendMt, startCourier, type CourierSim } from "./courier";
-import { startSmsc, type SmscSim } from "./smsc";
+import { DEFAULT_SEND_BODY, describeCall, sendMt, startCourier, type CourierSim } from "./courier";
+import { deliverRespName, startSmsc, type SmscSim } from "./smsc";
 
 const PORT = Number(process.env.PORT) || 1880;
-const USER_DIR = path.join(PACKAGE_ROOT, ".node-red");
+const USER_DIR = process.env.DEMO_USER_DIR ? path.resolve(process.env.DEMO_USER_DIR) : path.join(PACKAGE_ROOT, ".node-red");
 const EXAMPLE = path.join(PACKAGE_ROOT, "examples", "rapidpro-smpp-bridge.json");
 const DEMO_CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
 const DEMO_AUTH = "Token demo-secret";
 
+/** True when something already listens on 127.0.0.1:port (Node-RED would exit with a stack trace). */
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "EADDRINUSE"));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(false)));
+  });
+}
+
 async function main(): Promise<void> {
+  if (await portInUse(PORT)) {
+    console.error(`[demo] port ${PORT} is in use: set PORT to another port, e.g. PORT=${PORT + 1} npm start`);
+    process.exit(1);
+  }
   const env: Record<string, string> = {};
   let courier: CourierSim | undefined;
   let smsc: SmscSim | undefined;
@@ -44,6 +63,7 @@ async function main(): Promise<void> {
     flows: firstRun ? JSON.parse(fs.readFileSync(EXAMPLE, "utf8")) : undefined,
   });
   console.log(`[demo] Node-RED editor: ${red.url}/  (flows kept in ${USER_DIR}; delete it to start over)`);
+  printHowToSend(red, courier);
 
   const timers: NodeJS.Timeout[] = [];
   if (courier) timers.push(playCourier(red, courier));
@@ -63,6 +83,17 @@ async function main(): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
+/** Once: where RapidPro's side is, the Authorization it uses, and a command to send an MT by hand. */
+function printHowToSend(red: NodeRed, courier: CourierSim | undefined): void {
+  const auth = courier ? DEMO_AUTH : undefined;
+  console.log(`[demo] courier URL: ${courier ? courier.url : process.env.RAPIDPRO_URL}  (channel ${courier ? DEMO_CHANNEL : process.env.RAPIDPRO_CHANNEL_UUID})`);
+  // A real channel's value is a secret: only the demo's own is printed.
+  console.log(`[demo] Authorization: ${auth ?? "the value of RAPIDPRO_AUTH"}`);
+  console.log(
+    `[demo] send one yourself: npx rapidpro-sms-sim send --url ${red.url}/rapidpro/send --auth "${auth ?? "$RAPIDPRO_AUTH"}" --to +250788383383 --text "Hello from the command line"`,
+  );
+}
+
 const TEXTS = [
   "Hello from RapidPro",
   "Привет! A Unicode message ☺",
@@ -77,14 +108,14 @@ function playCourier(red: NodeRed, courier: CourierSim): NodeJS.Timeout {
   return setInterval(() => {
     for (; seen < courier.accepted.length; seen++) {
       const call = courier.accepted[seen];
-      console.log(`[demo] bridge -> RapidPro: ${call.action} ${new URLSearchParams(call.params).toString()}`);
+      console.log(`[demo] bridge -> RapidPro: ${describeCall(call)}`);
     }
     for (; refused < courier.refused.length; refused++) {
       const call = courier.refused[refused];
       console.log(`[demo] bridge -> RapidPro: REFUSED ${call.status} ${call.path}: ${call.error}`);
     }
     n++;
-    const uuid = `0191e180-7d60-7000-a000-${String(n).padStart(12, "0")}`;
+    const uuid = newMessageUuid();
     const text = TEXTS[n % TEXTS.length];
     sendMt({ sendUrl: `${red.url}/rapidpro/send`, body: DEFAULT_SEND_BODY, authorization: DEMO_AUTH, channelUuid: DEMO_CHANNEL, maxLength: 640 }, { uuid, to: "+250788383383", text })
       .then((parts) => console.log(`[demo] RapidPro -> bridge: MT ${uuid} "${text.slice(0, 40)}" -> HTTP ${parts.map((p) => p.status).join(",")}`))
@@ -100,7 +131,7 @@ function playPhones(smsc: SmscSim): NodeJS.Timeout {
     const text = n % 2 ? `Reply ${n} from a phone` : `Ответ ${n} с телефона ☺`;
     smsc
       .sendMo({ from: "+250788123123", to: "2020", text })
-      .then((statuses) => console.log(`[demo] phone -> SMSC -> bridge: MO "${text}" -> deliver_sm_resp ${statuses.join(",")}`))
+      .then((statuses) => console.log(`[demo] phone -> SMSC -> bridge: MO "${text}" -> deliver_sm_resp ${statuses.map(deliverRespName).join(", ")}`))
       .catch((err: Error) => console.log(`[demo] MO failed: ${err.message}`));
   }, 10_000);
 }

@@ -124,7 +124,11 @@ export class RapportoSim {
 
   /** Listens on 127.0.0.1; port 0 picks a free one. */
   async start(port = 0): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(port, "127.0.0.1", resolve));
+    // A busy port rejects (EADDRINUSE) instead of crashing the process with an unhandled 'error'.
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, "127.0.0.1", () => (this.server.off("error", reject), resolve()));
+    });
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
@@ -367,6 +371,13 @@ if (require.main === module) {
     dlrUrl: process.env.RAPPORTO_SIM_DLR_URL,
     moUrl: process.env.RAPPORTO_SIM_MO_URL,
   });
-  void sim.start(Number(process.env.RAPPORTO_SIM_PORT ?? 0)).then(() => console.log(`Rapporto simulator: MT URL ${sim.mtUrl}`));
+  const port = Number(process.env.RAPPORTO_SIM_PORT ?? 0);
+  sim.start(port).then(
+    () => console.log(`Rapporto simulator: MT URL ${sim.mtUrl}  serviceId ${sim.options.serviceId}  pass ${sim.options.pass}`),
+    (err: NodeJS.ErrnoException) => {
+      console.error(err.code === "EADDRINUSE" ? `port ${port} is in use: set RAPPORTO_SIM_PORT to another port` : `cannot start the Rapporto simulator: ${err.message}`);
+      process.exit(1);
+    },
+  );
   process.on("SIGINT", () => void sim.close().then(() => process.exit(0)));
 }

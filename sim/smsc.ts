@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from "events";
 import * as smpp from "smpp";
+import { describeStatus } from "../lib/smpp/command-status";
 
 export type ReceiptStat = "DELIVRD" | "EXPIRED" | "DELETED" | "UNDELIV" | "ACCEPTD" | "UNKNOWN" | "REJECTD" | "ENROUTE";
 
@@ -496,10 +497,15 @@ function moParts(mo: MoRequest, ref: number): smpp.PduParams[] {
   });
 }
 
-/** The submitted text as the package decoded it, for the receipt's `Text:` field. */
-function submittedText(pdu: smpp.PDU): string {
+/** The submitted text as the package decoded it, for the receipt's `Text:` field and the CLI's log. */
+export function submittedText(pdu: smpp.PDU): string {
   const sm = pdu.short_message as { message?: unknown } | undefined;
   return sm && typeof sm.message === "string" ? sm.message : "";
+}
+
+/** A deliver_sm_resp status as printed: its SMPP name, or "no answer" for -1 (none came). */
+export function deliverRespName(status: number): string {
+  return status < 0 ? "no answer" : describeStatus(status);
 }
 
 /** UTF-16 code units as one-character strings (surrogate halves kept apart on purpose). */
@@ -527,8 +533,8 @@ if (require.main === module) {
       console.log(`SMSC simulator listening on 127.0.0.1:${sim.port}`);
       process.once("SIGINT", () => void sim.close().then(() => process.exit(0)));
     },
-    (error: Error) => {
-      console.error(`cannot start the SMSC simulator: ${error.message}`);
+    (error: NodeJS.ErrnoException) => {
+      console.error(error.code === "EADDRINUSE" ? `port ${port} is in use: give another port as the first argument` : `cannot start the SMSC simulator: ${error.message}`);
       process.exit(1);
     },
   );

@@ -3,6 +3,7 @@
  * addresses", and the partner side should do the same), and the one rule for finding the real
  * client behind a reverse proxy.
  */
+import { shown } from "../text/peer-value";
 import { parseIp, type ParsedIp } from "./ip";
 
 interface Range {
@@ -34,18 +35,35 @@ function parseRange(entry: string): Range {
   return { family: ip.family, network: ip.value & mask, mask, text: entry };
 }
 
-/** A set of single addresses and CIDR ranges, IPv4 and IPv6. */
+/** `*`: every address, IPv4 and IPv6. An allow-list is opened this wide only when written so. */
+export const ANY_SOURCE = "*";
+
+function rangesOf(entry: string): Range[] {
+  if (entry !== ANY_SOURCE) return [parseRange(entry)];
+  return [{ ...parseRange("0.0.0.0/0"), text: ANY_SOURCE }, { ...parseRange("::/0"), text: ANY_SOURCE }];
+}
+
+/**
+ * A set of single addresses and CIDR ranges, IPv4 and IPv6. An empty list allows nothing;
+ * `*` allows every address.
+ */
 export class AllowList {
   private readonly ranges: Range[];
 
   /** Entries may be separated by commas, spaces or new lines; a bad entry throws with its text. */
   constructor(spec: string | readonly string[]) {
     const entries = (typeof spec === "string" ? [spec] : spec).flatMap((s) => s.split(/[\s,]+/)).filter((s) => s !== "");
-    this.ranges = entries.map(parseRange);
+    this.ranges = entries.flatMap(rangesOf);
   }
 
+  /** Number of ranges; 0 means no source is allowed. */
   get size(): number {
     return this.ranges.length;
+  }
+
+  /** True when `*` is in the list. */
+  get allowsAny(): boolean {
+    return this.ranges.some((r) => r.text === ANY_SOURCE);
   }
 
   /** True when the address is in one of the ranges; false for anything that is not an address. */
@@ -55,7 +73,7 @@ export class AllowList {
   }
 
   toString(): string {
-    return this.ranges.map((r) => r.text).join(", ");
+    return [...new Set(this.ranges.map((r) => r.text))].join(", ");
   }
 }
 
@@ -101,7 +119,8 @@ export function refusalReason(
   options: ClientAddressOptions = {},
 ): string | undefined {
   const client = clientAddress(peer, forwardedFor, options);
-  if (client === undefined) return `malformed X-Forwarded-For from proxy ${peer}`;
-  if (!allowed.contains(client)) return `source address ${client} is not allowed`;
+  if (client === undefined) return `malformed X-Forwarded-For from proxy ${shown(peer)}`;
+  if (allowed.size === 0) return `source address ${shown(client)} refused: the allow-list is empty (enter ${ANY_SOURCE} to accept every address)`;
+  if (!allowed.contains(client)) return `source address ${shown(client)} is not allowed`;
   return undefined;
 }

@@ -8,6 +8,7 @@
  */
 import { Backoff, Sleeps, type BackoffOptions } from "../backoff";
 import { HttpClient, HttpTransportError } from "../http/client";
+import { logLine } from "../text/peer-value";
 import { courierUrl, type CourierCall } from "./callbacks";
 
 export interface CourierClientOptions {
@@ -128,7 +129,12 @@ export class CourierClient {
 }
 
 /** Courier's error envelope is `{"message":"Error","data":[{"type":"error","error":"…"}]}`. */
+/** Courier's reason, escaped and cut: it may quote a value we sent, and it ends up in logs and errors. */
 function courierError(body: string): string {
+  return logLine(courierReason(body), 200);
+}
+
+function courierReason(body: string): string {
   try {
     const parsed = JSON.parse(body) as { message?: string; data?: Array<{ error?: string }> };
     const errors = (parsed.data ?? []).map((d) => d.error).filter(Boolean);
@@ -137,5 +143,5 @@ function courierError(body: string): string {
   } catch {
     // not JSON: fall through to the raw text
   }
-  return body.slice(0, 200) || "(empty body)";
+  return body || "(empty body)";
 }

@@ -6,6 +6,10 @@
  */
 import type { SubmitResult } from "../contract";
 import { jsonReply as json, type HttpReply } from "../http/reply";
+import { logLine } from "../text/peer-value";
+
+/** Longest error text in a reply: an aggregator's reason may carry a peer value of any length. */
+const MAX_ERROR_CHARS = 256;
 
 export interface ReplyOptions {
   /** Put in every accepted reply's body, so a channel's `mt_response_check` finds it. */
@@ -19,7 +23,8 @@ export function replyForSubmit(submit: SubmitResult, options: ReplyOptions = DEF
     return json(200, { message: options.acceptedText, parts: submit.parts, smsc_ids: submit.smscIds });
   }
   const error = submit.error ?? { code: "unknown", text: "refused without a reason", temporary: true };
-  const body = { message: "Error", error: error.text, code: error.code };
+  // The aggregator's text may echo a value whole (an SMSC's reason, a refused address): escaped and cut.
+  const body = { message: "Error", error: logLine(String(error.text), MAX_ERROR_CHARS), code: error.code };
   if (error.throttled) return { ...json(429, body), headers: { "retry-after": "1" } };
   return json(error.temporary ? 503 : 400, body);
 }

@@ -12,6 +12,7 @@ import { rapidproIdOfPartnerMsgId } from "./mt";
 import { moAnswer, parseMoPush, verifyMoSignature, type MoOutcome, type MoPush, type PushAnswer, type PushParams } from "./mo";
 import { OnceWindow } from "./once";
 import { checkTimeZone } from "./time";
+import { controlCharacterRefusal, logLine, quoted, shown } from "../text/peer-value";
 
 export interface PushRequest {
   /** TCP peer address (req.socket.remoteAddress). */
@@ -24,7 +25,10 @@ export interface PushRequest {
 }
 
 export interface SourceRules {
-  /** Allowed source addresses; empty or undefined allows every address. */
+  /**
+   * Allowed source addresses. Empty or undefined refuses every push: a push endpoint is open
+   * to every address only when the list says `*` (until issue #14 an empty list allowed all).
+   */
   allowed?: AllowList;
   /** Proxies whose X-Forwarded-For is believed. */
   trustedProxies?: AllowList;
@@ -32,8 +36,41 @@ export interface SourceRules {
 
 function sourceRefusal(rules: SourceRules, request: PushRequest): string | undefined {
   if (request.internal) return undefined;
-  if (!rules.allowed || rules.allowed.size === 0) return undefined;
-  return refusalReason(request.peer, request.forwardedFor, rules.allowed, { trustedProxies: rules.trustedProxies });
+  return refusalReason(request.peer, request.forwardedFor, rules.allowed ?? NO_SOURCE, { trustedProxies: rules.trustedProxies });
+}
+
+const NO_SOURCE = new AllowList("");
+
+/** MO parameters that are message texts: they keep their control characters (a text may hold a line break). */
+const MO_TEXT_PARAMS: ReadonlySet<string> = new Set(["message"]);
+const NO_TEXT_PARAMS: ReadonlySet<string> = new Set();
+
+/**
+ * Longest parameter name or non-text value accepted. Rapporto's are short (ids, numbers,
+ * dates, codes; the `hash` is 44 characters); a longer one is not Rapporto's and would only
+ * fill logs and answers.
+ */
+export const MAX_PARAM_CHARS = 256;
+
+/**
+ * Why a push is refused for a control character (CR, LF, NUL, the rest of C0 and C1), or a
+ * length over MAX_PARAM_CHARS, in a parameter name or in a value that is not a message text:
+ * ids, numbers, dates and codes never hold one, and such a value could forge a log line
+ * further on (issue #14).
+ */
+export function pushParamRefusal(params: PushParams, texts: ReadonlySet<string>): string | undefined {
+  for (const [name, value] of Object.entries(params)) {
+    const nameRefusal = controlCharacterRefusal("a parameter name", name);
+    if (nameRefusal) return nameRefusal;
+    if (name.length > MAX_PARAM_CHARS) return `a parameter name is ${name.length} characters long, over the ${MAX_PARAM_CHARS} allowed: ${quoted(name)}`;
+    if (texts.has(name) || value === undefined) continue;
+    for (const v of typeof value === "string" ? [value] : value) {
+      const refusal = controlCharacterRefusal(`parameter ${shown(name, 32)}`, v);
+      if (refusal) return refusal;
+      if (v.length > MAX_PARAM_CHARS) return `parameter ${shown(name, 32)} is ${v.length} characters long, over the ${MAX_PARAM_CHARS} allowed: ${quoted(v)}`;
+    }
+  }
+  return undefined;
 }
 
 const plain = (status: number, body: string): PushAnswer => ({ status, body, contentType: "text/plain; charset=utf-8" });
@@ -73,18 +110,23 @@ export class MoReceiver {
   async handle(request: PushRequest): Promise<MoHandling> {
     const refusal = sourceRefusal(this.options, request);
     if (refusal) return { kind: "refused", note: refusal, answer: moAnswer({ kind: "refused", reason: "forbidden" }) };
+    const control = pushParamRefusal(request.params, MO_TEXT_PARAMS);
+    if (control) return { kind: "malformed", note: control, answer: moAnswer({ kind: "malformed", reason: control }) };
     const parsed = parseMoPush(request.params, { timeZone: this.options.timeZone });
-    if (!parsed.ok) return { kind: "malformed", note: parsed.reason, answer: moAnswer({ kind: "malformed", reason: parsed.reason }) };
+    if (!parsed.ok) {
+      const reason = logLine(parsed.reason, 200);
+      return { kind: "malformed", note: reason, answer: moAnswer({ kind: "malformed", reason }) };
+    }
     const push = parsed.value;
     if (this.options.signatureKey) {
       const check = verifyMoSignature(push.params, this.options.signatureKey);
-      if (!check.ok) return { kind: "refused", note: check.reason, answer: moAnswer({ kind: "refused", reason: "forbidden" }), push };
+      if (!check.ok) return { kind: "refused", note: logLine(check.reason, 200), answer: moAnswer({ kind: "refused", reason: "forbidden" }), push };
     }
     try {
       const { value, repeat } = await this.once.run(push.messageId, () => this.deliver(push));
-      return repeat ? { ...value, kind: "duplicate", note: `messageId ${push.messageId} seen before`, push } : value;
+      return repeat ? { ...value, kind: "duplicate", note: `messageId ${quoted(push.messageId)} seen before`, push } : value;
     } catch (err) {
-      const note = `could not hand on: ${(err as Error).message}`;
+      const note = `could not hand on: ${logLine((err as Error).message, 200)}`;
       return { kind: "not-handed-on", note, answer: moAnswer({ kind: "not-handed-on", reason: "temporary failure" }), push };
     }
   }
@@ -98,7 +140,7 @@ export class MoReceiver {
     }
     const answer = moAnswer(outcome.kind === "not-handed-on" ? { kind: "not-handed-on", reason: "temporary failure" } : outcome);
     const kind = outcome.kind === "not-handed-on" ? "not-handed-on" : "handed-on";
-    return { kind, answer, push, note: outcome.kind === "not-handed-on" ? outcome.reason : undefined };
+    return { kind, answer, push, note: outcome.kind === "not-handed-on" ? logLine(outcome.reason, 200) : undefined };
   }
 }
 
@@ -166,8 +208,14 @@ export class DlrReceiver {
   async handle(request: PushRequest): Promise<DlrHandling> {
     const refusal = sourceRefusal(this.options, request);
     if (refusal) return { kind: "refused", note: refusal, answer: plain(403, "forbidden") };
+    const control = pushParamRefusal(request.params, NO_TEXT_PARAMS);
+    if (control) return { kind: "malformed", note: control, answer: plain(400, control) };
     const parsed = parseDlrPush(request.params);
-    if (!parsed.ok) return { kind: "malformed", note: parsed.reason, answer: plain(400, parsed.reason) };
+    if (!parsed.ok) {
+      // The reason may quote a parameter whole: escaped and cut in the note and the answer alike.
+      const reason = logLine(parsed.reason, 200);
+      return { kind: "malformed", note: reason, answer: plain(400, reason) };
+    }
     const dlr = parsed.value;
     const handling = await this.desk.handle({ messageId: dlr.transactionId, keys: [dlr.transactionId], state: dlr.status, reason: dlr.reason, dlr });
     const answer = plain(DLR_ANSWERS[handling.answer], handling.answer === "again" ? "temporary failure" : handling.answer === "not-yet" ? "unknown transactionId" : "OK");
@@ -178,13 +226,13 @@ export class DlrReceiver {
       case "no-change":
         return { kind: "no-change", answer };
       case "not-yet":
-        return { kind: "retry-later", note: `transactionId ${dlr.transactionId} not known yet (try ${handling.deliveries})`, answer };
+        return { kind: "retry-later", note: `transactionId ${quoted(dlr.transactionId)} not known yet (try ${handling.deliveries})`, answer };
       case "unmatched":
-        return { kind: "unknown", note: `transactionId ${dlr.transactionId} unknown after ${this.options.maxTries} tries`, answer };
+        return { kind: "unknown", note: `transactionId ${quoted(dlr.transactionId)} unknown after ${this.options.maxTries} tries`, answer };
       case "stopping":
         return { kind: "store-error", note: "the flow is stopping", answer };
       case "store-error":
-        return { kind: "store-error", note: handling.reason, answer };
+        return { kind: "store-error", note: logLine(handling.reason, 200), answer };
     }
   }
 

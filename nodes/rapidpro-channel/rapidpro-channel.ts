@@ -8,6 +8,8 @@ import { authorizationChecker } from "../../lib/rapidpro/authorization";
 import type { CourierCall } from "../../lib/rapidpro/callbacks";
 import { CourierClient } from "../../lib/rapidpro/courier-client";
 import { isChannelUuid } from "../../lib/rapidpro/uuid";
+import { logLine } from "../../lib/text/peer-value";
+import { withinMs } from "../../lib/time-limit";
 import { QueueConsumer } from "../../lib/store/queue-consumer";
 import type { DurableQueue } from "../../lib/store/queue";
 import { resolveEnvReference } from "../shared/env";
@@ -22,6 +24,8 @@ export interface RapidproChannelDef extends NodeDef {
   queue: boolean | string;
   /** Where the queue lives: empty for the user directory, `redis://…` for Redis. */
   storeUrl: string;
+  /** Accept send requests without an Authorization header when no value is set (off by default). */
+  allowNoAuth?: boolean | string;
 }
 
 export interface RapidproChannelCredentials {
@@ -43,13 +47,27 @@ export interface RapidproChannelNode extends Node<RapidproChannelCredentials> {
   channelUuid: string;
   /** Why this channel cannot be used, if it cannot. */
   configError?: string;
-  /** True when courier's Authorization header matches the configured value (or none is set). */
+  /**
+   * How send requests are authorized: `checked` against the configured value; `open` (no
+   * value, and the user ticked "accept requests without Authorization"); `refused` (no value:
+   * every request gets 401).
+   */
+  authMode: "checked" | "open" | "refused";
+  /** True when courier's Authorization header matches the configured value, or the channel is open. */
   authorizes(header: string | undefined): boolean;
   /** The shared client to courier (undefined when the config is invalid). */
   courier?: CourierClient;
-  /** Resolves to the outbox once it is open, or to undefined when the channel posts directly. */
+  /**
+   * Resolves to the outbox once it is open and answered, or to undefined when the channel
+   * posts directly. When the outbox cannot be used it resolves to one whose every push fails,
+   * and `outboxError` says why.
+   */
   outbox: Promise<Outbox | undefined>;
+  outboxError?: string;
 }
+
+/** How long the outbox may take to answer its first question at start. */
+const OUTBOX_CHECK_MS = 10_000;
 
 export default function (RED: NodeAPI) {
   function RapidproChannel(this: RapidproChannelNode, config: RapidproChannelDef) {
@@ -72,35 +90,50 @@ export default function (RED: NodeAPI) {
         giveUpAfterMs: Number(config.giveUpAfter) > 0 ? Number(config.giveUpAfter) * 1000 : undefined,
       });
     }
-    if (!expected) this.warn(RED._("rapidpro-channel.warn.no-authorization"));
+    const allowNoAuth = config.allowNoAuth === true || config.allowNoAuth === "true";
+    this.authMode = expected ? "checked" : allowNoAuth ? "open" : "refused";
+    if (this.authMode === "open") this.warn(RED._("rapidpro-channel.warn.open"));
+    if (this.authMode === "refused") this.error(RED._("rapidpro-channel.errors.no-authorization"));
     const matches = expected ? authorizationChecker(expected) : undefined;
-    this.authorizes = (header) => !matches || matches(header);
+    this.authorizes = matches ?? (() => this.authMode === "open");
 
     const useQueue = config.queue === true || config.queue === "true";
-    this.outbox =
-      useQueue && this.courier
-        ? openNodeQueue<CourierCall>(RED, config.storeUrl, `courier-${this.channelUuid}`, (err) => node.error(`outbox: ${err.message}`)).then(
-            (opened) => {
-              queue = opened;
-              consumer = new QueueConsumer(opened, (item) => deliver(node, item.value), {
-                concurrency: 32,
-                onError: (err) => node.error(`outbox: ${err.message}`),
-              });
-              consumer.start();
-              return {
-                async push(key, call, onceId) {
-                  const queued = onceId === undefined ? (await opened.push(key, call), true) : await opened.pushOnce(key, call, onceId);
-                  if (queued) consumer?.notify();
-                  return queued;
-                },
-              };
-            },
-            (err: Error) => {
-              node.error(`cannot open the outbox (${err.message}): calls go to courier directly`);
-              return undefined;
-            },
-          )
-        : Promise.resolve(undefined);
+    this.outbox = useQueue && this.courier ? openOutbox() : Promise.resolve(undefined);
+
+    /**
+     * The durable outbox, checked with one question at start. One that cannot be used (an
+     * unknown scheme, a Redis that does not answer) is not replaced by direct calls: that
+     * would drop the promise the queue makes. The channel records why (`outboxError`, shown
+     * red by rapidpro-in, which answers 503) and every push fails, so each aggregator hears
+     * "not taken" and delivers again later.
+     */
+    async function openOutbox(): Promise<Outbox> {
+      try {
+        const opened = await openNodeQueue<CourierCall>(RED, config.storeUrl, `courier-${node.channelUuid}`, (err) => node.error(`outbox: ${logLine(err.message)}`));
+        queue = opened;
+        await withinMs(opened.size(), OUTBOX_CHECK_MS, `no answer within ${OUTBOX_CHECK_MS / 1000} s`);
+        consumer = new QueueConsumer(opened, (item) => deliver(node, item.value), {
+          concurrency: 32,
+          onError: (err) => node.error(`outbox: ${logLine(err.message)}`),
+        });
+        consumer.start();
+        return {
+          async push(key, call, onceId) {
+            const queued = onceId === undefined ? (await opened.push(key, call), true) : await opened.pushOnce(key, call, onceId);
+            if (queued) consumer?.notify();
+            return queued;
+          },
+        };
+      } catch (err) {
+        // Closed at once, so a Redis that is down is not retried (and logged) behind a stopped outbox.
+        await queue?.close().catch(() => undefined);
+        queue = undefined;
+        node.outboxError = `outbox unusable: ${logLine((err as Error).message, 200)}`;
+        node.error(`${node.outboxError}; nothing is sent to courier until it is fixed and the flow deployed again`);
+        const reason = node.outboxError;
+        return { push: () => Promise.reject(new Error(reason)) };
+      }
+    }
 
     this.on("close", (_removed: boolean, done: () => void) => {
       const finish = async () => {
@@ -129,7 +162,7 @@ async function deliver(node: RapidproChannelNode, call: CourierCall): Promise<"d
   const outcome = await node.courier!.send(call, { deadline: Date.now() });
   if (outcome.ok) return "done";
   if (outcome.temporary) return "retry";
-  node.error(`courier refused a queued ${call.action} call for good, dropped: ${outcome.reason}`);
+  node.error(`courier refused a queued ${call.action} call for good, dropped: ${logLine(outcome.reason)}`);
   return "drop";
 }
 

@@ -11,6 +11,8 @@ import { DOCUMENTED_RATE_PER_SECOND } from "../../lib/rapporto/codes";
 import { compileProfile, type Account, type HttpMethod, type Profile } from "../../lib/rapporto/profile";
 import type { SourceRules } from "../../lib/rapporto/receiver";
 import type { CorrelationStore } from "../../lib/store/types";
+import { logLine } from "../../lib/text/peer-value";
+import { withinMs } from "../../lib/time-limit";
 import { resolveEnvReference } from "../shared/env";
 import { openNodeStore } from "../shared/store";
 
@@ -48,12 +50,15 @@ export interface RapportoAccountNode extends Node<RapportoAccountCredentials> {
   client?: RapportoClient;
   /** Source rules for the MO and DLR endpoints (always set; an error in them is in sourceError). */
   sources: SourceRules;
+  /** Why pushes are refused from every address (a bad entry, or an empty list), for the endpoints' status. */
   sourceError?: string;
   /** serviceId and pass, for the polling URL template only. */
   login(): { serviceId: string; pass: string };
   /** Key of the MO `hash` signature, when set. */
   signatureKey?: string;
+  /** The correlation store; rejects when it cannot be used, and then `storeError` says why. */
   store(): Promise<CorrelationStore>;
+  storeError?: string;
   /** rapporto-mt reports each accepted message here; rapporto-dlr polling listens. */
   accepted(transactionId: string, ptag: string | undefined): void;
   onAccepted(listener: (transactionId: string, ptag: string | undefined) => void): () => void;
@@ -92,19 +97,27 @@ export function accountSettings(config: Partial<RapportoAccountDef>, pass: strin
   return { account, client: { ratePerSecond: rate } };
 }
 
-/** The allow-list settings, or the first entry that is not an address or range. */
-export function sourceRules(config: Partial<RapportoAccountDef>): { rules: SourceRules } | { error: string } {
+/**
+ * The allow-list settings, or the first entry that is not an address or range. An empty list
+ * is valid and refuses every push (`emptyList` says so); `*` accepts every address.
+ */
+export function sourceRules(config: Partial<RapportoAccountDef>): { rules: SourceRules; emptyList: boolean } | { error: string } {
   try {
-    const allowed = new AllowList(config.allowedIps ?? "");
-    const trustedProxies = config.trustXff ? new AllowList(config.trustedProxies ?? "") : undefined;
+    const allowed = new AllowList(resolveEnvReference(config.allowedIps));
+    const trustedProxies = config.trustXff ? new AllowList(resolveEnvReference(config.trustedProxies)) : undefined;
     if (config.trustXff && trustedProxies?.size === 0) return { error: "X-Forwarded-For is trusted, but no proxy is named" };
-    return { rules: { allowed, trustedProxies } };
+    if (trustedProxies?.allowsAny) return { error: "trusted proxies: * would let any client choose its own address" };
+    return { rules: { allowed, trustedProxies }, emptyList: allowed.size === 0 };
   } catch (err) {
     return { error: `allowed addresses: ${(err as Error).message}` };
   }
 }
 
 const CLOSE_LIMIT_MS = 14_000;
+/** How long the store may take to answer its first question at start. */
+const STORE_CHECK_MS = 10_000;
+/** An id no message has: the question asked at start. */
+const STORE_CHECK_ID = "rapporto-account:store-check";
 
 export default function (RED: NodeAPI) {
   function RapportoAccount(this: RapportoAccountNode, config: RapportoAccountDef) {
@@ -112,7 +125,6 @@ export default function (RED: NodeAPI) {
     const node = this;
     const events = new EventEmitter();
     events.setMaxListeners(0);
-    let storePromise: Promise<CorrelationStore> | undefined;
 
     const settings = accountSettings(config, resolveEnvReference(node.credentials?.pass));
     if ("error" in settings) {
@@ -124,19 +136,37 @@ export default function (RED: NodeAPI) {
     const rules = sourceRules(config);
     if ("error" in rules) {
       // Refuse every push rather than accept from anywhere.
-      node.sources = { allowed: new AllowList("0.0.0.0/32") };
+      node.sources = { allowed: new AllowList("") };
       node.sourceError = rules.error;
       node.error(`Rapporto account: ${rules.error}`);
     } else {
       node.sources = rules.rules;
+      if (rules.emptyList) {
+        // Until issue #14 an empty list accepted every address; now that takes a `*`.
+        node.sourceError = RED._("rapporto-account.status.no-sources");
+        node.warn(RED._("rapporto-account.warn.no-sources"));
+      }
     }
     node.login = () => ({ serviceId: (config.serviceId ?? "").trim(), pass: resolveEnvReference(node.credentials?.pass) });
     node.signatureKey = resolveEnvReference(node.credentials?.hashKey) || undefined;
 
-    node.store = () => {
-      storePromise ??= openNodeStore(RED, config.storeUrl, undefined, (err) => node.warn(`correlation store: ${err.message}`));
-      return storePromise;
-    };
+    // Opened and asked one question at start: a store that cannot be used (an unknown scheme, a
+    // Redis that does not answer) is reported at once, in red by the nodes that need it, rather
+    // than when the first message has nowhere to be recorded.
+    const storePromise: Promise<CorrelationStore> = openNodeStore(RED, config.storeUrl, undefined, (err) => node.warn(`correlation store: ${logLine(err.message)}`)).then(async (store) => {
+      try {
+        await withinMs(store.findByMessage(STORE_CHECK_ID), STORE_CHECK_MS, `no answer within ${STORE_CHECK_MS / 1000} s`);
+        return store;
+      } catch (err) {
+        await store.close().catch(() => undefined);
+        throw err;
+      }
+    });
+    storePromise.catch((err: Error) => {
+      node.storeError = `correlation store unusable: ${logLine(err.message, 200)}`;
+      node.error(`Rapporto account: ${node.storeError}; no message is sent or matched until it is fixed and the flow deployed again`);
+    });
+    node.store = () => storePromise;
     node.accepted = (transactionId, ptag) => events.emit("accepted", transactionId, ptag);
     node.onAccepted = (listener) => {
       events.on("accepted", listener);
@@ -147,7 +177,7 @@ export default function (RED: NodeAPI) {
       const limit = setTimeout(done, CLOSE_LIMIT_MS);
       node.client?.close();
       events.removeAllListeners();
-      Promise.allSettled([storePromise?.then((s) => s.close())]).then(() => {
+      Promise.allSettled([storePromise.then((s) => s.close(), () => undefined)]).then(() => {
         clearTimeout(limit);
         done();
       });

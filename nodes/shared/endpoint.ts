@@ -21,6 +21,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import type { NodeAPI } from "node-red";
 import type { Express, NextFunction, Request, Response } from "express";
 import { jsonReply, type HttpReply } from "../../lib/http/reply";
+import { bodyUtf8Refusal, formUtf8Refusal } from "../../lib/http/utf8";
 
 export interface IncomingCall {
   method: string;
@@ -39,6 +40,11 @@ export interface EndpointOptions {
   methods: Array<"get" | "post" | "put">;
   /** Largest body accepted, bytes; larger ones get 413 before the handler sees them. */
   limitBytes: number;
+  /**
+   * Whether the handler percent-decodes a body of this Content-Type as a form, so that its
+   * escapes must decode to UTF-8 too. Default: the type is application/x-www-form-urlencoded.
+   */
+  decodesFormBody?: (contentType: string | undefined) => boolean;
   /** Called once per request; `respond` may be called later, exactly once. */
   onRequest: (call: IncomingCall, respond: (reply: HttpReply) => void) => void;
   /** Where a handler's unexpected exception is reported. */
@@ -60,6 +66,7 @@ type CapturedRequest = Request & CapturedFields;
 interface OpenRoute {
   /** Largest body accepted, bytes. */
   limit: number;
+  decodesFormBody: (contentType: string | undefined) => boolean;
   /** The app the route is on (RED.httpNode) and the route's own path in it. */
   app: ExpressApp;
   path: string;
@@ -126,6 +133,7 @@ export function openEndpoint(RED: NodeAPI, options: EndpointOptions): Endpoint |
   const settings = RED.settings as unknown as Record<string, unknown>;
   const route: OpenRoute = {
     limit: options.limitBytes,
+    decodesFormBody: options.decodesFormBody ?? isFormType,
     app: app as unknown as ExpressApp,
     path,
     // Auth and middleware for node routes run in Express's chain, so their presence means Express's way.
@@ -249,6 +257,10 @@ function directRoute(root: ExpressApp, route: OpenRoute, fullPath: string, metho
   return false;
 }
 
+function isFormType(contentType: string | undefined): boolean {
+  return (contentType ?? "").split(";")[0].trim().toLowerCase() === "application/x-www-form-urlencoded";
+}
+
 function routeKey(method: string, path: string): string {
   return `${method.toUpperCase()} ${path}`;
 }
@@ -279,8 +291,8 @@ function captureBody(req: IncomingMessage & CapturedFields, res: ServerResponse,
   const route = routes.get(routeKey(method, fullPath));
   if (route === undefined) return next();
   const limit = route.limit;
-  const refuse = (error: string) => {
-    res.writeHead(413, { "content-type": "application/json", connection: "close" });
+  const refuse = (error: string, status = 413) => {
+    res.writeHead(status, { "content-type": "application/json", ...(status === 413 ? { connection: "close" } : {}) });
     res.end(JSON.stringify({ message: "Error", error }));
   };
   const declared = Number(req.headers["content-length"] ?? 0);
@@ -305,7 +317,18 @@ function captureBody(req: IncomingMessage & CapturedFields, res: ServerResponse,
   req.on("end", () => {
     if (finished) return;
     finished = true;
-    const body = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8");
+    const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    const contentType = req.headers["content-type"];
+    const invalid =
+      bodyUtf8Refusal(bytes) ??
+      (queryAt < 0 ? undefined : formUtf8Refusal(url.slice(queryAt + 1), "query")) ??
+      (bytes.length > 0 && route.decodesFormBody(contentType) ? formUtf8Refusal(bytes.toString("utf8"), "form body") : undefined);
+    if (invalid) {
+      // Decoding would send U+FFFD to a phone in place of what the peer meant (issue #14).
+      refuse(invalid, 400);
+      return;
+    }
+    const body = bytes.toString("utf8");
     if (directRoute(route.root, route, fullPath, method)) {
       route.serve(req, res, url, body);
       return;

@@ -11,7 +11,7 @@ import type { MessageIdMode } from "../../lib/smpp/receipt";
 import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
 import type { SharedCorrelationStore } from "../../lib/store";
 import { resolveEnvReference } from "../shared/env";
-import { throttledStatus, type ThrottledStatus } from "../shared/status";
+import { shortStatusText, throttledStatus, type ThrottledStatus } from "../shared/status";
 import { openNodeStore } from "../shared/store";
 
 export interface SmppBindDef extends NodeDef {
@@ -118,7 +118,7 @@ export default function (RED: NodeAPI) {
         onStatus(statusView(RED, node.session.status));
         node.session.start();
       } else {
-        onStatus({ fill: "red", shape: "ring", text: node.configError ?? "misconfigured" });
+        onStatus({ fill: "red", shape: "ring", text: shortStatusText(node.configError ?? "misconfigured") });
       }
       return () => {
         users.delete(user.id);
@@ -215,10 +215,8 @@ export function statusView(RED: NodeAPI, s: SessionStatus): NodeStatus {
       return {
         fill: "red",
         shape: "ring",
-        text: RED._("smpp-bind.status.reconnecting", {
-          seconds: Math.ceil((s.retryInMs ?? 0) / 1000),
-          error: (s.lastError ?? "").slice(0, 80),
-        }),
+        // The reason is in the log (the session's warning); the status stays short (issue #14).
+        text: shortStatusText(RED._("smpp-bind.status.reconnecting", { seconds: Math.ceil((s.retryInMs ?? 0) / 1000) })),
       };
     case "closing":
     case "closed":

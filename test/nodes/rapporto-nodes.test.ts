@@ -25,7 +25,7 @@ const modules = () => [...nodeModules("rapporto-account", "rapporto-mt", "rappor
 function flow(simUrl: string, account: Record<string, unknown> = {}, mo: Record<string, unknown> = {}, dlr: Record<string, unknown> = {}) {
   return [
     { id: "t1", type: "tab" },
-    { id: "acc", type: "rapporto-account", url: simUrl, serviceId: "login", source: "Brand", profile: "v5", method: "GET", output: "text", rate: 10, allowedIps: "", storeUrl: "memory:", ...account },
+    { id: "acc", type: "rapporto-account", url: simUrl, serviceId: "login", source: "Brand", profile: "v5", method: "GET", output: "text", rate: 10, allowedIps: "*", storeUrl: "memory:", ...account },
     { id: "mt", z: "t1", type: "rapporto-mt", account: "acc", partnerMsgId: true, budget: 5, wires: [["h-mt"]] },
     { id: "h-mt", z: "t1", type: "helper" },
     { id: "mo", z: "t1", type: "rapporto-mo", account: "acc", path: "/rapporto/mo", timeZone: "Europe/Moscow", ackMode: "rapidpro", replyTimeout: 0, wires: [["h-mo"]], ...mo },
@@ -152,6 +152,9 @@ describe("rapporto nodes", () => {
 
   const sources: { name: string; account: Record<string, unknown>; xff?: string; expected: number }[] = [
     { name: "allowed 127.0.0.0/8", account: { allowedIps: "127.0.0.0/8, ::1" }, expected: 204 },
+    // Issue #14: an empty list refuses every push; only * opens the endpoint to every address.
+    { name: "empty list refuses every address", account: { allowedIps: "" }, expected: 403 },
+    { name: "* accepts every address", account: { allowedIps: "*" }, expected: 204 },
     { name: "not in the list", account: { allowedIps: "10.0.0.0/8" }, expected: 403 },
     { name: "X-Forwarded-For ignored when not trusted", account: { allowedIps: "192.0.2.1" }, xff: "192.0.2.1", expected: 403 },
     { name: "X-Forwarded-For from a named proxy", account: { allowedIps: "192.0.2.1", trustXff: true, trustedProxies: "127.0.0.1, ::1" }, xff: "192.0.2.1", expected: 204 },

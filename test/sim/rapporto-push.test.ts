@@ -16,6 +16,9 @@ import { DlrReceiver, MoReceiver, type PushRequest } from "../../lib/rapporto/re
 import { MemoryStore } from "../../lib/store/memory";
 import { startRapportoSim, type SimOptions } from "../../sim/rapporto";
 
+/** An empty allow-list refuses every push (issue #14): these tests open it on purpose. */
+const ANY = new AllowList("*");
+
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
@@ -41,7 +44,7 @@ async function endpoint(handle: (r: PushRequest) => Promise<{ answer: PushAnswer
 
 async function moSetup(options: Partial<ConstructorParameters<typeof MoReceiver>[0]>, sim: SimOptions, reply: (p: MoPush) => MoOutcome = () => ({ kind: "handed-on" })) {
   const emitted: MoPush[] = [];
-  const receiver = new MoReceiver({ timeZone: "Europe/Moscow", ...options }, async (p) => {
+  const receiver = new MoReceiver({ timeZone: "Europe/Moscow", allowed: ANY, ...options }, async (p) => {
     emitted.push(p);
     return reply(p);
   });
@@ -124,7 +127,7 @@ describe("MO push handling", () => {
 
   test("Rapporto gives up waiting (its timeout) and pushes again: emitted once, the repeat gets the first answer", async () => {
     const emitted: MoPush[] = [];
-    const receiver = new MoReceiver({ timeZone: "UTC" }, async (p) => {
+    const receiver = new MoReceiver({ timeZone: "UTC", allowed: ANY }, async (p) => {
       emitted.push(p);
       await new Promise((r) => setTimeout(r, 400));
       return { kind: "handed-on" };
@@ -141,7 +144,7 @@ describe("MO push handling", () => {
   });
 
   test("a flow that throws is a 5xx with a reason, not a crash", async () => {
-    const receiver = new MoReceiver({ timeZone: "UTC" }, async () => {
+    const receiver = new MoReceiver({ timeZone: "UTC", allowed: ANY }, async () => {
       throw new Error("flow exploded");
     });
     const h = await receiver.handle({ peer: "127.0.0.1", params: MO });
@@ -177,7 +180,7 @@ describe("DLR pushes after a delay (http_status.rst)", () => {
     const store = new MemoryStore();
     const statuses: Status[] = [];
     const unknown: DlrPush[] = [];
-    const receiver = new DlrReceiver({ maxTries }, store, {
+    const receiver = new DlrReceiver({ maxTries, allowed: ANY }, store, {
       status: async (s) => {
         const r = handOn(s);
         if (r.ok) statuses.push(s);

@@ -44,6 +44,10 @@ describe("AllowList.contains", () => {
     { name: "IPv4-mapped range entry covers IPv4", list: "::ffff:10.0.0.0/104", address: "10.200.0.1", expected: true },
     { name: "list separated by commas, spaces and new lines", list: "192.0.2.1, 10.0.0.0/8\n2001:db8::/32", address: "2001:db8:ff::1", expected: true },
     { name: "empty list allows nothing", list: "", address: "127.0.0.1", expected: false },
+    { name: "* allows every IPv4 address", list: "*", address: "203.0.113.9", expected: true },
+    { name: "* allows every IPv6 address", list: "*", address: "2001:db8::1", expected: true },
+    { name: "* with other entries", list: "10.0.0.1, *", address: "192.0.2.1", expected: true },
+    { name: "* does not make garbage an address", list: "*", address: "not-an-ip", expected: false },
     { name: "missing address", list: "0.0.0.0/0", address: undefined, expected: false },
     { name: "garbage address", list: "0.0.0.0/0", address: "not-an-ip", expected: false },
   ];
@@ -98,4 +102,14 @@ describe("refusalReason", () => {
       else assert.match(reason ?? "", c.expected);
     });
   }
+});
+
+describe("refusalReason with an empty list or *", () => {
+  test("an empty list refuses and says how to open it", () => {
+    assert.match(refusalReason("127.0.0.1", undefined, new AllowList("")) ?? "", /the allow-list is empty \(enter \* to accept every address\)/);
+  });
+  test("* accepts any peer", () => assert.equal(refusalReason("198.51.100.1", undefined, new AllowList("*")), undefined));
+  test("a zone id with control characters is shown escaped", () => {
+    assert.match(refusalReason("fe80::1%eth0\r\nforged", undefined, new AllowList("10.0.0.1")) ?? "", /fe80::1%eth0\\r\\nforged is not allowed/);
+  });
 });

@@ -52,6 +52,17 @@ describe("CourierClient", () => {
     assert.equal(courier.requests - before, 1);
   });
 
+  // Issue #14: courier quotes the id it refused; that reason reaches logs and Catch.
+  test("courier's reason is escaped and cut before it reaches a log", async () => {
+    const outcome = await client.send(call(statusCall({ id: `x\r\n[error] forged${"y".repeat(10_000)}`, status: "sent" })));
+    assert.equal(outcome.ok, false);
+    if (!outcome.ok) {
+      assert.match(outcome.reason, /^courier answered 400: parsing failed: id 'x\\r\\n\[error\] forged/);
+      assert.ok(!/[\r\n]/.test(outcome.reason));
+      assert.ok(outcome.reason.length < 300, `reason of ${outcome.reason.length} characters`);
+    }
+  });
+
   for (const mode of ["error500", "throttle429", "down"] as const) {
     test(`${mode}: retried with back-off until courier recovers`, async () => {
       courier.setMode(mode);
