@@ -36,7 +36,7 @@ export interface SubmitResult {
   /**
    * Set when courier sent this MT again and the aggregator had already accepted it: the
    * answer comes from the earlier submission (its ids as the correlation store holds them)
-   * and nothing was submitted (lib/store/earlier-submission.ts).
+   * and nothing was submitted (lib/delivery/submissions.ts: a request is its id and its text).
    */
   repeat?: true;
 }

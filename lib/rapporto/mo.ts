@@ -113,7 +113,14 @@ export function formatMoReply(reply: string | readonly string[]): string {
   return replies.map((r) => r.replace(/\r\n|\n/g, "\r")).join("\r\n");
 }
 
-export type MoOutcome = { kind: "handed-on" } | { kind: "reply"; text: string | readonly string[] } | { kind: "not-handed-on"; reason: string } | { kind: "refused"; reason: string } | { kind: "malformed"; reason: string };
+export type MoOutcome =
+  | { kind: "handed-on" }
+  | { kind: "reply"; text: string | readonly string[] }
+  | { kind: "not-handed-on"; reason: string }
+  /** RapidPro refused it for good: delivering it again would change nothing. */
+  | { kind: "rejected"; reason: string }
+  | { kind: "refused"; reason: string }
+  | { kind: "malformed"; reason: string };
 
 export interface PushAnswer {
   status: number;
@@ -125,7 +132,8 @@ export interface PushAnswer {
  * How the partner answers an MO: 204 "processed, no reply (body must be empty)"; 200 "body is
  * sent to the subscriber as reply"; 5xx when we could not take it, so Rapporto keeps it in its
  * deferred queue and delivers it again; 403 for a source or signature we refuse outright;
- * 400 for a request we cannot read.
+ * 400 for a request we cannot read, or an MO RapidPro refused for good ("4xx/5xx = error
+ * (logged, not sent...)": the closest Rapporto has to "do not deliver it again").
  */
 export function moAnswer(outcome: MoOutcome): PushAnswer {
   switch (outcome.kind) {
@@ -138,6 +146,7 @@ export function moAnswer(outcome: MoOutcome): PushAnswer {
     case "not-handed-on":
       return { status: 503, body: outcome.reason, contentType: "text/plain; charset=utf-8" };
     case "malformed":
+    case "rejected":
       return { status: 400, body: outcome.reason, contentType: "text/plain; charset=utf-8" };
     case "refused":
       return { status: 403, body: outcome.reason, contentType: "text/plain; charset=utf-8" };

@@ -139,8 +139,8 @@ export class MoReceiver {
       outcome = { kind: "not-handed-on", reason: (err as Error).message };
     }
     const answer = moAnswer(outcome.kind === "not-handed-on" ? { kind: "not-handed-on", reason: "temporary failure" } : outcome);
-    const kind = outcome.kind === "not-handed-on" ? "not-handed-on" : "handed-on";
-    return { kind, answer, push, note: outcome.kind === "not-handed-on" ? logLine(outcome.reason, 200) : undefined };
+    if (outcome.kind === "not-handed-on" || outcome.kind === "rejected") return { kind: "not-handed-on", answer, push, note: logLine(outcome.reason, 200) };
+    return { kind: "handed-on", answer, push };
   }
 }
 

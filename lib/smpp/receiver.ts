@@ -96,6 +96,7 @@ export class SmppReceiver {
       return held;
     });
     this.sweeper = setInterval(() => this.held?.reassembler.sweep(), 10_000);
+    this.sweeper.unref();
   }
 
   /** One deliver_sm: resolves with its deliver_sm_resp command_status. */

@@ -7,14 +7,15 @@
  * messageId gets the first answer again and emits nothing.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
-import type { AckOutcome } from "../../lib/pending";
 import { PendingReplies } from "../../lib/pending";
+import { handMoOver, type ReplyText } from "../../lib/rapporto/mo-hand-over";
 import { MO_ANSWER_TIMEOUT_MS } from "../../lib/rapporto/codes";
-import { readPushParams, type MoOutcome, type MoPush } from "../../lib/rapporto/mo";
+import { readPushParams, type MoPush } from "../../lib/rapporto/mo";
 import { MoReceiver } from "../../lib/rapporto/receiver";
 import { textReply } from "../../lib/http/reply";
 import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { pendingAcks } from "../shared/pending";
+import { releaseHandOvers } from "../../lib/delivery/hand-over";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
 import { throttledStatus } from "../shared/status";
 
@@ -30,14 +31,13 @@ interface RapportoMoDef extends NodeDef {
 }
 
 /** Reply texts on their way back, shared by every rapporto-mo node (like http in / http response). */
-const replies = new PendingReplies<string | string[] | undefined>();
+const replies = new PendingReplies<ReplyText>();
 
 /** Rapporto waits "10 s unless agreed": answer before that, or it counts as an error. */
 const ANSWER_WITHIN_MS = MO_ANSWER_TIMEOUT_MS - 1000;
 const BODY_LIMIT_BYTES = 64 * 1024;
 const DEFAULT_ZONE = "Europe/Moscow";
 
-type MoMsg = NodeMessage & { payload: MoPush["mo"]; ack?: string; onceId?: string; rapporto: Record<string, unknown> };
 
 export default function (RED: NodeAPI) {
   function RapportoMo(this: Node, config: RapportoMoDef) {
@@ -84,46 +84,10 @@ export default function (RED: NodeAPI) {
     }
 
     /** Emits the MO and resolves with how Rapporto should be answered. */
-    function handOn(push: MoPush): Promise<MoOutcome> {
-      return new Promise<MoOutcome>((resolve) => {
-        let ack: AckOutcome | undefined = waitForAck ? undefined : { ok: true };
-        let reply: { text: string | string[] | undefined } | undefined = replyMs > 0 ? undefined : { text: undefined };
-        let finished = false;
-        const finish = (outcome: MoOutcome) => {
-          if (finished) return;
-          finished = true;
-          clearTimeout(limit);
-          if (replyToken) replies.settle(replyToken, undefined);
-          if (ackToken) pendingAcks.settle(ackToken, { ok: false, temporary: true, reason: "MO already answered" });
-          resolve(outcome);
-        };
-        const decide = () => {
-          if (ack && !ack.ok) return finish({ kind: "not-handed-on", reason: ack.reason ?? "RapidPro did not take it" });
-          if (ack?.ok && reply) return finish(reply.text === undefined ? { kind: "handed-on" } : { kind: "reply", text: reply.text });
-        };
-        // Whatever happens downstream, Rapporto gets an answer in time.
-        const limit = setTimeout(() => finish(ack?.ok ? { kind: "handed-on" } : { kind: "not-handed-on", reason: "not acknowledged in time" }), ANSWER_WITHIN_MS);
-        const ackToken = waitForAck
-          ? pendingAcks.hold(node.id, (o) => ((ack = o), decide()), ANSWER_WITHIN_MS, () => ({ ok: false, temporary: true, reason: "not acknowledged in time" }))
-          : undefined;
-        const replyToken = replyMs > 0 ? replies.hold(node.id, (text) => ((reply = { text }), decide()), replyMs, () => undefined) : undefined;
-        const msg: MoMsg = {
-          payload: push.mo,
-          rapporto: { messageId: push.messageId, serviceId: push.serviceId, parts: push.parts, params: push.params, ...(replyToken ? { reply: replyToken } : {}) },
-        };
-        if (ackToken) msg.ack = ackToken;
-        // Rapporto's messageId is unique per MO: rapidpro-out queues the MO once by it.
-        if (push.messageId) msg.onceId = `rapporto:${push.serviceId ?? ""}:${push.messageId}`;
-        for (const w of push.warnings) node.warn(`MO from ${push.mo.from}: ${w}`);
-        try {
-          node.send(msg);
-        } catch (err) {
-          finish({ kind: "not-handed-on", reason: (err as Error).message });
-          return;
-        }
-        decide();
-      });
-    }
+    const handOn = (push: MoPush) => {
+      for (const w of push.warnings) node.warn(`MO from ${push.mo.from}: ${w}`);
+      return handMoOver({ acks: pendingAcks, replies, owner: node.id, waitForAck, replyMs, answerWithinMs: ANSWER_WITHIN_MS }, push, (msg) => node.send({ ...msg }));
+    };
 
     const opened = openEndpoint(RED, {
       path,
@@ -166,7 +130,7 @@ export default function (RED: NodeAPI) {
 
     node.on("close", (_removed: boolean, done: () => void) => {
       endpoint.close();
-      pendingAcks.releaseOwner(node.id, () => ({ ok: false, temporary: true, reason: "node closed" }));
+      releaseHandOvers(pendingAcks, node.id);
       replies.releaseOwner(node.id, () => undefined);
       showStatus.cancel();
       node.status({});

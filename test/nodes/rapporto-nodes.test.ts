@@ -126,6 +126,14 @@ describe("rapporto nodes", () => {
     assert.equal((await res2).status, 204);
   });
 
+  test("rapporto-mo: refused by RapidPro for good (courier 400) gives 400 with the reason, so it is not pushed for ever", async () => {
+    await helper.load(modules(), flow(sim.mtUrl), credentials);
+    const mo = nextMessage<MoOut>("h-mo");
+    const res = request(httpNodeApp()).get(`/rapporto/mo?${MO_QUERY}`).then((r) => r);
+    pendingAcks.settle((await mo).ack, { ok: false, temporary: false, reason: "courier: invalid urn" });
+    assert.deepEqual([(await res).status, (await res).text], [400, "courier: invalid urn"]);
+  });
+
   test("rapporto-mo: \"Partner must answer within the timeout (10 s unless agreed)\": no ack gives 503 before 10 s", async () => {
     await helper.load(modules(), flow(sim.mtUrl), credentials);
     const t0 = Date.now();

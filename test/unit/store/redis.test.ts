@@ -50,6 +50,30 @@ describe("redis store on a real server", { skip }, () => {
     await server?.stop();
   });
 
+  test("entries written by 0.1.0 (one rec: per submission, no text digest) read, take receipts and grow", async () => {
+    const store = new RedisStore({ url: server.url, prefix: "old:" });
+    const probe = new Redis(server.url);
+    try {
+      // 0.1.0's keys, as its RedisStore.put wrote them.
+      const at = Date.now();
+      const record = { rapidproId: "rp-old", parts: ["o1", "o2"], states: ["delivered", "pending"], reported: "sent", createdAt: at };
+      await probe.set("old:rec:legacy-1", JSON.stringify({ rev: "r1", record }), "PX", 60_000);
+      await probe.set("old:part:o1", "old:rec:legacy-1", "PX", 60_000);
+      await probe.set("old:part:o2", "old:rec:legacy-1", "PX", 60_000);
+      await probe.set("old:msg:rp-old", "old:rec:legacy-1", "PX", 60_000);
+
+      assert.deepEqual(await store.findByPart("o2"), { rapidproId: "rp-old", submissions: [{ parts: ["o1", "o2"], states: ["delivered", "pending"], at }], reported: "sent", createdAt: at });
+      assert.deepEqual(await store.markPart("o2", "delivered"), { rapidproId: "rp-old", report: { status: "delivered", smscId: "o1" } });
+      await store.put("rp-old", ["n1"], "digest");
+      const grown = await store.findByMessage("rp-old");
+      assert.deepEqual(grown?.submissions.map((x) => [x.text, x.parts]), [[undefined, ["o1", "o2"]], ["digest", ["n1"]]]);
+      assert.equal(await probe.get("old:part:n1"), "old:rec:legacy-1", "the new part points at the old entry");
+    } finally {
+      probe.disconnect();
+      await store.close();
+    }
+  });
+
   test("entries carry the TTL as Redis expiry", async () => {
     const store = new RedisStore({ url: server.url, ttlMs: 60_000, prefix: "ttl:" });
     const probe = new Redis(server.url);
