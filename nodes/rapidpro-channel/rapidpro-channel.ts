@@ -12,6 +12,7 @@ import { QueueConsumer } from "../../lib/store/queue-consumer";
 import type { DurableQueue } from "../../lib/store/queue";
 import { resolveEnvReference } from "../shared/env";
 import { openNodeQueue } from "../shared/store";
+import { observeChannel, observeOutbox } from "../shared/observe";
 
 export interface RapidproChannelDef extends NodeDef {
   baseUrl: string;
@@ -75,6 +76,7 @@ export default function (RED: NodeAPI) {
     if (!expected) this.warn(RED._("rapidpro-channel.warn.no-authorization"));
     const matches = expected ? authorizationChecker(expected) : undefined;
     this.authorizes = (header) => !matches || matches(header);
+    observeChannel(RED, node);
 
     const useQueue = config.queue === true || config.queue === "true";
     this.outbox =
@@ -82,6 +84,7 @@ export default function (RED: NodeAPI) {
         ? openNodeQueue<CourierCall>(RED, config.storeUrl, `courier-${this.channelUuid}`, (err) => node.error(`outbox: ${err.message}`)).then(
             (opened) => {
               queue = opened;
+              observeOutbox(node, opened);
               consumer = new QueueConsumer(opened, (item) => deliver(node, item.value), {
                 concurrency: 32,
                 onError: (err) => node.error(`outbox: ${err.message}`),

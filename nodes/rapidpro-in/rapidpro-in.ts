@@ -8,6 +8,7 @@ import { replyForError, replyForShutdown, replyForTimeout } from "../../lib/rapi
 import { DEFAULT_FIELDS, parseSendRequest, type BodyFormat, type FieldMapping } from "../../lib/rapidpro/send";
 import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { heldRequests } from "../shared/pending";
+import { observeMtRequest, observeMtTimeout } from "../shared/observe";
 import type { RapidproChannelNode } from "../rapidpro-channel/rapidpro-channel";
 
 interface RapidproInDef extends NodeDef, Partial<Record<`field_${keyof FieldMapping}`, string>> {
@@ -57,8 +58,10 @@ export default function (RED: NodeAPI) {
           respond(replyForError(parsed.status, parsed.reason));
           return;
         }
+        observeMtRequest(channel, parsed.mt);
         const request = heldRequests.hold(node.id, respond, timeoutMs, () => {
           timeouts++;
+          observeMtTimeout(channel, parsed.mt, replyForTimeout(timeoutMs).status);
           node.warn(`no answer for message ${parsed.mt.id || "(no id)"} within ${timeoutMs / 1000} s: answered 503 so courier retries`);
           showStatus();
           return replyForTimeout(timeoutMs);

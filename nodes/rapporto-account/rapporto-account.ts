@@ -13,6 +13,7 @@ import type { SourceRules } from "../../lib/rapporto/receiver";
 import type { CorrelationStore } from "../../lib/store/types";
 import { resolveEnvReference } from "../shared/env";
 import { openNodeStore } from "../shared/store";
+import { observeRapportoAccount } from "../shared/observe";
 
 export interface RapportoAccountDef extends NodeDef {
   url: string;
@@ -132,6 +133,7 @@ export default function (RED: NodeAPI) {
     }
     node.login = () => ({ serviceId: (config.serviceId ?? "").trim(), pass: resolveEnvReference(node.credentials?.pass) });
     node.signatureKey = resolveEnvReference(node.credentials?.hashKey) || undefined;
+    observeRapportoAccount(RED, node);
 
     node.store = () => {
       storePromise ??= openNodeStore(RED, config.storeUrl, undefined, (err) => node.warn(`correlation store: ${err.message}`));

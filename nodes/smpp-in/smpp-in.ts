@@ -24,6 +24,7 @@ import { OneAtATime } from "../../lib/one-at-a-time";
 import { applyPartState } from "../../lib/store/aggregate";
 import { pendingAcks } from "../shared/pending";
 import type { SmppBindNode } from "../smpp-bind/smpp-bind";
+import { observeMo, observeReceipt } from "../shared/observe";
 import type * as smpp from "smpp";
 
 interface SmppInDef extends NodeDef {
@@ -132,6 +133,7 @@ export default function (RED: NodeAPI) {
       const msg = { payload: mo, smpp: { parts } } as NodeMessage & { partial?: object };
       if (partial) msg.partial = { total: partial.total, missing: partial.missing, reason: partial.reason };
       const status = await forward(0, msg);
+      observeMo(owner, mo, parts, status === ESME_ROK);
       if (status === ESME_ROK) {
         const release = (held?.release(handles) ?? Promise.resolve())
           .catch((err: Error) => node.warn(`long MO from ${mo.from} handed on, but its kept parts could not be let go: ${err.message}`))
@@ -177,6 +179,7 @@ export default function (RED: NodeAPI) {
             const found = await store.findByPart(key);
             if (!found) continue;
             if (unmatched) unmatchedIds.delete(receipt.messageId);
+            observeReceipt(owner, receipt, found.rapidproId, attempt === 0 ? "matched" : "early");
             return await receiptsOfOneMessage.run(found.rapidproId, async (waited) => {
               // Another receipt of this message may have changed the record while this one waited.
               const record = waited ? ((await store.findByPart(key)) ?? found) : found;
@@ -205,6 +208,7 @@ export default function (RED: NodeAPI) {
       if (closing) return ESME_RX_T_APPN;
       unmatched ??= unmatchedSeen(receipt.messageId);
       // Handed on once, however often the SMSC delivers it again.
+      if (!unmatched.emitted) observeReceipt(owner, receipt, undefined, "unmatched");
       if (!unmatched.emitted) emit(2, { payload: receipt, topic: "unmatched" } as NodeMessage);
       unmatched.emitted = true;
       return ESME_ROK;

@@ -17,6 +17,7 @@ import type { EncodingPreference } from "../../lib/sms/alphabet";
 import type { Concatenation } from "../../lib/sms/segment";
 import { heldRequests, type RapidproMsgInfo } from "../shared/pending";
 import type { SmppBindNode } from "../smpp-bind/smpp-bind";
+import { observeMt, observeParts } from "../shared/observe";
 
 interface SmppOutDef extends NodeDef {
   bind: string;
@@ -75,6 +76,7 @@ export default function (RED: NodeAPI) {
       submissionsOfOneMessage.run(`${bind.id}\n${String(id)}`, () => submitMt(bind, msg, withMessageSettings(options, msg.smpp))).then(
         ({ result, warning }) => {
           msg.submit = result;
+          observeMt(bind, msg.payload as Partial<MT> | undefined, result);
           if (warning) node.warn(warning);
           send(msg);
           if (result.accepted) done();
@@ -157,6 +159,7 @@ async function submitMt(bind: SmppBindNode, msg: OutMsg, options: SubmitSmOption
   const held = msg.rapidpro?.request ? heldRequests.deadlineOf(msg.rapidpro.request) : undefined;
   const deadline = held ? held - DEADLINE_MARGIN_MS : undefined;
   const outcomes: SubmitOutcome[] = await Promise.all(built.pdus.map((pdu) => session.submit(pdu, { deadline })));
+  observeParts(bind, mt, outcomes);
   const failedAt = outcomes.findIndex((o) => !o.ok);
   if (failedAt >= 0) {
     const failed = outcomes[failedAt] as Extract<SubmitOutcome, { ok: false }>;
