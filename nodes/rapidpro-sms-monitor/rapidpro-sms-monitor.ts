@@ -35,7 +35,11 @@ export default function (RED: NodeAPI) {
 
   const metrics = (_req: Request, res: Response) => {
     bridgeMetrics.exposition().then(
-      (text) => res.set("Content-Type", bridgeMetrics.contentType).send(text),
+      (text) => {
+        // res.send would rewrite the content type's parameters; Prometheus reads them as given.
+        res.setHeader("Content-Type", bridgeMetrics.contentType);
+        res.end(text);
+      },
       (err: Error) => res.status(500).json({ error: `metrics: ${err.message}` }),
     );
   };
