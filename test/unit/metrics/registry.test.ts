@@ -231,3 +231,14 @@ test("snapshot and sparkline samples for the sidebar", async () => {
   assert.equal(view.mt.accepted, 1);
   assert.deepEqual(view.history.map((p) => [p.at, p.mt]), [[1_000, 0], [6_000, 1]]);
 });
+
+test("every metric the Grafana dashboard (docs/grafana-dashboard.json) queries exists", async () => {
+  const fs = await import("node:fs");
+  const path = await import("node:path");
+  const dashboard = fs.readFileSync(path.join(__dirname, "..", "..", "..", "..", "docs", "grafana-dashboard.json"), "utf8");
+  const families = new Set([...(await new BridgeMetrics().exposition()).matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]));
+  const queried = new Set([...dashboard.matchAll(/rapidpro_sms_\w+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, "")));
+  assert.ok(queried.size >= 15, `${queried.size} metrics queried`);
+  for (const name of queried) assert.ok(families.has(name), `${name} is a metric`);
+  for (const name of families) assert.ok(queried.has(name), `${name} has a panel`);
+});
