@@ -16,6 +16,7 @@ import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { pendingAcks } from "../shared/pending";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
 import { throttledStatus } from "../shared/status";
+import { observeDlr, traceDlr } from "../shared/observe";
 
 interface RapportoDlrDef extends NodeDef {
   account: string;
@@ -56,6 +57,7 @@ export default function (RED: NodeAPI) {
 
     function handOn(status: Status, dlr: DlrPush): Promise<HandOnResult> {
       const msg: NodeMessage & { ack?: string; rapporto: { dlr: DlrPush } } = { payload: status, rapporto: { dlr } };
+      traceDlr(account!, status);
       if (!waitForAck) {
         node.send([msg, null]);
         return Promise.resolve({ ok: true });
@@ -112,6 +114,7 @@ export default function (RED: NodeAPI) {
     }
 
     function note(kind: string, text: string | undefined): void {
+      observeDlr(account!, kind);
       if (kind === "report") counts.reported++;
       else if (kind === "retry-later") counts.early++;
       else if (kind === "unknown") counts.unknown++;

@@ -280,3 +280,30 @@ export function observeMo(connection: Node, mo: MO, parts: number, handedOver: b
   if (handedOver) counters.moHandedOver++;
   traceLog.record({ at: Date.now(), step: "mo-handed-over", phone: mo.from, via: connection.id, parts, ok: handedOver, detail: handedOver ? undefined : "not taken yet: the aggregator delivers it again" });
 }
+
+/**
+ * rapporto-dlr: how a DLR push was handled. `report` and `no-change` met their message,
+ * `retry-later` came before its correlation (Rapporto pushes it again), `unknown` never met one.
+ */
+export function observeDlr(connection: Node, kind: string): void {
+  const counters = connections.get(connection);
+  if (!counters) return;
+  if (kind === "report" || kind === "no-change") counters.receipt("matched");
+  else if (kind === "retry-later") counters.receipt("early");
+  else if (kind === "unknown") counters.receipt("unmatched");
+}
+
+/** rapporto-dlr: a receipt that became a status for RapidPro, for the trace. */
+export function traceDlr(connection: Node, status: Status): void {
+  if (!connections.has(connection)) return;
+  traceLog.record({
+    at: Date.now(),
+    step: "receipt",
+    id: String(status.id),
+    smscIds: status.smscId ? [status.smscId] : undefined,
+    via: connection.id,
+    ok: status.status !== "failed",
+    status: status.status,
+    detail: status.reason,
+  });
+}
