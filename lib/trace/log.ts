@@ -67,7 +67,16 @@ export const TRACE_MAX_EVENTS = 100_000;
 export class TraceLog {
   private readonly events: Array<TraceEvent | undefined> = [];
   private head = 0;
-  private readonly byKey = new Map<string, TraceEvent[]>();
+  /**
+   * Events per message: keyed by RapidPro id, or for an event without one (an unmatched
+   * receipt, an MO) by `#smsc:<id>` or `#phone:<digits>`. Lists stay short (one message's
+   * steps), so dropping the oldest from the front is cheap.
+   */
+  private readonly byMessage = new Map<string, TraceEvent[]>();
+  /** SMSC id to the message it belongs to. */
+  private readonly bySmsc = new Map<string, string>();
+  /** Phone digits to the messages it was seen in, the latest `maxIdsPerQuery` only. */
+  private readonly byPhone = new Map<string, string[]>();
   private readonly maxEvents: number;
   private readonly maxAgeMs: number;
   private readonly maxIds: number;
@@ -85,11 +94,21 @@ export class TraceLog {
   }
 
   record(event: TraceEvent): void {
+    const key = messageKey(event);
+    if (key === undefined) return;
     this.events.push(event);
-    for (const key of keysOf(event)) {
-      const list = this.byKey.get(key);
-      if (list) list.push(event);
-      else this.byKey.set(key, [event]);
+    const list = this.byMessage.get(key);
+    if (list) list.push(event);
+    else this.byMessage.set(key, [event]);
+    if (event.smscIds) for (const smscId of event.smscIds) if (smscId) this.bySmsc.set(smscId, key);
+    if (event.phone) {
+      const digits = digitsOf(event.phone);
+      const keys = this.byPhone.get(digits);
+      if (!keys) this.byPhone.set(digits, [key]);
+      else if (keys[keys.length - 1] !== key && !keys.includes(key)) {
+        keys.push(key);
+        if (keys.length > this.maxIds) keys.shift();
+      }
     }
     if (this.size > this.maxEvents) this.evictOldest();
     // Compact the array once the evicted head is large; amortised O(1).
@@ -102,23 +121,16 @@ export class TraceLog {
   /** Every event of the messages the query names, oldest first; drops what is past maxAgeMs. */
   find(query: TraceQuery): TraceEvent[] {
     this.expire();
-    const found = new Set<TraceEvent>();
-    const ids = new Set<string>();
-    const add = (list: TraceEvent[] | undefined) => {
-      for (const e of list ?? []) {
-        found.add(e);
-        if (e.id !== undefined && ids.size < this.maxIds) ids.add(e.id);
-      }
-    };
-    if (query.id) add(this.byKey.get(`id:${query.id}`));
-    if (query.smscId) add(this.byKey.get(`smsc:${query.smscId}`));
-    if (query.phone) {
-      const digits = digitsOf(query.phone);
-      if (digits) add(this.byKey.get(`phone:${digits}`));
+    const keys = new Set<string>();
+    if (query.id) keys.add(query.id);
+    if (query.smscId) {
+      const key = this.bySmsc.get(query.smscId);
+      if (key !== undefined) keys.add(key);
     }
-    // An SMSC id or a number leads to messages; show each message's whole life.
-    for (const id of ids) for (const e of this.byKey.get(`id:${id}`) ?? []) found.add(e);
-    return [...found].sort((a, b) => a.at - b.at);
+    if (query.phone) for (const key of this.byPhone.get(digitsOf(query.phone)) ?? []) keys.add(key);
+    const found: TraceEvent[] = [];
+    for (const key of keys) found.push(...(this.byMessage.get(key) ?? []));
+    return found.sort((a, b) => a.at - b.at);
   }
 
   private expire(): void {
@@ -130,26 +142,34 @@ export class TraceLog {
     const oldest = this.events[this.head] as TraceEvent;
     this.events[this.head] = undefined;
     this.head++;
-    for (const key of keysOf(oldest)) {
-      const list = this.byKey.get(key);
-      if (!list) continue;
-      // Lists are in record order, so the oldest event of a list is its first.
-      if (list[0] === oldest) list.shift();
-      else list.splice(list.indexOf(oldest), 1);
-      if (list.length === 0) this.byKey.delete(key);
-    }
+    const key = messageKey(oldest) as string;
+    const list = this.byMessage.get(key);
+    if (!list) return;
+    // A message's events are recorded in order, so its oldest is its first.
+    if (list[0] === oldest) list.shift();
+    else list.splice(list.indexOf(oldest), 1);
+    if (list.length > 0) return;
+    // The message is gone: so are the ways to it.
+    this.byMessage.delete(key);
+    if (oldest.smscIds) for (const smscId of oldest.smscIds) if (this.bySmsc.get(smscId) === key) this.bySmsc.delete(smscId);
+    if (oldest.phone) this.forgetPhone(digitsOf(oldest.phone), key);
+  }
+
+  private forgetPhone(digits: string, key: string): void {
+    const keys = this.byPhone.get(digits);
+    if (!keys) return;
+    const at = keys.indexOf(key);
+    if (at >= 0) keys.splice(at, 1);
+    if (keys.length === 0) this.byPhone.delete(digits);
   }
 }
 
-function keysOf(e: TraceEvent): string[] {
-  const keys: string[] = [];
-  if (e.id !== undefined && e.id !== "") keys.push(`id:${e.id}`);
-  if (e.smscIds) for (const s of e.smscIds) if (s) keys.push(`smsc:${s}`);
-  if (e.phone) {
-    const digits = digitsOf(e.phone);
-    if (digits) keys.push(`phone:${digits}`);
-  }
-  return keys;
+/** The message an event belongs to; undefined for an event that names none. */
+function messageKey(e: TraceEvent): string | undefined {
+  if (e.id) return e.id;
+  if (e.smscIds?.[0]) return `#smsc:${e.smscIds[0]}`;
+  if (e.phone) return `#phone:${digitsOf(e.phone)}`;
+  return undefined;
 }
 
 /** The one trace of this Node-RED process (module state outlives a redeploy). */

@@ -21,8 +21,12 @@ import type { SmppBindNode } from "../smpp-bind/smpp-bind";
 
 const connections = new WeakMap<object, ConnectionCounters>();
 const channels = new WeakMap<object, ChannelCounters>();
-/** When each part was handed to the session and answered, for the trace (see observeParts). */
-const partTimes = new WeakMap<object, { sentAt: number }>();
+/**
+ * A session's submit outcome as the wrapper in observeSmppBind leaves it: with the time the part
+ * was handed to the session, for the trace (observeParts). The outcome is smpp-out's own object
+ * and never leaves it; a WeakMap here cost more per part (its GC work) than this field.
+ */
+type TimedOutcome = SubmitOutcome & { sentAt?: number };
 
 /** `rapidproSms.metrics` in settings.js; on unless set to false. */
 export function metricsEnabled(RED: NodeAPI): boolean {
@@ -62,9 +66,9 @@ export function observeSmppBind(RED: NodeAPI, node: SmppBindNode): void {
   session.submit = (params, options) => {
     const sentAt = Date.now();
     const started = performance.now();
-    return submit(params, options).then((outcome) => {
+    return submit(params, options).then((outcome: TimedOutcome) => {
       counters.submitLatency.observe((performance.now() - started) / 1000);
-      partTimes.set(outcome, { sentAt });
+      outcome.sentAt = sentAt;
       return outcome;
     });
   };
@@ -103,13 +107,11 @@ export function observeRapportoAccount(RED: NodeAPI, node: RapportoAccountNode):
   };
   const send = client.send.bind(client);
   client.send = async (mt, options, deadline) => {
-    const sentAt = Date.now();
     const started = performance.now();
     inFlight++;
     try {
       const outcome = await send(mt, options, deadline);
       counters.submitLatency.observe((performance.now() - started) / 1000);
-      partTimes.set(outcome.result, { sentAt });
       return outcome;
     } finally {
       inFlight--;
@@ -117,9 +119,12 @@ export function observeRapportoAccount(RED: NodeAPI, node: RapportoAccountNode):
   };
   const sendAndRecord = client.sendAndRecord.bind(client);
   client.sendAndRecord = async (mt, store, options, deadline) => {
+    const sentAt = Date.now();
     const outcome = await sendAndRecord(mt, store, options, deadline);
-    counters.mtAnswered(outcome.result);
-    traceSubmit(node, mt, outcome.result, 0, 1, outcome.result.accepted, outcome.result.error?.code, outcome.result.error?.text, outcome.result.smscIds[0]);
+    const r = outcome.result;
+    counters.mtAnswered(r);
+    if (!r.repeat) traceSubmit(node, mt, sentAt, 0, 1, r.accepted, r.error?.code, r.error?.text, r.smscIds[0]);
+    else traceLog.record({ at: Date.now(), step: "submit", id: mt.id || undefined, phone: mt.to, via: node.id, ok: true, detail: "repeat: answered from the store", smscIds: r.smscIds });
     return outcome;
   };
 }
@@ -158,13 +163,26 @@ export function observeOutbox(node: RapidproChannelNode, queue: DurableQueue<unk
   };
 }
 
+/** One form field of a call's body (bodies are short; a full URLSearchParams per call cost more). */
+function formField(body: string, names: RegExp): string | undefined {
+  const m = names.exec(body);
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1].replace(/\+/g, " "));
+  } catch {
+    return m[1];
+  }
+}
+const MESSAGE_FIELD = /(?:^|&)(?:uuid|id)=([^&]*)/;
+const FROM_FIELD = /(?:^|&)from=([^&]*)/;
+
 function traceCourierCall(node: Node, call: CourierCall, outcome: CourierOutcome): void {
-  const form = new URLSearchParams(call.body);
+  const receive = call.action === "receive" || call.action === "stopped";
   traceLog.record({
     at: Date.now(),
     step: "courier-call",
-    id: form.get("uuid") ?? form.get("id") ?? undefined,
-    phone: form.get("from") ?? undefined,
+    id: receive ? undefined : formField(call.body, MESSAGE_FIELD),
+    phone: receive ? formField(call.body, FROM_FIELD) : undefined,
     via: node.id,
     ok: outcome.ok,
     status: outcome.status ?? (outcome.ok ? undefined : "network"),
@@ -233,12 +251,12 @@ export function observeMt(connection: Node, mt: Partial<MT> | undefined, result:
 /** smpp-out: every part's submit and answer. */
 export function observeParts(connection: Node, mt: MT, outcomes: readonly SubmitOutcome[]): void {
   if (!connections.has(connection)) return;
-  outcomes.forEach((o, i) =>
-    traceSubmit(connection, mt, o, i, outcomes.length, o.ok, o.ok ? o.commandStatus : (o.commandStatus ?? o.error.code), o.ok ? undefined : o.error.text, o.ok ? o.messageId : undefined),
+  outcomes.forEach((o: TimedOutcome, i) =>
+    traceSubmit(connection, mt, o.sentAt, i, outcomes.length, o.ok, o.ok ? o.commandStatus : (o.commandStatus ?? o.error.code), o.ok ? undefined : o.error.text, o.ok ? o.messageId : undefined),
   );
 }
 
-function traceSubmit(via: Node, mt: MT, timed: object, index: number, parts: number, ok: boolean, status: string | number | undefined, detail: string | undefined, smscId: string | undefined): void {
+function traceSubmit(via: Node, mt: MT, sentAt: number | undefined, index: number, parts: number, ok: boolean, status: string | number | undefined, detail: string | undefined, smscId: string | undefined): void {
   traceLog.record({
     at: Date.now(),
     step: "submit",
@@ -248,7 +266,7 @@ function traceSubmit(via: Node, mt: MT, timed: object, index: number, parts: num
     part: index + 1,
     parts,
     ok,
-    sentAt: partTimes.get(timed)?.sentAt,
+    sentAt,
     status,
     detail,
     smscIds: smscId ? [smscId] : undefined,

@@ -65,10 +65,13 @@ test("bounded: the oldest events go first, and their index entries with them", (
 
 test("bounded over many events: the size never passes the limit", () => {
   const log = new TraceLog({ maxEvents: 1000 });
-  for (let i = 0; i < 5000; i++) log.record({ at: Date.now(), step: "submit", id: `m${i % 700}`, smscIds: [`s${i}`] });
+  for (let i = 0; i < 5000; i++) log.record({ at: Date.now(), step: "submit", id: `m${i}`, smscIds: [`s${i}`], phone: "+15550001111" });
   assert.equal(log.size, 1000);
   assert.equal(log.find({ smscId: "s3999" }).length, 0);
-  assert.ok(log.find({ smscId: "s4999" }).length > 0);
+  assert.equal(log.find({ id: "m3999" }).length, 0);
+  assert.equal(log.find({ smscId: "s4999" }).length, 1);
+  // A number followed through many messages: the latest 50 of them.
+  assert.equal(log.find({ phone: "+15550001111" }).length, 50);
 });
 
 test("events older than 72 h are not shown and are let go", () => {
