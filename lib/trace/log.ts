@@ -89,11 +89,15 @@ export class TraceLog {
     this.now = options.now ?? Date.now;
   }
 
+  /** Off (`rapidproSms.trace: false`): nothing is recorded. */
+  enabled = true;
+
   get size(): number {
     return this.events.length - this.head;
   }
 
   record(event: TraceEvent): void {
+    if (!this.enabled) return;
     const key = messageKey(event);
     if (key === undefined) return;
     this.events.push(event);

@@ -28,9 +28,13 @@ const channels = new WeakMap<object, ChannelCounters>();
  */
 type TimedOutcome = SubmitOutcome & { sentAt?: number };
 
-/** `rapidproSms.metrics` in settings.js; on unless set to false. */
+/**
+ * `rapidproSms.metrics` in settings.js; on unless set to false. `rapidproSms.trace: false`
+ * keeps the counters and records no trace.
+ */
 export function metricsEnabled(RED: NodeAPI): boolean {
-  const settings = (RED.settings as unknown as { rapidproSms?: { metrics?: unknown } }).rapidproSms;
+  const settings = (RED.settings as unknown as { rapidproSms?: { metrics?: unknown; trace?: unknown } }).rapidproSms;
+  traceLog.enabled = settings?.metrics !== false && settings?.trace !== false;
   return settings?.metrics !== false;
 }
 

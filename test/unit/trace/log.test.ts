@@ -107,3 +107,11 @@ test("trace queries: exactly one of id, smscId, phone", () => {
   assert.ok("error" in traceQuery({ id: ["a", "b"] }));
   assert.ok("error" in traceQuery({ id: "x".repeat(2000) }));
 });
+
+test("a trace turned off records nothing", () => {
+  const log = new TraceLog();
+  log.enabled = false;
+  log.record({ at: Date.now(), step: "courier-request", id: ID });
+  assert.equal(log.size, 0);
+  assert.deepEqual(log.find({ id: ID }), []);
+});
