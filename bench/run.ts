@@ -57,6 +57,8 @@ const HELP = `Usage: node dist/bench/run.js [options]
   --node-options=STR   NODE_OPTIONS for Node-RED only, e.g. --node-options=--max-old-space-size=96
   --max-minutes N      abort the whole run after this long (default 10; --soak 40)
   --echo               print Node-RED's log
+  --metrics off        run Node-RED with rapidproSms.metrics false: no counters, no trace (the
+                       cost of the metrics is the difference to a run without it)
   --keep               keep the temporary user directory
 `;
 
@@ -72,6 +74,8 @@ interface Cli extends BenchOptions {
   maxMinutes: number;
   echo: boolean;
   keep: boolean;
+  /** Counters and trace on (the default) or off (settings.js rapidproSms.metrics false). */
+  metrics: boolean;
   mode: "default" | "short" | "soak";
 }
 
@@ -98,6 +102,7 @@ export function parseCli(argv: string[]): Cli {
       "max-minutes": { type: "string" },
       echo: { type: "boolean" },
       keep: { type: "boolean" },
+      metrics: { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -106,6 +111,7 @@ export function parseCli(argv: string[]): Cli {
     process.exit(0);
   }
   if (values.short && values.soak) throw new Error("--short and --soak exclude each other");
+  if (values.metrics !== undefined && values.metrics !== "on" && values.metrics !== "off") throw new Error("--metrics must be on or off");
   const mode = values.short ? "short" : values.soak ? "soak" : "default";
   const int = (name: string, value: string | undefined, fallback: number, min = 1) => {
     if (value === undefined) return fallback;
@@ -140,6 +146,7 @@ export function parseCli(argv: string[]): Cli {
     maxMinutes: int("max-minutes", values["max-minutes"], mode === "soak" ? 40 : 10),
     echo: values.echo ?? false,
     keep: values.keep ?? false,
+    metrics: values.metrics !== "off",
     mode,
   };
 }
@@ -206,8 +213,9 @@ export async function main(argv: string[]): Promise<number> {
       nodeBinary = path.join(work, "node-cpu-prof.sh");
       fs.writeFileSync(nodeBinary, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --cpu-prof --cpu-prof-dir=${JSON.stringify(cli.cpuProf)} "$@"\n`, { mode: 0o755 });
     }
-    log(`starting Node-RED with ${path.relative(process.cwd(), cli.flowFile)} ...`);
-    red = await startNodeRed({ userDir, port: await freePort(), env, echo: cli.echo, nodeBinary });
+    log(`starting Node-RED with ${path.relative(process.cwd(), cli.flowFile)}, metrics ${cli.metrics ? "on" : "off"} ...`);
+    const settings = cli.metrics ? undefined : { rapidproSms: { metrics: false } };
+    red = await startNodeRed({ userDir, port: await freePort(), env, echo: cli.echo, nodeBinary, settings });
     const nodeRed = red;
     const deploy = async (flowNodes: FlowNode[]) => {
       const before = await peers!.counters();
@@ -218,7 +226,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     await deploy(deployed);
     const idleRss = vmMb(red.process.pid!, "VmRSS");
-    const settings = await red.admin<{ version?: string }>("/settings").catch(() => ({ version: undefined }));
+    const runtime = await red.admin<{ version?: string }>("/settings").catch(() => ({ version: undefined }));
 
     const ctx: BenchContext = {
       options: cli,
@@ -254,7 +262,7 @@ export async function main(argv: string[]): Promise<number> {
     addRatios(rows);
     const report: Report = {
       date: new Date().toISOString(),
-      machine: machine(loadAtStart, settings.version),
+      machine: machine(loadAtStart, runtime.version),
       flow: path.relative(process.cwd(), cli.flowFile) || cli.flowFile,
       options: {
         mode: cli.mode,

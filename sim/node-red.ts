@@ -97,7 +97,8 @@ export async function startNodeRed(options: NodeRedOptions): Promise<NodeRed> {
   const ready = await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`Node-RED exited with ${child.exitCode}:\n${output.slice(-3000)}`);
     const res = await fetch(`${url}/settings`).catch(() => undefined);
-    return res?.ok === true && /Started flows/.test(output);
+    // 401: adminAuth is on, and the server answers.
+    return (res?.ok === true || res?.status === 401) && /Started flows/.test(output);
   }, 60_000);
   if (!ready) {
     child.kill("SIGKILL");

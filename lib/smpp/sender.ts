@@ -84,7 +84,12 @@ export class SmppSender {
   private readonly options: SubmitSmOptions;
   private readonly sender: string | undefined;
 
-  constructor(private readonly link: SmppLink, config: SmppOutConfig) {
+  /** `onSubmitted` sees every part's outcome (metrics and the message trace, nodes/shared/observe.ts). */
+  constructor(
+    private readonly link: SmppLink,
+    config: SmppOutConfig,
+    private readonly onSubmitted?: (mt: MT, outcomes: readonly SubmitOutcome[]) => void,
+  ) {
     this.options = submitOptions(config);
     this.sender = config.sender;
   }
@@ -105,6 +110,7 @@ export class SmppSender {
     if (!built.ok) return Promise.resolve({ result: refused(built.error) });
     return submitOnce(this.link.id, () => this.link.store(), mt, async () => {
       const outcomes = await Promise.all(built.pdus.map((pdu) => session.submit(pdu, { deadline })));
+      this.onSubmitted?.(mt, outcomes);
       const failedAt = outcomes.findIndex((o) => !o.ok);
       if (failedAt >= 0) {
         const failed = outcomes[failedAt] as Extract<SubmitOutcome, { ok: false }>;

@@ -14,6 +14,7 @@ import { QueueConsumer } from "../../lib/store/queue-consumer";
 import type { DurableQueue } from "../../lib/store/queue";
 import { resolveEnvReference } from "../shared/env";
 import { openNodeQueue } from "../shared/store";
+import { observeChannel, observeOutbox } from "../shared/observe";
 
 export interface RapidproChannelDef extends NodeDef {
   baseUrl: string;
@@ -96,6 +97,7 @@ export default function (RED: NodeAPI) {
     if (this.authMode === "refused") this.error(RED._("rapidpro-channel.errors.no-authorization"));
     const matches = expected ? authorizationChecker(expected) : undefined;
     this.authorizes = matches ?? (() => this.authMode === "open");
+    observeChannel(RED, node);
 
     const useQueue = config.queue === true || config.queue === "true";
     this.outbox = useQueue && this.courier ? openOutbox() : Promise.resolve(undefined);
@@ -111,6 +113,7 @@ export default function (RED: NodeAPI) {
       try {
         const opened = await openNodeQueue<CourierCall>(RED, config.storeUrl, `courier-${node.channelUuid}`, (err) => node.error(`outbox: ${logLine(err.message)}`));
         queue = opened;
+        observeOutbox(node, opened);
         await withinMs(opened.size(), OUTBOX_CHECK_MS, `no answer within ${OUTBOX_CHECK_MS / 1000} s`);
         consumer = new QueueConsumer(opened, (item) => deliver(node, item.value), {
           concurrency: 32,

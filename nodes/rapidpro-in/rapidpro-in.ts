@@ -11,6 +11,7 @@ import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { resolveEnvReference } from "../shared/env";
 import { shortStatusText } from "../shared/status";
 import { heldRequests } from "../shared/pending";
+import { observeMtRequest, observeMtTimeout } from "../shared/observe";
 import type { RapidproChannelNode } from "../rapidpro-channel/rapidpro-channel";
 
 interface RapidproInDef extends NodeDef, Partial<Record<`field_${keyof FieldMapping}`, string>> {
@@ -91,8 +92,10 @@ export default function (RED: NodeAPI) {
           respond(replyForError(parsed.status, parsed.reason));
           return;
         }
+        observeMtRequest(channel, parsed.mt);
         const request = heldRequests.hold(node.id, respond, timeoutMs, () => {
           timeouts++;
+          observeMtTimeout(channel, parsed.mt, replyForTimeout(timeoutMs).status);
           node.warn(`no answer for message ${parsed.mt.id || "(no id)"} within ${timeoutMs / 1000} s: answered 503 so courier retries`);
           showStatus();
           return replyForTimeout(timeoutMs);

@@ -5,13 +5,14 @@
  * answer, so the aggregator hears "ok" only once RapidPro has the message.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
-import type { MO, Status, SubmitResult } from "../../lib/contract";
+import type { MO, MT, Status, SubmitResult } from "../../lib/contract";
 import type { AckOutcome } from "../../lib/pending";
 import { receiveCall, statusCall, statusOnceId, stoppedCall, type BuildResult } from "../../lib/rapidpro/callbacks";
 import { replyForError, replyForSubmit } from "../../lib/rapidpro/reply";
 import { heldRequests, pendingAcks, type RapidproMsgInfo } from "../shared/pending";
 import type { RapidproChannelNode } from "../rapidpro-channel/rapidpro-channel";
 import { throttledStatus } from "../shared/status";
+import { observeMtReply, observeStatus } from "../shared/observe";
 
 type Action = "reply" | "receive" | "status" | "stopped";
 
@@ -95,6 +96,7 @@ export default function (RED: NodeAPI) {
         .then((outcome) => {
           inFlight--;
           lastFailed = !outcome.ok;
+          if (status) observeStatus(channel, status, outcome);
           if (outcome.ok) {
             settleAck(msg, outcome.queued ? { ok: true, queued: true } : { ok: true });
             msg.courier = outcome.queued ? { action, queued: true, ...(outcome.repeat ? { repeat: true } : {}) } : { action, status: outcome.status, attempts: outcome.attempts };
@@ -126,6 +128,7 @@ export default function (RED: NodeAPI) {
       }
       const reply = msg.submit ? replyForSubmit(msg.submit, { acceptedText }) : replyForError(503, "flow gave no submit result");
       heldRequests.settle(token, reply);
+      observeMtReply(channel, msg.payload as Partial<MT> | undefined, msg.submit, reply.status);
       msg.courier = { action: "reply", status: reply.status };
       send(msg);
       if (msg.submit) done();

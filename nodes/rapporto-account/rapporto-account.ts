@@ -15,6 +15,7 @@ import { logLine } from "../../lib/text/peer-value";
 import { withinMs } from "../../lib/time-limit";
 import { resolveEnvReference } from "../shared/env";
 import { openNodeStore } from "../shared/store";
+import { observeRapportoAccount } from "../shared/observe";
 
 export interface RapportoAccountDef extends NodeDef {
   url: string;
@@ -149,6 +150,7 @@ export default function (RED: NodeAPI) {
     }
     node.login = () => ({ serviceId: (config.serviceId ?? "").trim(), pass: resolveEnvReference(node.credentials?.pass) });
     node.signatureKey = resolveEnvReference(node.credentials?.hashKey) || undefined;
+    observeRapportoAccount(RED, node);
 
     // Opened and asked one question at start: a store that cannot be used (an unknown scheme, a
     // Redis that does not answer) is reported at once, in red by the nodes that need it, rather

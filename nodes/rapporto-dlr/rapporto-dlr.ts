@@ -18,6 +18,7 @@ import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { pendingAcks } from "../shared/pending";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
 import { throttledStatus } from "../shared/status";
+import { observeDlr, traceDlr } from "../shared/observe";
 
 interface RapportoDlrDef extends NodeDef {
   account: string;
@@ -57,6 +58,7 @@ export default function (RED: NodeAPI) {
     }
 
     function handOn(status: Status, dlr: DlrPush): Promise<HandOver> {
+      traceDlr(account!, status);
       return handOver({ acks: pendingAcks, owner: node.id, timeoutMs: ACK_WITHIN_MS, wait: waitForAck }, (ack) => {
         node.send([{ payload: status, rapporto: { dlr }, ...(ack ? { ack } : {}) } as NodeMessage, null]);
       });
@@ -108,6 +110,7 @@ export default function (RED: NodeAPI) {
     }
 
     function note(kind: string, text: string | undefined): void {
+      observeDlr(account!, kind);
       if (kind === "report") counts.reported++;
       else if (kind === "retry-later") counts.early++;
       else if (kind === "unknown") counts.unknown++;

@@ -18,6 +18,7 @@ import { pendingAcks } from "../shared/pending";
 import { releaseHandOvers } from "../../lib/delivery/hand-over";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
 import { throttledStatus } from "../shared/status";
+import { observeMo } from "../shared/observe";
 
 interface RapportoMoDef extends NodeDef {
   account: string;
@@ -75,7 +76,7 @@ export default function (RED: NodeAPI) {
           signatureKey: account.signatureKey,
           duplicateWindowMs: (Number(config.duplicateWindow) > 0 ? Number(config.duplicateWindow) : 86_400) * 1000,
         },
-        (push) => handOn(push),
+        (push) => handOn(push).then((outcome) => (observeMo(account, push.mo, push.parts ?? 1, outcome.kind !== "not-handed-on"), outcome)),
       );
     } catch (err) {
       node.status({ fill: "red", shape: "ring", text: (err as Error).message });

@@ -13,6 +13,7 @@ import type { SharedCorrelationStore } from "../../lib/store";
 import { resolveEnvReference } from "../shared/env";
 import { shortStatusText, throttledStatus, type ThrottledStatus } from "../shared/status";
 import { openNodeStore } from "../shared/store";
+import { observeSmppBind } from "../shared/observe";
 
 export interface SmppBindDef extends NodeDef {
   host: string;
@@ -106,6 +107,8 @@ export default function (RED: NodeAPI) {
         return receiver.handler(pdu);
       });
     }
+
+    observeSmppBind(RED, node);
 
     node.store = () => {
       storePromise ??= openNodeStore(RED, config.storeUrl, undefined, (err) => node.warn(`correlation store: ${err.message}`));

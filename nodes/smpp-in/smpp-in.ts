@@ -17,6 +17,7 @@ import { resolveEnvReference } from "../shared/env";
 import { pendingAcks } from "../shared/pending";
 import { openNodeQueue } from "../shared/store";
 import type { SmppBindNode } from "../smpp-bind/smpp-bind";
+import { observeMo, observeReceipt } from "../shared/observe";
 
 interface SmppInDef extends NodeDef {
   bind: string;
@@ -75,9 +76,19 @@ export default function (RED: NodeAPI) {
       parts,
       { idMode: bind.idMode, unmatchedWaitMs: seconds(config.unmatchedWait, DEFAULT_UNMATCHED_WAIT_S, true), reassemblyTimeoutMs: seconds(config.reassemblyTimeout, DEFAULT_REASSEMBLY_S) },
       {
-        mo: (msg) => emit(0, { ...msg }),
-        status: (status, receipt) => emit(1, { payload: status, receipt } as NodeMessage),
-        unmatched: (receipt) => node.send([null, null, { payload: receipt, topic: "unmatched" } as NodeMessage]),
+        mo: (msg) =>
+          emit(0, { ...msg }).then((taken) => {
+            observeMo(bind, msg.payload, msg.smpp.parts, taken.kind === "rapidpro" || taken.kind === "outbox");
+            return taken;
+          }),
+        status: (status, receipt) => {
+          observeReceipt(bind, receipt, String(status.id), "matched");
+          return emit(1, { payload: status, receipt } as NodeMessage);
+        },
+        unmatched: (receipt) => {
+          observeReceipt(bind, receipt, undefined, "unmatched");
+          node.send([null, null, { payload: receipt, topic: "unmatched" } as NodeMessage]);
+        },
         warn: (text) => node.warn(text),
       },
     );

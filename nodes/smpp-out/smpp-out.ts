@@ -5,10 +5,11 @@
  * resend answered from the store included, are lib/smpp/sender.ts's and lib/delivery/'s.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
-import type { SubmitResult } from "../../lib/contract";
+import type { MT, SubmitResult } from "../../lib/contract";
 import { SmppSender, type SmppOutConfig } from "../../lib/smpp/sender";
 import { heldRequests, type RapidproMsgInfo } from "../shared/pending";
 import type { SmppBindNode } from "../smpp-bind/smpp-bind";
+import { observeMt, observeParts } from "../shared/observe";
 
 type SmppOutDef = NodeDef & SmppOutConfig & { bind: string };
 
@@ -31,7 +32,7 @@ export default function (RED: NodeAPI) {
       node.error(RED._("smpp-out.errors.no-bind"));
       return;
     }
-    const sender = new SmppSender(bind, config);
+    const sender = new SmppSender(bind, config, (mt, outcomes) => observeParts(bind, mt, outcomes));
     const leave = bind.register(node, (status) => node.status(status));
 
     node.on("input", (input: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
@@ -39,6 +40,7 @@ export default function (RED: NodeAPI) {
       const held = msg.rapidpro?.request ? heldRequests.deadlineOf(msg.rapidpro.request) : undefined;
       void sender.send(msg.payload, msg.smpp, held ? held - DEADLINE_MARGIN_MS : undefined).then(({ result, warning }) => {
         msg.submit = result;
+        observeMt(bind, msg.payload as Partial<MT> | undefined, result);
         if (warning) node.warn(warning);
         send(msg);
         if (result.accepted) done();
