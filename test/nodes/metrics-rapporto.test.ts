@@ -40,7 +40,7 @@ describe("rapporto-account metrics", () => {
       nodeModules("rapporto-account", "rapporto-mt", "rapporto-mo", "rapporto-dlr"),
       [
         { id: "t1", type: "tab" },
-        { id: "acc", type: "rapporto-account", name: "Rapporto", url: sim.mtUrl, serviceId: "login", profile: "v5", method: "GET", output: "text", rate: 10, allowedIps: "", storeUrl: "memory:" },
+        { id: "acc", type: "rapporto-account", name: "Rapporto", url: sim.mtUrl, serviceId: "login", profile: "v5", method: "GET", output: "text", rate: 10, allowedIps: "*", storeUrl: "memory:" },
         { id: "mt", z: "t1", type: "rapporto-mt", account: "acc", partnerMsgId: true, budget: 5, wires: [["h-mt"]] },
         { id: "h-mt", z: "t1", type: "helper" },
         { id: "mo", z: "t1", type: "rapporto-mo", account: "acc", path: "/rapporto/mo", ackMode: "emit", replyTimeout: 0, wires: [[]] },
