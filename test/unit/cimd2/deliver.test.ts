@@ -57,7 +57,7 @@ describe("op 20 deliver message", () => {
     ["no originator", "\x0220:000\t021:1\t033:x\t\x03", 3, /without 023/],
     ["both 033 and 034", "\x0220:000\t021:1\t023:2\t033:x\t034:00\t\x03", 303, /both 033/],
     ["unknown escape", "\x0220:000\t021:1\t023:2\t033:_zz\t\x03", 302, /not a CIMD2 escape/],
-    ["UDH longer than its data", "\x0220:000\t021:1\t023:2\t032:0500\t033:x\t\x03", 712, /UDH length/],
+    ["UDH longer than its data", "\x0220:000\t021:1\t023:2\t032:0500\t033:x\t\x03", 712, /runs past the 2-octet message/],
     ["concatenation part 0", "\x0220:000\t021:1\t023:2\t032:050003070300\t033:x\t\x03", 712, /part number 0/],
   ];
   for (const [name, frame, code, reason] of refusals) {
