@@ -14,11 +14,15 @@ import { checkQueueName, checkRememberMs, DEFAULT_REMEMBER_MS, type DurableQueue
 import { EmbeddedQueue, embeddedQueueDir } from "./queue-embedded";
 import { MemoryQueue } from "./queue-memory";
 import { RedisQueue } from "./queue-redis";
-import { describeRedisUrl, RedisStore } from "./redis";
+import { RedisStore } from "./redis";
+import { isRedisUrl, parseRedisUrl } from "./redis-url";
 import { DEFAULT_TTL_MS, type CorrelationStore } from "./types";
 
 export interface StoreOptions {
-  /** Unset: embedded store in `dir`. `redis://...` or `rediss://...`: Redis. `memory:`: in memory, lost on restart. */
+  /**
+   * Unset: embedded store in `dir`. `redis://...`, `rediss://...`: Redis; `redis+sentinel://...`:
+   * Redis behind Sentinel (redis-url.ts). `memory:`: in memory, lost on restart.
+   */
   url?: string;
   /** Directory for the embedded store (the Node-RED user directory); the store makes a folder inside it. */
   dir?: string;
@@ -119,11 +123,11 @@ function storeTarget(options: StoreOptions, ttlMs: number): { id: string; open: 
     return { id: `embedded:${dir}`, open: () => EmbeddedStore.open({ dir, ttlMs, onBackgroundError: options.onBackgroundError }) };
   }
   if (url.startsWith("memory:")) return { id: url, open: async () => new MemoryStore(ttlMs) };
-  if (url.startsWith("redis://") || url.startsWith("rediss://")) {
-    describeRedisUrl(url); // rejects a malformed URL here, with a message that holds no password
+  if (isRedisUrl(url)) {
+    parseRedisUrl(url); // rejects a malformed URL here, with a message that holds no password
     return { id: url, open: async () => new RedisStore({ url, ttlMs, onBackgroundError: options.onBackgroundError }) };
   }
-  throw new Error(`store url must be empty (embedded), memory: or redis://..., got a ${schemeOf(url)} URL`);
+  throw new Error(`store url must be empty (embedded), memory: or redis://... (redis+sentinel://... behind Sentinel), got a ${schemeOf(url)} URL`);
 }
 
 function queueTarget(options: QueueOptions): { id: string; open: () => Promise<DurableQueue<unknown>> } {
@@ -134,11 +138,11 @@ function queueTarget(options: QueueOptions): { id: string; open: () => Promise<D
     return { id: embeddedQueueDir(dir, options.name), open: () => EmbeddedQueue.open({ dir, name: options.name, rememberMs: options.rememberMs, onBackgroundError: options.onBackgroundError }) };
   }
   if (url.startsWith("memory:")) return { id: `${url}#${options.name}`, open: async () => new MemoryQueue(Date.now, options.rememberMs) };
-  if (url.startsWith("redis://") || url.startsWith("rediss://")) {
-    describeRedisUrl(url);
+  if (isRedisUrl(url)) {
+    parseRedisUrl(url);
     return { id: `${url}#${options.name}`, open: async () => new RedisQueue({ url, name: options.name, rememberMs: options.rememberMs, onBackgroundError: options.onBackgroundError }) };
   }
-  throw new Error(`queue url must be empty (embedded), memory: or redis://..., got a ${schemeOf(url)} URL`);
+  throw new Error(`queue url must be empty (embedded), memory: or redis://... (redis+sentinel://... behind Sentinel), got a ${schemeOf(url)} URL`);
 }
 
 function embeddedDir(dir: string | undefined, what: string): string {

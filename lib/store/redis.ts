@@ -15,14 +15,18 @@
  * in its offline queue and sends them after reconnecting, up to `maxRetriesPerRequest`
  * reconnect attempts; after that the call rejects, so nothing is acknowledged unwritten.
  * How durable a reply is depends on the server: use `appendonly yes` (with the default
- * `appendfsync everysec`, a server crash can lose about the last second).
+ * `appendfsync everysec`, a server crash can lose about the last second), and with replicas
+ * a put also waits until the URL's `replicas` have it (`WAIT`, see redis-url.ts), so a
+ * Sentinel failover keeps it (docs/deploy.md lists the settings).
  *
- * Redis Cluster is not supported: `put` writes several keys in one MULTI. The server must not
- * evict keys on its own (`maxmemory-policy noeviction`, the default), or entries vanish early.
+ * Redis Cluster is refused when the connection is ready (connectRedis): `put` writes several
+ * keys in one MULTI. The server must not evict keys on its own (`maxmemory-policy
+ * noeviction`, the default), or entries vanish early.
  */
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import { applyPartState, newRecord } from "./aggregate";
+import { parseRedisUrl } from "./redis-url";
 import { checkPartState, checkPut, checkRecord, checkTtl, describeError } from "./embedded";
 import { DEFAULT_TTL_MS, type Correlation, type CorrelationStore, type PartState, type PartUpdate } from "./types";
 
@@ -72,6 +76,8 @@ export class RedisStore implements CorrelationStore {
   /** Where we talk to, without the password, for messages. */
   readonly location: string;
   private readonly scrub: (err: unknown) => string;
+  /** WAIT for the replicas the URL asks for (redis-url.ts); a put resolves only after it. */
+  private readonly replicated: () => Promise<void>;
   private closed = false;
 
   constructor(private readonly options: RedisStoreOptions) {
@@ -85,6 +91,7 @@ export class RedisStore implements CorrelationStore {
     this.client = connection.client as RedisWithCas;
     this.location = connection.location;
     this.scrub = connection.scrub;
+    this.replicated = connection.replicated;
     this.client.defineCommand("compareAndSet", { numberOfKeys: 1, lua: COMPARE_AND_SET });
   }
 
@@ -104,6 +111,9 @@ export class RedisStore implements CorrelationStore {
     }
     const failed = replies?.find(([err]) => err) ?? (replies ? undefined : [new Error("transaction aborted")]);
     if (failed) throw this.error(`put for message ${JSON.stringify(rapidproId)}`, failed[0]);
+    await this.replicated().catch((err: unknown) => {
+      throw this.error(`put for message ${JSON.stringify(rapidproId)}`, err);
+    });
   }
 
   async findByPart(partId: string): Promise<Correlation | undefined> {
@@ -214,26 +224,63 @@ export class RedisStore implements CorrelationStore {
   }
 }
 
+/** An ioredis client as connectRedis sets it up, with what its users need around it. */
+export interface RedisConnection {
+  client: Redis;
+  location: string;
+  /** A driver error as a message without secrets (or why this server was refused). */
+  scrub: (err: unknown) => string;
+  /**
+   * Resolves once every write this connection sent so far is on the replicas the URL asks for
+   * (`WAIT`); rejects, saying so, when they did not confirm in time. Call it before
+   * acknowledging a write the guarantees rest on.
+   */
+  replicated: () => Promise<void>;
+}
+
 /**
  * An ioredis client set up the way both Redis users here need it: commands wait in the
  * offline queue through a bounded number of reconnects, and are sent again when a connection
- * drops before their reply came. `scrub` turns a driver error into a message without the
- * password; connection errors go to `onError` (without a listener ioredis would print them).
+ * drops before their reply came. With Sentinel it finds the master through the sentinels and
+ * follows a failover: a command answered READONLY (it reached a master just demoted) makes it
+ * reconnect to the new master and send the command again. A Redis Cluster node is refused as
+ * soon as the connection is ready (the scripts name keys of several slots). `scrub` turns a
+ * driver error into a message without the password; connection errors go to `onError`
+ * (without a listener ioredis would print them).
  */
-export function connectRedis(
-  url: string,
-  options: { maxRetriesPerRequest?: number; onError: (message: string) => void },
-): { client: Redis; location: string; scrub: (err: unknown) => string } {
-  const { location, secrets } = describeRedisUrl(url);
-  const scrub = (err: unknown) => secrets.reduce((message, secret) => message.split(secret).join("***"), describeError(err));
-  const client = new Redis(url, {
+export function connectRedis(url: string, options: { maxRetriesPerRequest?: number; onError: (message: string) => void }): RedisConnection {
+  const target = parseRedisUrl(url);
+  let refused: string | undefined;
+  const scrub = (err: unknown) => refused ?? target.secrets.reduce((message, secret) => message.split(secret).join("***"), describeError(err));
+  const client = new Redis({
+    ...target.connection,
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 10,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     enableOfflineQueue: true,
     autoResendUnfulfilledCommands: true,
+    reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 2 : false),
+    ...(target.sentinel ? { failoverDetector: true, sentinelRetryStrategy: (times: number) => Math.min(times * 200, 2_000) } : {}),
   });
   client.on("error", (err: unknown) => options.onError(scrub(err)));
-  return { client, location, scrub };
+  client.on("ready", () => {
+    client.info("cluster").then(
+      (info) => {
+        if (!/^cluster_enabled:1/m.test(info)) return;
+        refused = `${target.location} is a Redis Cluster node; the bridge's scripts touch keys of several slots, so Redis Cluster is not supported: use one master with replicas, behind Sentinel (docs/deploy.md)`;
+        options.onError(refused);
+        client.disconnect();
+      },
+      () => undefined,
+    );
+  });
+  const replicated = async () => {
+    if (target.replicas === 0) return;
+    const acknowledged = await client.wait(target.replicas, target.waitMs);
+    if (acknowledged < target.replicas) {
+      throw new Error(`the write reached ${acknowledged} of ${target.replicas} replica(s) within ${target.waitMs} ms, so a failover now could lose it`);
+    }
+  };
+  return { client, location: target.location, scrub, replicated };
 }
 
 /** QUIT lets replies still on the way arrive; a server that stopped answering gets cut off. */
@@ -251,29 +298,8 @@ export async function closeRedis(client: Redis): Promise<void> {
   client.disconnect();
 }
 
-/**
- * The URL without its password, for messages, and the password spellings to scrub from
- * driver messages (Redis quotes a wrong AUTH argument back in some replies).
- */
+/** The URL without its password, for messages, and the password spellings to scrub from driver messages. */
 export function describeRedisUrl(url: string): { location: string; secrets: string[] } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error("redis store: the URL is not valid (expected redis://[user:password@]host:port[/db])");
-  }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new Error(`redis store: the URL must start with redis:// or rediss://, not ${parsed.protocol}//`);
-  }
-  const secrets = parsed.password ? [parsed.password, safeDecode(parsed.password)].filter((s) => s.length > 0) : [];
-  if (parsed.password) parsed.password = "***";
-  return { location: parsed.toString(), secrets: [...new Set(secrets)] };
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+  const { location, secrets } = parseRedisUrl(url);
+  return { location, secrets };
 }
