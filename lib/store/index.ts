@@ -73,6 +73,38 @@ interface OpenStore {
 const stores = new Map<string, Shared<OpenStore>>();
 const queues = new Map<string, Shared<DurableQueue<unknown>>>();
 
+/** An open store or queue, as a health check sees it: no URL, no password, just what and where. */
+export interface OpenResource {
+  kind: "store" | "queue";
+  /** The queue's name; "correlation" for a store. */
+  name: string;
+  backend: "embedded" | "redis" | "memory";
+  /** One round trip (a lookup, a count); resolves with the queue's depth, rejects when unreachable. */
+  probe(): Promise<number | undefined>;
+}
+
+/** Every store and queue this process has open now (for lib/health). */
+export function openResources(): OpenResource[] {
+  const out: OpenResource[] = [];
+  for (const [id, shared] of stores) {
+    out.push({ kind: "store", name: "correlation", backend: backendOf(id), probe: async () => void (await (await shared.opening).store.findByPart("health-probe")) });
+  }
+  for (const [id, shared] of queues) {
+    out.push({ kind: "queue", name: queueNameOf(id), backend: backendOf(id), probe: async () => (await shared.opening).size() });
+  }
+  return out;
+}
+
+/** The queue's name from its registry id: `<url>#<name>`, or the embedded queue's directory. */
+function queueNameOf(id: string): string {
+  const hash = id.lastIndexOf("#");
+  return hash >= 0 ? id.slice(hash + 1) : path.basename(id).replace(/^rapidpro-sms-queue-/, "");
+}
+
+function backendOf(id: string): OpenResource["backend"] {
+  return isRedisUrl(id) ? "redis" : id.startsWith("memory:") ? "memory" : "embedded";
+}
+
 /** Opens (or joins) the store the options name. Close the handle when done with it. */
 export async function openStore(options: StoreOptions): Promise<SharedCorrelationStore> {
   checkTtl(options.ttlMs);

@@ -12,6 +12,7 @@ import { compileProfile, type Account, type HttpMethod, type Profile } from "../
 import type { SourceRules } from "../../lib/rapporto/receiver";
 import type { CorrelationStore } from "../../lib/store/types";
 import { resolveEnvReference } from "../shared/env";
+import { registerHealth } from "../shared/health";
 import { openNodeStore } from "../shared/store";
 
 export interface RapportoAccountDef extends NodeDef {
@@ -143,7 +144,11 @@ export default function (RED: NodeAPI) {
       return () => events.off("accepted", listener);
     };
 
+    const leaveHealth = registerHealth(RED, { kind: "rapporto-account", name: node.name || node.id, state: () => ({ up: !node.configError, starting: false }) }, (text) => node.warn(text));
+    node.store().catch(() => undefined); // probed by the health endpoint from the start
+
     node.on("close", (_removed: boolean, done: () => void) => {
+      leaveHealth();
       const limit = setTimeout(done, CLOSE_LIMIT_MS);
       node.client?.close();
       events.removeAllListeners();

@@ -9,7 +9,9 @@ import { ESME_RX_T_APPN, parseStatusList } from "../../lib/smpp/command-status";
 import type { MessageIdMode } from "../../lib/smpp/receipt";
 import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
 import type { SharedCorrelationStore } from "../../lib/store";
+import { SessionReadiness } from "../../lib/health/readiness";
 import { resolveEnvReference } from "../shared/env";
+import { registerHealth } from "../shared/health";
 import { throttledStatus, type ThrottledStatus } from "../shared/status";
 import { openNodeStore } from "../shared/store";
 
@@ -68,6 +70,9 @@ export default function (RED: NodeAPI) {
     let receiver: { id: string; handler: DeliverHandler } | undefined;
     let storePromise: Promise<SharedCorrelationStore> | undefined;
     let fanOut: ThrottledStatus | undefined;
+    // Counted by the health endpoint once a node uses this bind (nodes/shared/health.ts).
+    const readiness = new SessionReadiness(node.name || node.id, () => node.session?.status.state);
+    let leaveHealth: (() => void) | undefined;
 
     node.idMode = ID_MODES.includes(config.idMode) ? config.idMode : "auto";
     node.storeUrl = config.storeUrl ?? "";
@@ -92,6 +97,7 @@ export default function (RED: NodeAPI) {
       }, STATUS_INTERVAL_MS);
       node.session.on("status", (status: SessionStatus) => {
         latest = status;
+        readiness.observe(status.state);
         fanOut?.();
       });
       node.session.on("log", (entry: { level: string; text: string }) => {
@@ -113,6 +119,11 @@ export default function (RED: NodeAPI) {
 
     node.register = (user, onStatus) => {
       users.set(user.id, onStatus);
+      if (!leaveHealth) {
+        leaveHealth = registerHealth(RED, readiness, (text) => node.warn(text));
+        // Opened now, so the health endpoint probes the store from the start, not from the first message.
+        node.store().catch(() => undefined);
+      }
       if (node.session) {
         onStatus(statusView(RED, node.session.status));
         node.session.start();
@@ -134,6 +145,7 @@ export default function (RED: NodeAPI) {
     };
 
     node.on("close", (_removed: boolean, done: () => void) => {
+      leaveHealth?.();
       fanOut?.cancel();
       const limit = setTimeout(done, CLOSE_LIMIT_MS);
       const closing = [node.session?.close(), storePromise?.then((s) => s.close())];
