@@ -15,6 +15,7 @@ import { EmbeddedQueue, embeddedQueueDir } from "./queue-embedded";
 import { MemoryQueue } from "./queue-memory";
 import { RedisQueue } from "./queue-redis";
 import { RedisStore } from "./redis";
+import { RedisPutNotifier } from "./redis-notify";
 import { isRedisUrl, parseRedisUrl } from "./redis-url";
 import { DEFAULT_TTL_MS, type CorrelationStore } from "./types";
 
@@ -56,7 +57,7 @@ interface Shared<T> {
 
 /**
  * A store as the nodes get it: the store's own methods, plus watches on part ids that its
- * puts in this process wake (see part-watch.ts).
+ * puts wake: in this process, and with Redis in every instance sharing it (part-watch.ts).
  */
 export interface SharedCorrelationStore extends CorrelationStore {
   /** Watches part ids a lookup missed; a put naming one of them, once ended, ends the watch. */
@@ -67,6 +68,8 @@ export interface SharedCorrelationStore extends CorrelationStore {
 interface OpenStore {
   store: CorrelationStore;
   watches: PartWatches;
+  /** With Redis: tells the other instances about this one's puts, and hears theirs. */
+  notifier?: RedisPutNotifier;
   close(): Promise<void>;
 }
 
@@ -110,16 +113,22 @@ export async function openStore(options: StoreOptions): Promise<SharedCorrelatio
   checkTtl(options.ttlMs);
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const { id, open } = storeTarget(options, ttlMs);
-  const { store, watches } = await join(stores, id, `ttlMs=${ttlMs}`, async () => {
+  const { store, watches, notifier } = await join(stores, id, `ttlMs=${ttlMs}`, async () => {
     const opened = await open();
-    return { store: opened, watches: new PartWatches(), close: () => opened.close() };
+    const watching = new PartWatches();
+    // Puts by other instances sharing a Redis store wake this one's watches too (redis-notify.ts).
+    const notices = isRedisUrl(id)
+      ? new RedisPutNotifier({ url: id, onPut: (partIds) => watching.putEnded(partIds), onError: (m) => options.onBackgroundError?.(new Error(m)) })
+      : undefined;
+    return { store: opened, watches: watching, notifier: notices, close: async () => void (await Promise.all([opened.close(), notices?.close()])) };
   });
   // The input checks are repeated here so that every backend, memory included, refuses bad calls alike.
   const shared = handle<CorrelationStore>(() => leave(stores, id), {
     put: async (rapidproId, partIds) => {
       checkPut(rapidproId, partIds);
       try {
-        return await store.put(rapidproId, partIds);
+        await store.put(rapidproId, partIds);
+        notifier?.publish(partIds);
       } finally {
         watches.putEnded(partIds);
       }
