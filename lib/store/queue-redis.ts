@@ -122,6 +122,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
   private readonly scrub: (err: unknown) => string;
   /** WAIT for the URL's replicas before a push resolves (redis-url.ts). */
   private readonly replicated: () => Promise<void>;
+  private readonly retryRefused: <R>(write: () => Promise<R>) => Promise<R>;
   private closed = false;
 
   constructor(private readonly options: RedisQueueOptions) {
@@ -135,6 +136,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
     this.location = connection.location;
     this.scrub = connection.scrub;
     this.replicated = connection.replicated;
+    this.retryRefused = connection.retryRefused;
     this.base = `${options.prefix ?? "rapidpro-sms:"}q:${options.name}:`;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.rememberMs = options.rememberMs ?? DEFAULT_REMEMBER_MS;
@@ -150,8 +152,8 @@ export class RedisQueue<T> implements DurableQueue<T> {
     const enqueuedAt = this.now();
     const json = serialiseEntry({ key, value, enqueuedAt });
     try {
-      const id = String(await this.client.incr(`${this.base}seq`));
-      const replies = await this.client.multi().set(`${this.base}item:${id}`, json).zadd(`${this.base}order`, id, id).exec();
+      const id = String(await this.retryRefused(() => this.client.incr(`${this.base}seq`)));
+      const replies = await this.retryRefused(() => this.client.multi().set(`${this.base}item:${id}`, json).zadd(`${this.base}order`, id, id).exec());
       const failed = replies?.find(([err]) => err);
       if (!replies || failed) throw failed?.[0] ?? new Error("transaction aborted");
       await this.replicated();
@@ -167,7 +169,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
     checkOnceId(onceId);
     const json = serialiseEntry({ key, value, enqueuedAt: this.now() });
     try {
-      const id = await this.client.pushOnce(`${this.base}seq`, `${this.base}order`, `${this.base}once:${onceId}`, this.base, json, Math.ceil(this.rememberMs));
+      const id = await this.retryRefused(() => this.client.pushOnce(`${this.base}seq`, `${this.base}order`, `${this.base}once:${onceId}`, this.base, json, Math.ceil(this.rememberMs)));
       // A repeat waits too: the first push may be the one still on its way to the replicas.
       await this.replicated();
       return id !== 0;
@@ -202,6 +204,9 @@ export class RedisQueue<T> implements DurableQueue<T> {
     this.checkOpen();
     try {
       await this.client.ackItem(`${this.base}order`, this.base, this.token, id);
+      // Lost in a failover, an ack makes the item come again; waiting here keeps that to the
+      // acks of the last instant. A slow replica delays no one's acknowledgement, so no error.
+      await this.replicated().catch(() => undefined);
     } catch (err) {
       throw this.error("ack", err);
     }

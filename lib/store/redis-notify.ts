@@ -24,7 +24,8 @@ export class RedisPutNotifier {
   constructor(options: { url: string; prefix?: string; onPut: (partIds: string[]) => void; onError: (message: string) => void }) {
     this.channel = `${options.prefix ?? "rapidpro-sms:"}puts`;
     const publishing = connectRedis(options.url, { maxRetriesPerRequest: 1, onError: (m) => options.onError(`put notices: ${m}`) });
-    const subscribing = connectRedis(options.url, { maxRetriesPerRequest: 1, onError: (m) => options.onError(`put notices: ${m}`) });
+    // The subscription waits for Redis however long it takes (null: no limit), or notices would stop for good.
+    const subscribing = connectRedis(options.url, { maxRetriesPerRequest: null, onError: (m) => options.onError(`put notices: ${m}`) });
     this.publisher = publishing.client;
     this.subscriber = subscribing.client;
     this.subscriber.on("message", (channel: string, message: string) => {

@@ -78,6 +78,7 @@ export class RedisStore implements CorrelationStore {
   private readonly scrub: (err: unknown) => string;
   /** WAIT for the replicas the URL asks for (redis-url.ts); a put resolves only after it. */
   private readonly replicated: () => Promise<void>;
+  private readonly retryRefused: <T>(write: () => Promise<T>) => Promise<T>;
   private closed = false;
 
   constructor(private readonly options: RedisStoreOptions) {
@@ -92,6 +93,7 @@ export class RedisStore implements CorrelationStore {
     this.location = connection.location;
     this.scrub = connection.scrub;
     this.replicated = connection.replicated;
+    this.retryRefused = connection.retryRefused;
     this.client.defineCommand("compareAndSet", { numberOfKeys: 1, lua: COMPARE_AND_SET });
   }
 
@@ -100,12 +102,15 @@ export class RedisStore implements CorrelationStore {
     checkPut(rapidproId, partIds);
     const recordKey = `${this.prefix}rec:${randomUUID()}`;
     const stored: Stored = { rev: randomUUID(), record: newRecord(rapidproId, partIds, Date.now()) };
-    const tx = this.client.multi().set(recordKey, JSON.stringify(stored), "PX", this.ttlMs);
-    for (const id of partIds) tx.set(this.partKey(id), recordKey, "PX", this.ttlMs);
-    tx.set(this.messageKey(rapidproId), recordKey, "PX", this.ttlMs);
+    const write = () => {
+      const tx = this.client.multi().set(recordKey, JSON.stringify(stored), "PX", this.ttlMs);
+      for (const id of partIds) tx.set(this.partKey(id), recordKey, "PX", this.ttlMs);
+      tx.set(this.messageKey(rapidproId), recordKey, "PX", this.ttlMs);
+      return tx.exec();
+    };
     let replies: [Error | null, unknown][] | null;
     try {
-      replies = await tx.exec();
+      replies = await this.retryRefused(write);
     } catch (err) {
       throw this.error(`put for message ${JSON.stringify(rapidproId)}`, err);
     }
@@ -232,10 +237,33 @@ export interface RedisConnection {
   scrub: (err: unknown) => string;
   /**
    * Resolves once every write this connection sent so far is on the replicas the URL asks for
-   * (`WAIT`); rejects, saying so, when they did not confirm in time. Call it before
-   * acknowledging a write the guarantees rest on.
+   * (`WAIT`, asked again through a failover); rejects, saying so, when they did not confirm
+   * within FAILOVER_PATIENCE_MS. Call it before acknowledging a write the guarantees rest on.
    */
   replicated: () => Promise<void>;
+  /**
+   * Runs a write again while the server refuses it outright (NOREPLICAS, READONLY, LOADING,
+   * MASTERDOWN, or EXECABORT because of one of them: nothing was written), for at most
+   * FAILOVER_PATIENCE_MS: a Sentinel failover then delays the write instead of failing it.
+   */
+  retryRefused: <T>(write: () => Promise<T>) => Promise<T>;
+}
+
+/**
+ * How long a write waits through a failover: Sentinel's detection (down-after-milliseconds),
+ * the promotion, and the old master coming back as a replica for min-replicas-to-write.
+ * Shorter than courier's 30 s MT timeout, with room for the submit itself.
+ */
+export const FAILOVER_PATIENCE_MS = 15_000;
+
+/** Replies that say a write was refused as a whole, and may succeed after a failover. */
+const REFUSED = /^(NOREPLICAS|READONLY|LOADING|MASTERDOWN|EXECABORT)\b/;
+
+function refusedWrite(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (REFUSED.test(err.message)) return true;
+  const previous = (err as Error & { previousErrors?: Error[] }).previousErrors;
+  return Array.isArray(previous) && previous.some((e) => REFUSED.test(e.message));
 }
 
 /**
@@ -248,18 +276,23 @@ export interface RedisConnection {
  * driver error into a message without the password; connection errors go to `onError`
  * (without a listener ioredis would print them).
  */
-export function connectRedis(url: string, options: { maxRetriesPerRequest?: number; onError: (message: string) => void }): RedisConnection {
+export function connectRedis(url: string, options: { maxRetriesPerRequest?: number | null; onError: (message: string) => void }): RedisConnection {
   const target = parseRedisUrl(url);
   let refused: string | undefined;
   const scrub = (err: unknown) => refused ?? target.secrets.reduce((message, secret) => message.split(secret).join("***"), describeError(err));
   const client = new Redis({
     ...target.connection,
-    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 10,
+    maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 10 : options.maxRetriesPerRequest,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     enableOfflineQueue: true,
     autoResendUnfulfilledCommands: true,
-    reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 2 : false),
-    ...(target.sentinel ? { failoverDetector: true, sentinelRetryStrategy: (times: number) => Math.min(times * 200, 2_000) } : {}),
+    // A master just demoted answers READONLY: reconnect (through the sentinels) and let
+    // retryRefused send the write again; resending by itself (2) could split a MULTI.
+    reconnectOnError: (err) => err.message.startsWith("READONLY"),
+    // Not ioredis's failoverDetector: when it cuts a connection that is still connecting, the
+    // client ends for good ("Connection is closed", seen in test/unit/store/redis-failover).
+    // A dead master closes the connection anyway, and a demoted one answers READONLY.
+    ...(target.sentinel ? { sentinelRetryStrategy: (times: number) => Math.min(times * 200, 2_000) } : {}),
   });
   client.on("error", (err: unknown) => options.onError(scrub(err)));
   client.on("ready", () => {
@@ -275,12 +308,27 @@ export function connectRedis(url: string, options: { maxRetriesPerRequest?: numb
   });
   const replicated = async () => {
     if (target.replicas === 0) return;
-    const acknowledged = await client.wait(target.replicas, target.waitMs);
-    if (acknowledged < target.replicas) {
-      throw new Error(`the write reached ${acknowledged} of ${target.replicas} replica(s) within ${target.waitMs} ms, so a failover now could lose it`);
+    const until = Date.now() + FAILOVER_PATIENCE_MS;
+    for (;;) {
+      const acknowledged = await client.wait(target.replicas, target.waitMs);
+      if (acknowledged >= target.replicas) return;
+      if (Date.now() + target.waitMs > until) {
+        throw new Error(`the write reached ${acknowledged} of ${target.replicas} replica(s) within ${FAILOVER_PATIENCE_MS} ms, so a failover now could lose it`);
+      }
     }
   };
-  return { client, location: target.location, scrub, replicated };
+  const retryRefused = async <T>(write: () => Promise<T>): Promise<T> => {
+    const until = Date.now() + FAILOVER_PATIENCE_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!refusedWrite(err) || Date.now() > until) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(attempt * 200, 1_000)));
+      }
+    }
+  };
+  return { client, location: target.location, scrub, replicated, retryRefused };
 }
 
 /** QUIT lets replies still on the way arrive; a server that stopped answering gets cut off. */

@@ -1,8 +1,10 @@
 /**
- * A Redis master, one replica and three sentinels on 127.0.0.1 for tests, each in its own
- * temp dir and on a free port: the smallest set-up where Sentinel fails over (quorum 2).
- * Configured as docs/deploy.md asks: `appendonly yes`, `min-replicas-to-write 1`, so an
- * acknowledged write is on the replica before the bridge answers (the URL's WAIT).
+ * A Redis master, two replicas and three sentinels on 127.0.0.1 for tests, each in its own
+ * temp dir and on a free port, configured as docs/deploy.md asks: `appendonly yes`,
+ * `min-replicas-to-write 1`, so an acknowledged write is on a replica before the bridge
+ * answers (the URL's WAIT). Two replicas, not one: after a failover the new master needs a
+ * replica to take writes, and Sentinel makes the killed master a replica again only some
+ * 16 s after it came back (measured with redis 7.0), so with one replica writes wait that long.
  * Tests skip with `sentinelSkipReason` where redis-server or redis-sentinel is missing.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -68,11 +70,11 @@ async function halt(proc: Proc, signal: NodeJS.Signals): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startSentinelSet(): Promise<SentinelSet> {
+export async function startSentinelSet(options: { replicas?: number } = {}): Promise<SentinelSet> {
   if (sentinelSkipReason) throw new Error(sentinelSkipReason);
+  const replicaCount = options.replicas ?? 2;
   const root = mkdtempSync(path.join(os.tmpdir(), "rapidpro-sms-sentinel-"));
   const masterPort = await freePort();
-  const replicaPort = await freePort();
   const procs: Proc[] = [];
 
   const dataNode = async (port: number, replicaOf?: number): Promise<RedisNode> => {
@@ -113,8 +115,9 @@ export async function startSentinelSet(): Promise<SentinelSet> {
   };
 
   const master = await dataNode(masterPort);
-  const replica = await dataNode(replicaPort, masterPort);
-  await waitFor(async () => (await command(masterPort, "INFO replication")).includes("connected_slaves:1"), 10_000, "the replica did not connect");
+  const replicas: RedisNode[] = [];
+  for (let i = 0; i < replicaCount; i++) replicas.push(await dataNode(await freePort(), masterPort));
+  await waitFor(async () => (await command(masterPort, "INFO replication")).includes(`connected_slaves:${replicaCount}`), 10_000, "the replicas did not connect");
 
   const sentinelPorts: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -158,7 +161,7 @@ export async function startSentinelSet(): Promise<SentinelSet> {
       for (const port of sentinelPorts) {
         const fields = respValues(await command(port, `SENTINEL master ${MASTER_NAME}`).catch(() => ""));
         const field = (name: string) => fields[fields.indexOf(name) + 1];
-        if (field("num-slaves") !== "1" || field("num-other-sentinels") !== "2") return false;
+        if (field("num-slaves") !== String(replicaCount) || field("num-other-sentinels") !== "2") return false;
       }
       return true;
     },
@@ -168,7 +171,7 @@ export async function startSentinelSet(): Promise<SentinelSet> {
 
   return {
     url: `redis+sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(",")}/${MASTER_NAME}`,
-    nodes: [master, replica],
+    nodes: [master, ...replicas],
     sentinelPorts,
     masterPort: masterPortNow,
     async waitForFailover(oldPort, timeoutMs) {
