@@ -19,12 +19,12 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startCourier, type CourierSim } from "../../sim/courier";
+import { startCourier } from "../../sim/courier";
 import { freePort, PACKAGE_ROOT, startNodeRed, type NodeRed } from "../../sim/node-red";
-import { startSmsc, type SmscSim, type SubmitRecord } from "../../sim/smsc";
+import { startSmsc, type SubmitRecord } from "../../sim/smsc";
 import { AUTH, CHANNEL, installedTemplate, mtUuid, printReport, sendAllMt, settle, smppBridgeEnv, tempWork, type Bridge, type MtOutcome } from "../helpers/bridge-ledger";
 import { haproxySkipReason, startHaproxy, type LoadBalancer } from "../helpers/haproxy";
-import { sentinelSkipReason, startSentinelSet, type SentinelSet } from "../helpers/redis-sentinel";
+import { sentinelSkipReason, startSentinelSet } from "../helpers/redis-sentinel";
 
 const skip = sentinelSkipReason || haproxySkipReason || undefined;
 if (skip) console.log(`# several-instance tests skipped: ${skip}`);
