@@ -15,6 +15,7 @@ import { EmbeddedQueue, embeddedQueueDir } from "./queue-embedded";
 import { MemoryQueue } from "./queue-memory";
 import { RedisQueue } from "./queue-redis";
 import { RedisStore } from "./redis";
+import { RedisLocks } from "./redis-lock";
 import { RedisPutNotifier } from "./redis-notify";
 import { isRedisUrl, parseRedisUrl } from "./redis-url";
 import { DEFAULT_TTL_MS, type CorrelationStore } from "./types";
@@ -62,6 +63,12 @@ interface Shared<T> {
 export interface SharedCorrelationStore extends CorrelationStore {
   /** Watches part ids a lookup missed; a put naming one of them, once ended, ends the watch. */
   watchParts(partIds: readonly string[]): PartWatch;
+  /**
+   * Runs `fn` while no other instance sharing this store runs one for the same message
+   * (redis-lock.ts); `waited` says another went first. Without Redis there is no other
+   * instance, and `fn` runs at once (callers serialise within the process themselves).
+   */
+  exclusive<T>(rapidproId: string, fn: (waited: boolean) => Promise<T>): Promise<T>;
 }
 
 /** An open store and the watches its puts wake: one entry, opened and closed together. */
@@ -70,6 +77,8 @@ interface OpenStore {
   watches: PartWatches;
   /** With Redis: tells the other instances about this one's puts, and hears theirs. */
   notifier?: RedisPutNotifier;
+  /** With Redis: one instance at a time per message. */
+  locks?: RedisLocks;
   close(): Promise<void>;
 }
 
@@ -113,14 +122,15 @@ export async function openStore(options: StoreOptions): Promise<SharedCorrelatio
   checkTtl(options.ttlMs);
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const { id, open } = storeTarget(options, ttlMs);
-  const { store, watches, notifier } = await join(stores, id, `ttlMs=${ttlMs}`, async () => {
+  const { store, watches, notifier, locks } = await join(stores, id, `ttlMs=${ttlMs}`, async () => {
     const opened = await open();
     const watching = new PartWatches();
     // Puts by other instances sharing a Redis store wake this one's watches too (redis-notify.ts).
     const notices = isRedisUrl(id)
       ? new RedisPutNotifier({ url: id, onPut: (partIds) => watching.putEnded(partIds), onError: (m) => options.onBackgroundError?.(new Error(m)) })
       : undefined;
-    return { store: opened, watches: watching, notifier: notices, close: async () => void (await Promise.all([opened.close(), notices?.close()])) };
+    const locking = isRedisUrl(id) ? new RedisLocks({ url: id, onError: (m) => options.onBackgroundError?.(new Error(m)) }) : undefined;
+    return { store: opened, watches: watching, notifier: notices, locks: locking, close: async () => void (await Promise.all([opened.close(), notices?.close(), locking?.close()])) };
   });
   // The input checks are repeated here so that every backend, memory included, refuses bad calls alike.
   const shared = handle<CorrelationStore>(() => leave(stores, id), {
@@ -140,7 +150,10 @@ export async function openStore(options: StoreOptions): Promise<SharedCorrelatio
       return store.markPart(partId, state, reason);
     },
   });
-  return Object.assign(shared, { watchParts: (partIds: readonly string[]) => watches.watch(partIds) });
+  return Object.assign(shared, {
+    watchParts: (partIds: readonly string[]) => watches.watch(partIds),
+    exclusive: <T>(rapidproId: string, fn: (waited: boolean) => Promise<T>) => (locks ? locks.run(rapidproId, fn) : fn(false)),
+  });
 }
 
 /** Opens (or joins) the named queue. Close the handle when done with it. */

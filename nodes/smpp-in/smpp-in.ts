@@ -14,12 +14,12 @@ import { ESME_ROK, ESME_RX_P_APPN, ESME_RX_T_APPN } from "../../lib/smpp/command
 import { readDeliverSm } from "../../lib/smpp/deliver";
 import { receiptIdKeys, type Receipt } from "../../lib/smpp/receipt";
 import { HeldParts, type PartHandle, type StoredPart } from "../../lib/sms/held-parts";
-import type { PartialMessage } from "../../lib/sms/reassembly";
+import type { PartialMessage, Reassembled } from "../../lib/sms/reassembly";
 import type { PartWatch } from "../../lib/store/part-watch";
 import type { DurableQueue } from "../../lib/store/queue";
 import { MemoryQueue } from "../../lib/store/queue-memory";
 import { resolveEnvReference } from "../shared/env";
-import { openNodeQueue } from "../shared/store";
+import { openNodeQueue, openSharedPartGroups } from "../shared/store";
 import { OneAtATime } from "../../lib/one-at-a-time";
 import { applyPartState } from "../../lib/store/aggregate";
 import { pendingAcks } from "../shared/pending";
@@ -78,6 +78,8 @@ export default function (RED: NodeAPI) {
     let partsQueue: DurableQueue<StoredPart> | undefined;
     let held: HeldParts | undefined;
     const releasing = new Set<Promise<void>>();
+    // With a Redis store the parts are kept there, where every instance can complete the message (decision 21).
+    const sharedParts = openSharedPartGroups(bind.storeUrl, bind.id, (err) => node.error(`long MO parts: ${err.message}`));
     const heldReady: Promise<HeldParts> = openNodeQueue<StoredPart>(RED, partsUrl, heldPartsQueueName(bind.id), (err) => node.error(`long MO parts: ${err.message}`))
       .catch((err: Error) => {
         node.error(`cannot open the store of long MO parts (${err.message}): they are held in memory only`);
@@ -86,7 +88,7 @@ export default function (RED: NodeAPI) {
       })
       .then(async (queue) => {
         partsQueue = queue;
-        const parts = new HeldParts(queue, { timeoutMs: reassemblyTimeoutMs, onFlush: (partial) => handPartialOn(partial) });
+        const parts = new HeldParts(queue, { timeoutMs: reassemblyTimeoutMs, onFlush: (partial) => handPartialOn(partial) }, sharedParts);
         held = parts;
         const restored = await parts.restore().catch((err: Error) => {
           node.error(`long MO parts kept before the restart could not be read: ${err.message}`);
@@ -177,9 +179,10 @@ export default function (RED: NodeAPI) {
             const found = await store.findByPart(key);
             if (!found) continue;
             if (unmatched) unmatchedIds.delete(receipt.messageId);
-            return await receiptsOfOneMessage.run(found.rapidproId, async (waited) => {
+            // One at a time per message here, and across instances sharing a Redis store (store.exclusive).
+            return await receiptsOfOneMessage.run(found.rapidproId, (waitedHere) => store.exclusive(found.rapidproId, async (waitedElsewhere) => {
               // Another receipt of this message may have changed the record while this one waited.
-              const record = waited ? ((await store.findByPart(key)) ?? found) : found;
+              const record = waitedHere || waitedElsewhere ? ((await store.findByPart(key)) ?? found) : found;
               // A copy of what applyPartState changes (states, reason, reported): the store is written after the hand-over.
               const preview = applyPartState({ ...record, states: [...record.states] }, record.parts.indexOf(key), receipt.status, receipt.reason);
               if (!preview.report) {
@@ -193,7 +196,7 @@ export default function (RED: NodeAPI) {
               const answer = await forward(1, { payload: status, receipt } as NodeMessage);
               if (answer === ESME_ROK) await store.markPart(key, receipt.status, receipt.reason);
               return answer;
-            });
+            }));
           }
           unmatched ??= unmatchedSeen(receipt.messageId);
           if (Date.now() - unmatched.since >= unmatchedWaitMs) break;
@@ -253,16 +256,20 @@ export default function (RED: NodeAPI) {
         case "mo":
           // Only the completing part is answered with an error, so only it will come again.
           return handOn(content.mo, content.parts, content.contexts);
-        case "pending":
+        case "pending": {
           // Parts are acknowledged when held (an SMSC that sends one deliver_sm at a time
           // would never send the last part otherwise), so they are kept on disk first.
+          let completed: Reassembled<PartHandle> | undefined;
           try {
-            await parts.keep(handle);
-            return ESME_ROK;
+            completed = await parts.keep(handle);
           } catch (err) {
             node.warn(`a part of a long MO from ${handle.fragment?.from ?? "?"} could not be kept, the SMSC will deliver it again: ${(err as Error).message}`);
             return ESME_RX_T_APPN;
           }
+          // A shared store's parts complete here when the others came to other instances.
+          if (!completed) return ESME_ROK;
+          return handOn({ from: completed.from, to: completed.to, text: completed.text, date: new Date(completed.firstAt).toISOString() }, completed.parts, completed.contexts);
+        }
         case "duplicate":
           return ESME_ROK;
         case "invalid":
@@ -292,6 +299,7 @@ export default function (RED: NodeAPI) {
         if (removed || !durableParts) parts.reassembler.flushAll();
         while (releasing.size > 0) await Promise.allSettled([...releasing]);
         await partsQueue?.close();
+        await sharedParts?.close();
       };
       finish()
         .catch((err: Error) => node.error(`closing: ${err.message}`))
