@@ -477,8 +477,10 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
   };
   sim.restart = async (downMs) => {
     down = true;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // close() calls back only once every connection is gone, so they are cut first.
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const peer of peers) peer.session.destroy();
+    await stopped;
     await new Promise<void>((resolve) => later(downMs, resolve));
     if (closed) return;
     await new Promise<void>((resolve, reject) => {

@@ -134,7 +134,11 @@ describe("several instances, one bridge", { skip, timeout: 600_000 }, () => {
         const onAnswered = (answered: number) => {
           if (answered === 250) faults.push(killAndRestart(instances[0]));
           if (answered === 550) faults.push(failover());
-          if (answered === 800 && variant.restartSmsc) faults.push(smsc.restart(2_000).then(() => void notes.push("SMSC restarted after 2 s down")));
+          if (answered === 800 && variant.restartSmsc) {
+            // An MO whose deliver_sm_resp the restart cut off comes again, as after a kill.
+            for (const text of moInFlight) moInFlightAtKill.add(text);
+            faults.push(smsc.restart(2_000).then(() => void notes.push("SMSC restarted after 2 s down")));
+          }
         };
 
         const started = Date.now();
@@ -192,9 +196,12 @@ describe("several instances, one bridge", { skip, timeout: 600_000 }, () => {
         const twiceUnexplained = twice.filter(([text]) => !cutOff.has(text));
         const duplicateMo = Object.keys(report.duplicateMo);
         const duplicateMoUnexplained = duplicateMo.filter((text) => !moInFlightAtKill.has(text) && !acceptedAndQueuedAtKill.has(callKey("receive", { text })));
-        const sentTwiceUnexplained = report.duplicateSent.filter((uuid) => !acceptedAndQueuedAtKill.has(`sent ${uuid}`));
+        const submittedTwice = (uuid: string) => cutOff.has(outcomes.find((o) => o.uuid === uuid)?.text ?? "") && (submitsOfText.get(outcomes.find((o) => o.uuid === uuid)?.text ?? "") ?? 0) > 1;
+        // A message on the SMSC twice has two submissions, each with its own receipts and statuses.
+        const sentTwiceUnexplained = report.duplicateSent.filter((uuid) => !acceptedAndQueuedAtKill.has(`sent ${uuid}`) && !submittedTwice(uuid));
+        const afterDeliveredUnexplained = report.statusAfterDelivered.filter(({ uuid }) => !submittedTwice(uuid));
         const deliveredTwiceUnexplained = Object.keys(report.duplicateDelivered).filter(
-          (uuid) => !acceptedAndQueuedAtKill.has(`delivered ${uuid}`) && !cutOff.has(outcomes.find((o) => o.uuid === uuid)?.text ?? ""),
+          (uuid) => !acceptedAndQueuedAtKill.has(`delivered ${uuid}`) && !submittedTwice(uuid),
         );
 
         printReport(`instances ${variant.run}`, report);
@@ -213,8 +220,8 @@ describe("several instances, one bridge", { skip, timeout: 600_000 }, () => {
         assert.deepEqual(twiceUnexplained.slice(0, 10), [], "no MT on the SMSC twice unless a fault cut off its answer");
         assert.deepEqual(sentTwiceUnexplained, [], "one sent per message, a second only when the kill cut off its removal from the outbox");
         assert.deepEqual(deliveredTwiceUnexplained, [], "one delivered per message (a second only after the kill cut off its removal from the outbox, or for a message on the SMSC twice)");
-        assert.deepEqual(report.statusAfterDelivered.slice(0, 5), [], "nothing after delivered");
-        assert.deepEqual(outOfOrder.slice(0, 5), [], "sent before delivered");
+        assert.deepEqual(afterDeliveredUnexplained.slice(0, 5), [], "nothing after delivered (but the statuses of a second submission)");
+        assert.deepEqual(outOfOrder.filter(([uuid]) => !submittedTwice(uuid)).slice(0, 5), [], "sent before delivered");
         assert.deepEqual(report.missingMo.slice(0, 10), [], "every MO reached courier");
         assert.deepEqual(duplicateMoUnexplained, [], "an MO repeated only if the kill cut off its acknowledgement or its removal from the outbox");
         assert.equal(report.smscUndelivered, 0, "the SMSC holds no unacknowledged receipt or MO");
