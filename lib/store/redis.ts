@@ -153,7 +153,8 @@ export class RedisStore implements CorrelationStore {
       const next = JSON.stringify({ rev: randomUUID(), record: stored.record } satisfies Stored);
       let written: number;
       try {
-        written = await this.client.compareAndSet(recordKey, raw, next);
+        // Refused during a failover, a lost mark would let an earlier step be reported after this one.
+        written = await this.retryRefused(() => this.client.compareAndSet(recordKey, raw, next));
       } catch (err) {
         throw this.error(`markPart for part ${JSON.stringify(partId)}`, err);
       }
