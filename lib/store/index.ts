@@ -65,8 +65,9 @@ export interface SharedCorrelationStore extends CorrelationStore {
   watchParts(partIds: readonly string[]): PartWatch;
   /**
    * Runs `fn` while no other instance sharing this store runs one for the same message
-   * (redis-lock.ts); `waited` says another went first. Without Redis there is no other
-   * instance, and `fn` runs at once (callers serialise within the process themselves).
+   * (redis-lock.ts); `waited` true means "read the record again": with Redis always, since
+   * another instance may have gone between the caller's read and the lock. Without Redis there
+   * is no other instance, and `fn(false)` runs at once (callers serialise within the process).
    */
   exclusive<T>(rapidproId: string, fn: (waited: boolean) => Promise<T>): Promise<T>;
 }

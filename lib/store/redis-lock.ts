@@ -42,12 +42,15 @@ export class RedisLocks {
     this.client.defineCommand("releaseLock", { numberOfKeys: 1, lua: RELEASE });
   }
 
-  /** Runs `fn` holding `name`; `waited` says another holder went first (read the record again). */
+  /**
+   * Runs `fn` holding `name`. `fn` is always told to read the record again (`true`): another
+   * instance may have taken and left the name between the caller's read and this lock, and
+   * nothing here can see that (seen as delivered-then-sent in test/e2e/instances.test.ts).
+   */
   async run<T>(name: string, fn: (waited: boolean) => Promise<T>, options: { holdMs?: number; waitMs?: number } = {}): Promise<T> {
     const key = this.prefix + name;
     const token = randomUUID();
     const until = Date.now() + (options.waitMs ?? WAIT_MS);
-    let waited = false;
     for (;;) {
       let taken: string | null;
       try {
@@ -57,11 +60,10 @@ export class RedisLocks {
       }
       if (taken === "OK") break;
       if (Date.now() > until) throw new Error(`another instance has held message ${JSON.stringify(name)} for over ${options.waitMs ?? WAIT_MS} ms`);
-      waited = true;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
     try {
-      return await fn(waited);
+      return await fn(true);
     } finally {
       await this.client.releaseLock(key, token).catch(() => undefined);
     }
