@@ -203,7 +203,8 @@ export class RedisQueue<T> implements DurableQueue<T> {
   async ack(id: string): Promise<void> {
     this.checkOpen();
     try {
-      await this.client.ackItem(`${this.base}order`, this.base, this.token, id);
+      // Refused during a failover, an ack that failed would make the item go to courier again.
+      await this.retryRefused(() => this.client.ackItem(`${this.base}order`, this.base, this.token, id));
       // Lost in a failover, an ack makes the item come again; waiting here keeps that to the
       // acks of the last instant. A slow replica delays no one's acknowledgement, so no error.
       await this.replicated().catch(() => undefined);

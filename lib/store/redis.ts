@@ -272,7 +272,7 @@ function refusedWrite(err: unknown): boolean {
  * offline queue through a bounded number of reconnects, and are sent again when a connection
  * drops before their reply came. With Sentinel it finds the master through the sentinels and
  * follows a failover: a command answered READONLY (it reached a master just demoted) makes it
- * reconnect to the new master and send the command again. A Redis Cluster node is refused as
+ * reconnect to the new master, and `retryRefused` sends the write again. A Redis Cluster node is refused as
  * soon as the connection is ready (the scripts name keys of several slots). `scrub` turns a
  * driver error into a message without the password; connection errors go to `onError`
  * (without a listener ioredis would print them).
