@@ -64,6 +64,13 @@ export interface SmscOptions {
    * ms, until it is acknowledged or the simulator closes. Unset: sent once.
    */
   redeliverMs?: number;
+  /**
+   * Several ESMEs bound at once (instances of one bridge): picks the connection each
+   * deliver_sm goes to, from the bound receivers' connection numbers; for a receipt,
+   * `submittedOn` is the connection its submit came on. Asked again for each redelivery.
+   * Unset: the first bound receiver.
+   */
+  chooseReceiver?: (choice: { kind: "receipt" | "mo"; receivers: number[]; submittedOn?: number }) => number;
 }
 
 export interface SmscFaults {
@@ -120,6 +127,8 @@ export interface SubmitRecord {
   messageId: string;
   pdu: smpp.PDU;
   at: number;
+  /** The connection (numbered from 1 in accept order) the submit came on. */
+  connection?: number;
 }
 
 export interface MoRequest {
@@ -156,10 +165,18 @@ export interface SmscSim extends EventEmitter {
   request(command: string, params?: smpp.PduParams): Promise<smpp.PDU | undefined>;
   /** Sends a receipt for a message id now; resolves with the deliver_sm_resp status (-1: none). */
   sendReceipt(messageId: string, stat: ReceiptStat, text?: string): Promise<number>;
+  /**
+   * An SMSC restart: every connection cut, nothing listening for `downMs`, then the same port
+   * again. Accepted submits and undelivered deliver_sm are kept, as a store-and-forward SMSC's
+   * disk keeps them, and go out again once an ESME has bound.
+   */
+  restart(downMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
 interface Peer {
+  /** Numbered from 1 in accept order. */
+  id: number;
   session: smpp.Session;
   mode?: "transceiver" | "transmitter" | "receiver";
   /** True while the socket is corked for the current turn of the event loop. */
@@ -230,29 +247,33 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
     timers.add(t);
   }
 
-  function receiver(): Peer | undefined {
-    for (const peer of peers) if (peer.mode === "transceiver" || peer.mode === "receiver") return peer;
-    return undefined;
+  type DeliverHint = { kind: "receipt" | "mo"; submittedOn?: number };
+
+  function receiver(hint: DeliverHint): Peer | undefined {
+    const receivers = [...peers].filter((peer) => peer.mode === "transceiver" || peer.mode === "receiver");
+    if (receivers.length <= 1 || !options.chooseReceiver) return receivers[0];
+    const chosen = options.chooseReceiver({ ...hint, receivers: receivers.map((p) => p.id) });
+    return receivers.find((p) => p.id === chosen) ?? receivers[0];
   }
 
   /** Sends until acknowledged when redeliverMs is set; resolves with the last answer's status. */
-  async function deliver(params: smpp.PduParams): Promise<number> {
-    let status = await deliverOnce(params);
+  async function deliver(params: smpp.PduParams, hint: DeliverHint): Promise<number> {
+    let status = await deliverOnce(params, hint);
     if (!options.redeliverMs || status === ESME_ROK) return status;
     counters.undelivered += 1;
     while (status !== ESME_ROK && !closed) {
       await new Promise<void>((resolve) => later(options.redeliverMs!, resolve));
       if (closed) break;
       counters.redeliveries += 1;
-      status = await deliverOnce(params);
+      status = await deliverOnce(params, hint);
     }
     counters.undelivered -= 1;
     return status;
   }
 
-  function deliverOnce(params: smpp.PduParams): Promise<number> {
+  function deliverOnce(params: smpp.PduParams, hint: DeliverHint): Promise<number> {
     return new Promise<number>((resolve) => {
-      const peer = receiver();
+      const peer = receiver(hint);
       if (!peer) return resolve(-1);
       let settled = false;
       const done = (status: number) => {
@@ -314,7 +335,7 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
       const messageId = options.idFormat === "hex" ? (nextId++).toString(16).toUpperCase() : String(nextId++);
       if (!peer.session.send(pdu.response({ message_id: messageId }))) return; // connection gone: not accepted
       counters.accepted += 1;
-      const record: SubmitRecord = { messageId, pdu, at: Date.now() };
+      const record: SubmitRecord = { messageId, pdu, at: Date.now(), connection: peer.id };
       if (options.keepSubmitted !== false) submitted.push(record);
       sim.emit("submit", record);
       scheduleReceipt(record, submittedText(pdu));
@@ -328,7 +349,8 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
     if (!stat) return;
     later(options.receiptDelayMs ?? 100, () => {
       counters.receiptsSent += 1;
-      void deliver(receiptFor(record, stat, text));
+      sim.emit("receipt", { messageId: record.messageId, stat, at: Date.now() });
+      void deliver(receiptFor(record, stat, text), { kind: "receipt", submittedOn: record.connection });
     });
   }
 
@@ -372,8 +394,10 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
   }
 
   const serverOptions = options.tls ? { key: options.tls.key, cert: options.tls.cert } : {};
+  let down = false;
   const server = smpp.createServer(serverOptions, (session) => {
-    const peer: Peer = { session };
+    if (down) return session.destroy();
+    const peer: Peer = { id: counters.connections + 1, session };
     peers.add(peer);
     counters.connections += 1;
     counters.openConnections += 1;
@@ -431,7 +455,7 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
     const statuses: number[] = [];
     for (const params of parts) {
       counters.mosSent += 1;
-      statuses.push(await deliver(params));
+      statuses.push(await deliver(params, { kind: "mo" }));
     }
     return statuses;
   };
@@ -449,7 +473,22 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
       at: Date.now(),
     };
     counters.receiptsSent += 1;
-    return deliver(receiptFor(record, stat, text));
+    sim.emit("receipt", { messageId, stat, at: Date.now() });
+    return deliver(receiptFor(record, stat, text), { kind: "receipt", submittedOn: record.connection });
+  };
+  sim.restart = async (downMs) => {
+    down = true;
+    // close() calls back only once every connection is gone, so they are cut first.
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const peer of peers) peer.session.destroy();
+    await stopped;
+    await new Promise<void>((resolve) => later(downMs, resolve));
+    if (closed) return;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(sim.port, "127.0.0.1", () => resolve());
+    });
+    down = false;
   };
   sim.close = async () => {
     closed = true;

@@ -15,11 +15,17 @@ import { checkQueueName, checkRememberMs, DEFAULT_REMEMBER_MS, type DurableQueue
 import { EmbeddedQueue, embeddedQueueDir } from "./queue-embedded";
 import { MemoryQueue } from "./queue-memory";
 import { RedisQueue } from "./queue-redis";
-import { describeRedisUrl, RedisStore } from "./redis";
+import { RedisStore } from "./redis";
+import { RedisLocks } from "./redis-lock";
+import { RedisPutNotifier } from "./redis-notify";
+import { isRedisUrl, parseRedisUrl } from "./redis-url";
 import { DEFAULT_TTL_MS, type CorrelationStore } from "./types";
 
 export interface StoreOptions {
-  /** Unset: embedded store in `dir`. `redis://...` or `rediss://...`: Redis. `memory:`: in memory, lost on restart. */
+  /**
+   * Unset: embedded store in `dir`. `redis://...`, `rediss://...`: Redis; `redis+sentinel://...`:
+   * Redis behind Sentinel (redis-url.ts). `memory:`: in memory, lost on restart.
+   */
   url?: string;
   /** Directory for the embedded store (the Node-RED user directory); the store makes a folder inside it. */
   dir?: string;
@@ -53,38 +59,88 @@ interface Shared<T> {
 
 /**
  * A store as the nodes get it: the store's own methods, plus watches on part ids that its
- * puts in this process wake (see part-watch.ts).
+ * puts wake: in this process, and with Redis in every instance sharing it (part-watch.ts).
  */
 export interface SharedCorrelationStore extends CorrelationStore {
   /** Watches part ids a lookup missed; a put naming one of them, once ended, ends the watch. */
   watchParts(partIds: readonly string[]): PartWatch;
+  /**
+   * Runs `fn` while no other instance sharing this store runs one for the same message
+   * (redis-lock.ts); `waited` true means "read the record again": with Redis always, since
+   * another instance may have gone between the caller's read and the lock. Without Redis there
+   * is no other instance, and `fn(false)` runs at once (callers serialise within the process).
+   */
+  exclusive<T>(rapidproId: string, fn: (waited: boolean) => Promise<T>): Promise<T>;
 }
 
 /** An open store and the watches its puts wake: one entry, opened and closed together. */
 interface OpenStore {
   store: CorrelationStore;
   watches: PartWatches;
+  /** With Redis: tells the other instances about this one's puts, and hears theirs. */
+  notifier?: RedisPutNotifier;
+  /** With Redis: one instance at a time per message. */
+  locks?: RedisLocks;
   close(): Promise<void>;
 }
 
 const stores = new Map<string, Shared<OpenStore>>();
 const queues = new Map<string, Shared<DurableQueue<unknown>>>();
 
+/** An open store or queue, as a health check sees it: no URL, no password, just what and where. */
+export interface OpenResource {
+  kind: "store" | "queue";
+  /** The queue's name; "correlation" for a store. */
+  name: string;
+  backend: "embedded" | "redis" | "memory";
+  /** One round trip (a lookup, a count); resolves with the queue's depth, rejects when unreachable. */
+  probe(): Promise<number | undefined>;
+}
+
+/** Every store and queue this process has open now (for lib/health). */
+export function openResources(): OpenResource[] {
+  const out: OpenResource[] = [];
+  for (const [id, shared] of stores) {
+    out.push({ kind: "store", name: "correlation", backend: backendOf(id), probe: async () => void (await (await shared.opening).store.findByPart("health-probe")) });
+  }
+  for (const [id, shared] of queues) {
+    out.push({ kind: "queue", name: queueNameOf(id), backend: backendOf(id), probe: async () => (await shared.opening).size() });
+  }
+  return out;
+}
+
+/** The queue's name from its registry id: `<url>#<name>`, or the embedded queue's directory. */
+function queueNameOf(id: string): string {
+  const hash = id.lastIndexOf("#");
+  return hash >= 0 ? id.slice(hash + 1) : path.basename(id).replace(/^rapidpro-sms-queue-/, "");
+}
+
+function backendOf(id: string): OpenResource["backend"] {
+  return isRedisUrl(id) ? "redis" : id.startsWith("memory:") ? "memory" : "embedded";
+}
+
 /** Opens (or joins) the store the options name. Close the handle when done with it. */
 export async function openStore(options: StoreOptions): Promise<SharedCorrelationStore> {
   checkTtl(options.ttlMs);
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const { id, open } = storeTarget(options, ttlMs);
-  const { store, watches } = await join(stores, id, `ttlMs=${ttlMs}`, async () => {
+  const { store, watches, notifier, locks } = await join(stores, id, `ttlMs=${ttlMs}`, async () => {
     const opened = await open();
-    return { store: opened, watches: new PartWatches(), close: () => opened.close() };
+    const watching = new PartWatches();
+    // Puts by other instances sharing a Redis store wake this one's watches too (redis-notify.ts).
+    const notices = isRedisUrl(id)
+      ? new RedisPutNotifier({ url: id, onPut: (partIds) => watching.putEnded(partIds), onError: (m) => options.onBackgroundError?.(new Error(m)) })
+      : undefined;
+    const locking = isRedisUrl(id) ? new RedisLocks({ url: id, onError: (m) => options.onBackgroundError?.(new Error(m)) }) : undefined;
+    return { store: opened, watches: watching, notifier: notices, locks: locking, close: async () => void (await Promise.all([opened.close(), notices?.close(), locking?.close()])) };
   });
   // The input checks are repeated here so that every backend, memory included, refuses bad calls alike.
   const shared = handle<CorrelationStore>(() => leave(stores, id), {
     put: async (rapidproId, partIds, text) => {
       checkPut(rapidproId, partIds, text);
       try {
-        return await store.put(rapidproId, partIds, text);
+        await store.put(rapidproId, partIds, text);
+        notifier?.publish(partIds);
       } finally {
         watches.putEnded(partIds);
       }
@@ -96,7 +152,10 @@ export async function openStore(options: StoreOptions): Promise<SharedCorrelatio
       return store.markPart(partId, state, reason);
     },
   });
-  return Object.assign(shared, { watchParts: (partIds: readonly string[]) => watches.watch(partIds) });
+  return Object.assign(shared, {
+    watchParts: (partIds: readonly string[]) => watches.watch(partIds),
+    exclusive: <T>(rapidproId: string, fn: (waited: boolean) => Promise<T>) => (locks ? locks.run(rapidproId, fn) : fn(false)),
+  });
 }
 
 /** Opens (or joins) the named queue. Close the handle when done with it. */
@@ -120,11 +179,11 @@ function storeTarget(options: StoreOptions, ttlMs: number): { id: string; open: 
     return { id: `embedded:${dir}`, open: () => EmbeddedStore.open({ dir, ttlMs, onBackgroundError: options.onBackgroundError }) };
   }
   if (url.startsWith("memory:")) return { id: url, open: async () => new MemoryStore(ttlMs) };
-  if (url.startsWith("redis://") || url.startsWith("rediss://")) {
-    describeRedisUrl(url); // rejects a malformed URL here, with a message that holds no password
+  if (isRedisUrl(url)) {
+    parseRedisUrl(url); // rejects a malformed URL here, with a message that holds no password
     return { id: url, open: async () => new RedisStore({ url, ttlMs, onBackgroundError: options.onBackgroundError }) };
   }
-  throw new Error(`store url must be empty (embedded), memory: or redis://..., got a ${schemeOf(url)} URL`);
+  throw new Error(`store url must be empty (embedded), memory: or redis://... (redis+sentinel://... behind Sentinel), got a ${schemeOf(url)} URL`);
 }
 
 function queueTarget(options: QueueOptions): { id: string; open: () => Promise<DurableQueue<unknown>> } {
@@ -135,11 +194,11 @@ function queueTarget(options: QueueOptions): { id: string; open: () => Promise<D
     return { id: embeddedQueueDir(dir, options.name), open: () => EmbeddedQueue.open({ dir, name: options.name, rememberMs: options.rememberMs, onBackgroundError: options.onBackgroundError }) };
   }
   if (url.startsWith("memory:")) return { id: `${url}#${options.name}`, open: async () => new MemoryQueue(Date.now, options.rememberMs) };
-  if (url.startsWith("redis://") || url.startsWith("rediss://")) {
-    describeRedisUrl(url);
+  if (isRedisUrl(url)) {
+    parseRedisUrl(url);
     return { id: `${url}#${options.name}`, open: async () => new RedisQueue({ url, name: options.name, rememberMs: options.rememberMs, onBackgroundError: options.onBackgroundError }) };
   }
-  throw new Error(`queue url must be empty (embedded), memory: or redis://..., got a ${schemeOf(url)} URL`);
+  throw new Error(`queue url must be empty (embedded), memory: or redis://... (redis+sentinel://... behind Sentinel), got a ${schemeOf(url)} URL`);
 }
 
 function embeddedDir(dir: string | undefined, what: string): string {

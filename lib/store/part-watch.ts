@@ -8,8 +8,9 @@
  * as a put naming one of them has ended in this process.
  *
  * A watch is taken before the lookup that misses, so a put that ends in between is not missed.
- * Puts by other processes that share a Redis store are not seen here: for them the caller's
- * time limit stays the retry.
+ * Puts by other instances that share a Redis store end watches here too: lib/store/index.ts
+ * feeds their notices (redis-notify.ts) to `putEnded`. A notice lost while the subscription
+ * reconnects leaves the caller's time limit as the retry.
  */
 
 export interface PartWatch {

@@ -14,7 +14,10 @@
  * gives it back. An instance that dies mid-delivery loses its leases after `leaseMs`, and
  * another instance delivers the item again: a duplicate, never a loss.
  *
- * The scripts name keys they compute themselves, so this does not run on Redis Cluster.
+ * The scripts name keys they compute themselves, so this does not run on Redis Cluster
+ * (connectRedis refuses a Cluster node). A push resolves once the replicas the URL asks for
+ * have it (`WAIT`); an `ack` does not wait: lost in a failover, it makes the item come again
+ * (a repeat, never a loss).
  */
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
@@ -117,6 +120,9 @@ export class RedisQueue<T> implements DurableQueue<T> {
   private readonly now: () => number;
   private readonly location: string;
   private readonly scrub: (err: unknown) => string;
+  /** WAIT for the URL's replicas before a push resolves (redis-url.ts). */
+  private readonly replicated: () => Promise<void>;
+  private readonly retryRefused: <R>(write: () => Promise<R>) => Promise<R>;
   private closed = false;
 
   constructor(private readonly options: RedisQueueOptions) {
@@ -129,6 +135,8 @@ export class RedisQueue<T> implements DurableQueue<T> {
     this.client = connection.client as RedisWithScripts;
     this.location = connection.location;
     this.scrub = connection.scrub;
+    this.replicated = connection.replicated;
+    this.retryRefused = connection.retryRefused;
     this.base = `${options.prefix ?? "rapidpro-sms:"}q:${options.name}:`;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.rememberMs = options.rememberMs ?? DEFAULT_REMEMBER_MS;
@@ -144,10 +152,11 @@ export class RedisQueue<T> implements DurableQueue<T> {
     const enqueuedAt = this.now();
     const json = serialiseEntry({ key, value, enqueuedAt });
     try {
-      const id = String(await this.client.incr(`${this.base}seq`));
-      const replies = await this.client.multi().set(`${this.base}item:${id}`, json).zadd(`${this.base}order`, id, id).exec();
+      const id = String(await this.retryRefused(() => this.client.incr(`${this.base}seq`)));
+      const replies = await this.retryRefused(() => this.client.multi().set(`${this.base}item:${id}`, json).zadd(`${this.base}order`, id, id).exec());
       const failed = replies?.find(([err]) => err);
       if (!replies || failed) throw failed?.[0] ?? new Error("transaction aborted");
+      await this.replicated();
       return { id, key, value: JSON.parse(json).value as T, enqueuedAt };
     } catch (err) {
       throw this.error("push", err);
@@ -160,7 +169,9 @@ export class RedisQueue<T> implements DurableQueue<T> {
     checkOnceId(onceId);
     const json = serialiseEntry({ key, value, enqueuedAt: this.now() });
     try {
-      const id = await this.client.pushOnce(`${this.base}seq`, `${this.base}order`, `${this.base}once:${onceId}`, this.base, json, Math.ceil(this.rememberMs));
+      const id = await this.retryRefused(() => this.client.pushOnce(`${this.base}seq`, `${this.base}order`, `${this.base}once:${onceId}`, this.base, json, Math.ceil(this.rememberMs)));
+      // A repeat waits too: the first push may be the one still on its way to the replicas.
+      await this.replicated();
       return id !== 0;
     } catch (err) {
       throw this.error("push", err);
@@ -192,7 +203,11 @@ export class RedisQueue<T> implements DurableQueue<T> {
   async ack(id: string): Promise<void> {
     this.checkOpen();
     try {
-      await this.client.ackItem(`${this.base}order`, this.base, this.token, id);
+      // Refused during a failover, an ack that failed would make the item go to courier again.
+      await this.retryRefused(() => this.client.ackItem(`${this.base}order`, this.base, this.token, id));
+      // Lost in a failover, an ack makes the item come again; waiting here keeps that to the
+      // acks of the last instant. A slow replica delays no one's acknowledgement, so no error.
+      await this.replicated().catch(() => undefined);
     } catch (err) {
       throw this.error("ack", err);
     }

@@ -17,15 +17,19 @@
  * in its offline queue and sends them after reconnecting, up to `maxRetriesPerRequest`
  * reconnect attempts; after that the call rejects, so nothing is acknowledged unwritten.
  * How durable a reply is depends on the server: use `appendonly yes` (with the default
- * `appendfsync everysec`, a server crash can lose about the last second).
+ * `appendfsync everysec`, a server crash can lose about the last second), and with replicas
+ * a put also waits until the URL's `replicas` have it (`WAIT`, see redis-url.ts), so a
+ * Sentinel failover keeps it (docs/deploy.md lists the settings).
  *
- * Redis Cluster is not supported: `put` writes several keys in one MULTI. The server must not
- * evict keys on its own (`maxmemory-policy noeviction`, the default), or entries vanish early.
+ * Redis Cluster is refused when the connection is ready (connectRedis): `put` writes several
+ * keys in one MULTI. The server must not evict keys on its own (`maxmemory-policy
+ * noeviction`, the default), or entries vanish early.
  */
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import { addSubmission, applyPartState, copyRecord, newRecord } from "../delivery/aggregate";
 import { checkPartState, checkPut, checkRecord, checkTtl, describeError } from "./checks";
+import { parseRedisUrl } from "./redis-url";
 import { DEFAULT_TTL_MS, type Correlation, type CorrelationStore, type PartState, type PartUpdate } from "./types";
 
 /** Tries of one `markPart` when other instances keep changing the same message. */
@@ -104,6 +108,9 @@ export class RedisStore implements CorrelationStore {
   /** Where we talk to, without the password, for messages. */
   readonly location: string;
   private readonly scrub: (err: unknown) => string;
+  /** WAIT for the replicas the URL asks for (redis-url.ts); a put resolves only after it. */
+  private readonly replicated: () => Promise<void>;
+  private readonly retryRefused: <T>(write: () => Promise<T>) => Promise<T>;
   private closed = false;
 
   constructor(private readonly options: RedisStoreOptions) {
@@ -117,6 +124,8 @@ export class RedisStore implements CorrelationStore {
     this.client = connection.client as RedisWithCas;
     this.location = connection.location;
     this.scrub = connection.scrub;
+    this.replicated = connection.replicated;
+    this.retryRefused = connection.retryRefused;
     this.client.defineCommand("compareAndSet", { numberOfKeys: 1, lua: COMPARE_AND_SET });
     this.client.defineCommand("createEntry", { lua: CREATE_ENTRY });
     this.client.defineCommand("appendSubmission", { lua: APPEND_SUBMISSION });
@@ -136,17 +145,23 @@ export class RedisStore implements CorrelationStore {
         const found = recordKey === null ? undefined : await this.readRecord(recordKey, `message ${JSON.stringify(rapidproId)}`);
         if (!found) {
           const entry = JSON.stringify({ rev: randomUUID(), record: newRecord(rapidproId, partIds, text, Date.now()) } satisfies Stored);
-          written = await this.client.createEntry(2 + partKeys.length, this.messageKey(rapidproId), newKey, ...partKeys, recordKey ?? "", entry, ttl);
+          written = await this.retryRefused(() => this.client.createEntry(2 + partKeys.length, this.messageKey(rapidproId), newKey, ...partKeys, recordKey ?? "", entry, ttl));
         } else {
           const record = copyRecord(found.stored.record);
           addSubmission(record, partIds, text, Date.now());
           const entry = JSON.stringify({ rev: randomUUID(), record } satisfies Stored);
-          written = await this.client.appendSubmission(1 + partKeys.length, found.recordKey, ...partKeys, found.raw, entry, ttl);
+          written = await this.retryRefused(() => this.client.appendSubmission(1 + partKeys.length, found.recordKey, ...partKeys, found.raw, entry, ttl));
         }
       } catch (err) {
         throw this.error(what, err);
       }
-      if (written === 1) return;
+      if (written === 1) {
+        // Acknowledged only once a replica has it (Sentinel set-ups; lib/store/redis-url.ts).
+        await this.replicated().catch((err: unknown) => {
+          throw this.error(what, err);
+        });
+        return;
+      }
     }
     throw new Error(`redis store (${this.location}): ${what} gave up after ${MAX_CAS_ATTEMPTS} conflicting updates`);
   }
@@ -183,7 +198,8 @@ export class RedisStore implements CorrelationStore {
       const next = JSON.stringify({ rev: randomUUID(), record: stored.record } satisfies Stored);
       let written: number;
       try {
-        written = await this.client.compareAndSet(recordKey, raw, next);
+        // Refused during a failover, a lost mark would let an earlier step be reported after this one.
+        written = await this.retryRefused(() => this.client.compareAndSet(recordKey, raw, next));
       } catch (err) {
         throw this.error(`markPart for part ${JSON.stringify(partId)}`, err);
       }
@@ -259,26 +275,106 @@ export class RedisStore implements CorrelationStore {
   }
 }
 
+/** An ioredis client as connectRedis sets it up, with what its users need around it. */
+export interface RedisConnection {
+  client: Redis;
+  location: string;
+  /** A driver error as a message without secrets (or why this server was refused). */
+  scrub: (err: unknown) => string;
+  /**
+   * Resolves once every write this connection sent so far is on the replicas the URL asks for
+   * (`WAIT`, asked again through a failover); rejects, saying so, when they did not confirm
+   * within FAILOVER_PATIENCE_MS. Call it before acknowledging a write the guarantees rest on.
+   */
+  replicated: () => Promise<void>;
+  /**
+   * Runs a write again while the server refuses it outright (NOREPLICAS, READONLY, LOADING,
+   * MASTERDOWN, or EXECABORT because of one of them: nothing was written), for at most
+   * FAILOVER_PATIENCE_MS: a Sentinel failover then delays the write instead of failing it.
+   */
+  retryRefused: <T>(write: () => Promise<T>) => Promise<T>;
+}
+
+/**
+ * How long a write waits through a failover: Sentinel's detection (down-after-milliseconds),
+ * the promotion, and the old master coming back as a replica for min-replicas-to-write.
+ * Shorter than courier's 30 s MT timeout, with room for the submit itself.
+ */
+export const FAILOVER_PATIENCE_MS = 15_000;
+
+/** Replies that say a write was refused as a whole, and may succeed after a failover. */
+const REFUSED = /^(NOREPLICAS|READONLY|LOADING|MASTERDOWN|EXECABORT)\b/;
+
+function refusedWrite(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (REFUSED.test(err.message)) return true;
+  const previous = (err as Error & { previousErrors?: Error[] }).previousErrors;
+  return Array.isArray(previous) && previous.some((e) => REFUSED.test(e.message));
+}
+
 /**
  * An ioredis client set up the way both Redis users here need it: commands wait in the
  * offline queue through a bounded number of reconnects, and are sent again when a connection
- * drops before their reply came. `scrub` turns a driver error into a message without the
- * password; connection errors go to `onError` (without a listener ioredis would print them).
+ * drops before their reply came. With Sentinel it finds the master through the sentinels and
+ * follows a failover: a command answered READONLY (it reached a master just demoted) makes it
+ * reconnect to the new master, and `retryRefused` sends the write again. A Redis Cluster node is refused as
+ * soon as the connection is ready (the scripts name keys of several slots). `scrub` turns a
+ * driver error into a message without the password; connection errors go to `onError`
+ * (without a listener ioredis would print them).
  */
-export function connectRedis(
-  url: string,
-  options: { maxRetriesPerRequest?: number; onError: (message: string) => void },
-): { client: Redis; location: string; scrub: (err: unknown) => string } {
-  const { location, secrets } = describeRedisUrl(url);
-  const scrub = (err: unknown) => secrets.reduce((message, secret) => message.split(secret).join("***"), describeError(err));
-  const client = new Redis(url, {
-    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 10,
+export function connectRedis(url: string, options: { maxRetriesPerRequest?: number | null; onError: (message: string) => void }): RedisConnection {
+  const target = parseRedisUrl(url);
+  let refused: string | undefined;
+  const scrub = (err: unknown) => refused ?? target.secrets.reduce((message, secret) => message.split(secret).join("***"), describeError(err));
+  const client = new Redis({
+    ...target.connection,
+    maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 10 : options.maxRetriesPerRequest,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     enableOfflineQueue: true,
     autoResendUnfulfilledCommands: true,
+    // A master just demoted answers READONLY: reconnect (through the sentinels) and let
+    // retryRefused send the write again; resending by itself (2) could split a MULTI.
+    reconnectOnError: (err) => err.message.startsWith("READONLY"),
+    // Not ioredis's failoverDetector: when it cuts a connection that is still connecting, the
+    // client ends for good ("Connection is closed", seen in test/unit/store/redis-failover).
+    // A dead master closes the connection anyway, and a demoted one answers READONLY.
+    ...(target.sentinel ? { sentinelRetryStrategy: (times: number) => Math.min(times * 200, 2_000) } : {}),
   });
   client.on("error", (err: unknown) => options.onError(scrub(err)));
-  return { client, location, scrub };
+  client.on("ready", () => {
+    client.info("cluster").then(
+      (info) => {
+        if (!/^cluster_enabled:1/m.test(info)) return;
+        refused = `${target.location} is a Redis Cluster node; the bridge's scripts touch keys of several slots, so Redis Cluster is not supported: use one master with replicas, behind Sentinel (docs/deploy.md)`;
+        options.onError(refused);
+        client.disconnect();
+      },
+      () => undefined,
+    );
+  });
+  const replicated = async () => {
+    if (target.replicas === 0) return;
+    const until = Date.now() + FAILOVER_PATIENCE_MS;
+    for (;;) {
+      const acknowledged = await client.wait(target.replicas, target.waitMs);
+      if (acknowledged >= target.replicas) return;
+      if (Date.now() + target.waitMs > until) {
+        throw new Error(`the write reached ${acknowledged} of ${target.replicas} replica(s) within ${FAILOVER_PATIENCE_MS} ms, so a failover now could lose it`);
+      }
+    }
+  };
+  const retryRefused = async <T>(write: () => Promise<T>): Promise<T> => {
+    const until = Date.now() + FAILOVER_PATIENCE_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!refusedWrite(err) || Date.now() > until) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(attempt * 200, 1_000)));
+      }
+    }
+  };
+  return { client, location: target.location, scrub, replicated, retryRefused };
 }
 
 /** QUIT lets replies still on the way arrive; a server that stopped answering gets cut off. */
@@ -296,29 +392,8 @@ export async function closeRedis(client: Redis): Promise<void> {
   client.disconnect();
 }
 
-/**
- * The URL without its password, for messages, and the password spellings to scrub from
- * driver messages (Redis quotes a wrong AUTH argument back in some replies).
- */
+/** The URL without its password, for messages, and the password spellings to scrub from driver messages. */
 export function describeRedisUrl(url: string): { location: string; secrets: string[] } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error("redis store: the URL is not valid (expected redis://[user:password@]host:port[/db])");
-  }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new Error(`redis store: the URL must start with redis:// or rediss://, not ${parsed.protocol}//`);
-  }
-  const secrets = parsed.password ? [parsed.password, safeDecode(parsed.password)].filter((s) => s.length > 0) : [];
-  if (parsed.password) parsed.password = "***";
-  return { location: parsed.toString(), secrets: [...new Set(secrets)] };
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+  const { location, secrets } = parseRedisUrl(url);
+  return { location, secrets };
 }

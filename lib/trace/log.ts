@@ -3,7 +3,7 @@
  * submit and answer, each receipt, each status handed to courier and courier's answer, MO),
  * found by RapidPro id, SMSC message id or phone number. Kept in memory per Node-RED process,
  * at most `maxEvents` events and `maxAgeMs` (72 h, as long as the correlation store keeps a
- * message), oldest first out; docs/design.md decision 20 says why it is not written to disk.
+ * message), oldest first out; docs/design.md decision 33 says why it is not written to disk.
  */
 import { digitsOf } from "./mask";
 
@@ -61,7 +61,7 @@ export interface TraceLogOptions {
 }
 
 export const TRACE_MAX_AGE_MS = 72 * 60 * 60 * 1000;
-/** About 30 MB at ~300 bytes an event; a busy bridge keeps fewer than 72 h (see decision 20). */
+/** About 30 MB at ~300 bytes an event; a busy bridge keeps fewer than 72 h (see decision 33). */
 export const TRACE_MAX_EVENTS = 100_000;
 
 export class TraceLog {

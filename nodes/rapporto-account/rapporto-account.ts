@@ -14,6 +14,7 @@ import type { CorrelationStore } from "../../lib/store/types";
 import { logLine } from "../../lib/text/peer-value";
 import { withinMs } from "../../lib/time-limit";
 import { resolveEnvReference } from "../shared/env";
+import { registerHealth } from "../shared/health";
 import { openNodeStore } from "../shared/store";
 import { observeRapportoAccount } from "../shared/observe";
 
@@ -175,7 +176,11 @@ export default function (RED: NodeAPI) {
       return () => events.off("accepted", listener);
     };
 
+    const leaveHealth = registerHealth(RED, { kind: "rapporto-account", name: node.name || node.id, state: () => ({ up: !node.configError, starting: false }) }, (text) => node.warn(text));
+    node.store().catch(() => undefined); // probed by the health endpoint from the start
+
     node.on("close", (_removed: boolean, done: () => void) => {
+      leaveHealth();
       const limit = setTimeout(done, CLOSE_LIMIT_MS);
       node.client?.close();
       events.removeAllListeners();

@@ -7,7 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import type { NodeAPI } from "node-red";
 import { openQueue, openStore, type SharedCorrelationStore } from "../../lib/store";
+import { RedisPartGroups } from "../../lib/store/parts-redis";
 import type { DurableQueue } from "../../lib/store/queue";
+import { isRedisUrl } from "../../lib/store/redis-url";
 import { resolveEnvReference } from "./env";
 
 export function stateDir(RED: NodeAPI): string {
@@ -21,4 +23,20 @@ export function openNodeStore(RED: NodeAPI, url: string | undefined, ttlHours: n
 
 export function openNodeQueue<T>(RED: NodeAPI, url: string | undefined, name: string, onBackgroundError: (err: Error) => void): Promise<DurableQueue<T>> {
   return openQueue<T>({ url: resolveEnvReference(url).trim() || undefined, dir: stateDir(RED), name, onBackgroundError });
+}
+
+/**
+ * Where a bind's long MO parts are kept when its store is shared by several instances (Redis,
+ * docs/design.md decision 36); undefined for the embedded and memory stores, whose parts stay
+ * in this instance's queue (decision 17).
+ */
+export function openSharedPartGroups(storeUrl: string | undefined, bindId: string, onBackgroundError: (err: Error) => void): RedisPartGroups | undefined {
+  const url = resolveEnvReference(storeUrl).trim();
+  if (!isRedisUrl(url)) return undefined;
+  try {
+    return new RedisPartGroups({ url, bind: bindId.replace(/[^A-Za-z0-9_.-]/g, "_"), onBackgroundError });
+  } catch (err) {
+    onBackgroundError(err as Error);
+    return undefined;
+  }
 }

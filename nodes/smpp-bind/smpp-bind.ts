@@ -10,7 +10,9 @@ import { SMPP_BIND_DEFAULTS } from "../../lib/smpp/defaults";
 import type { MessageIdMode } from "../../lib/smpp/receipt";
 import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
 import type { SharedCorrelationStore } from "../../lib/store";
+import { SessionReadiness } from "../../lib/health/readiness";
 import { resolveEnvReference } from "../shared/env";
+import { registerHealth } from "../shared/health";
 import { shortStatusText, throttledStatus, type ThrottledStatus } from "../shared/status";
 import { openNodeStore } from "../shared/store";
 import { observeSmppBind } from "../shared/observe";
@@ -70,6 +72,9 @@ export default function (RED: NodeAPI) {
     let receiver: { id: string; handler: DeliverHandler } | undefined;
     let storePromise: Promise<SharedCorrelationStore> | undefined;
     let fanOut: ThrottledStatus | undefined;
+    // Counted by the health endpoint once a node uses this bind (nodes/shared/health.ts).
+    const readiness = new SessionReadiness(node.name || node.id, () => node.session?.status.state);
+    let leaveHealth: (() => void) | undefined;
 
     node.idMode = ID_MODES.includes(config.idMode) ? config.idMode : "auto";
     node.storeUrl = config.storeUrl ?? "";
@@ -94,6 +99,7 @@ export default function (RED: NodeAPI) {
       }, STATUS_INTERVAL_MS);
       node.session.on("status", (status: SessionStatus) => {
         latest = status;
+        readiness.observe(status.state);
         fanOut?.();
       });
       node.session.on("log", (entry: { level: string; text: string }) => {
@@ -117,6 +123,11 @@ export default function (RED: NodeAPI) {
 
     node.register = (user, onStatus) => {
       users.set(user.id, onStatus);
+      if (!leaveHealth) {
+        leaveHealth = registerHealth(RED, readiness, (text) => node.warn(text));
+        // Opened now, so the health endpoint probes the store from the start, not from the first message.
+        node.store().catch(() => undefined);
+      }
       if (node.session) {
         onStatus(statusView(RED, node.session.status));
         node.session.start();
@@ -138,6 +149,7 @@ export default function (RED: NodeAPI) {
     };
 
     node.on("close", (_removed: boolean, done: () => void) => {
+      leaveHealth?.();
       fanOut?.cancel();
       const limit = setTimeout(done, CLOSE_LIMIT_MS);
       const closing = [node.session?.close(), storePromise?.then((s) => s.close())];

@@ -105,7 +105,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Waits (at most about 10 s) until the server answers PING, or says it wants a password. */
-async function waitUntilReady(port: number, child: ChildProcess): Promise<void> {
+export async function waitUntilReady(port: number, child: ChildProcess): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode} before it was ready`);
     if (await answersPing(port)) return;

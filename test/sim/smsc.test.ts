@@ -274,3 +274,50 @@ describe("faults on command", () => {
     await closed;
   });
 });
+
+describe("several binds (instances of one bridge) and a restart", () => {
+  let turn = 0;
+  test("chooseReceiver sends a receipt to the other bind and spreads MO parts over both", () =>
+    withSim(
+      {
+        receiptDelayMs: 10,
+        chooseReceiver: ({ kind, receivers, submittedOn }) => (kind === "receipt" ? (receivers.find((id) => id !== submittedOn) ?? receivers[0]) : receivers[turn++ % receivers.length]),
+      },
+      async (sim) => {
+        const { c: first } = await client(sim);
+        const { c: second } = await client(sim);
+        try {
+          const resp = await first.request("submit_sm", submit(1, { registered_delivery: 1 }));
+          assert.equal(resp?.command_status, 0);
+          await waitFor(() => second.received.length === 1, "the receipt on the other bind");
+          assert.equal(first.received.length, 0, "nothing on the bind the submit came on");
+          assert.equal(Number(second.received[0].esm_class) & 0x04, 0x04, "a delivery receipt");
+          await sim.sendMo({ from: "+4790000001", to: "2020", text: "x".repeat(300) });
+          assert.equal(first.received.length + second.received.length, 3);
+          assert.equal(first.received.length, 1, "one part on the first bind");
+        } finally {
+          await first.close();
+          await second.close();
+        }
+      },
+    ));
+
+  test("restart cuts every bind, refuses connections while down, then listens on the same port and redelivers", () =>
+    withSim({ redeliverMs: 100 }, async (sim) => {
+      const { c } = await client(sim);
+      const port = sim.port;
+      const restarting = sim.restart(300);
+      await waitFor(() => c.session.socket.destroyed, "the bind cut");
+      const receipt = sim.sendReceipt("123456", "DELIVRD");
+      await restarting;
+      assert.equal(sim.port, port);
+      const { c: again, bindStatus } = await client(sim);
+      try {
+        assert.equal(bindStatus, 0);
+        assert.equal(await receipt, 0, "the receipt held while down reaches the new bind");
+        assert.equal(again.received.length, 1);
+      } finally {
+        await again.close();
+      }
+    }));
+});

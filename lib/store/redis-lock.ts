@@ -1,0 +1,75 @@
+/**
+ * One holder at a time per name across every instance sharing a Redis store: how the receipts
+ * of one message, arriving on two instances' binds at once, are still taken one at a time
+ * (smpp-in takes them one at a time within an instance; decision 10 needs it across all).
+ * Without it an ENROUTE handled on one instance and the DELIVRD handled on the other could
+ * both be reported from the same record, and reach RapidPro as `delivered` then `sent`.
+ *
+ * SET NX with an expiry and a token; only the holder's token deletes it. A holder that died
+ * keeps the name until the expiry; a waiter gives up after `waitMs` (the caller then answers
+ * the SMSC "try later"). Kept through a failover by retrying refused writes, not replicated:
+ * a lock lost in a failover only reopens the race it closes, for that instant.
+ */
+import { randomUUID } from "node:crypto";
+import type Redis from "ioredis";
+import { closeRedis, connectRedis } from "./redis";
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** Longest hold: a hand-over waits for RapidPro or the outbox, at most a minute. */
+const HOLD_MS = 60_000;
+/** Longest wait for a name another instance holds. */
+const WAIT_MS = 20_000;
+const POLL_MS = 15;
+
+type RedisWithRelease = Redis & { releaseLock(key: string, token: string): Promise<number> };
+
+export class RedisLocks {
+  private readonly client: RedisWithRelease;
+  private readonly prefix: string;
+  private readonly retryRefused: <R>(write: () => Promise<R>) => Promise<R>;
+  private readonly scrub: (err: unknown) => string;
+
+  constructor(options: { url: string; prefix?: string; onError: (message: string) => void }) {
+    const connection = connectRedis(options.url, { onError: (m) => options.onError(`message locks: ${m}`) });
+    this.client = connection.client as RedisWithRelease;
+    this.retryRefused = connection.retryRefused;
+    this.scrub = connection.scrub;
+    this.prefix = `${options.prefix ?? "rapidpro-sms:"}lock:`;
+    this.client.defineCommand("releaseLock", { numberOfKeys: 1, lua: RELEASE });
+  }
+
+  /**
+   * Runs `fn` holding `name`. `fn` is always told to read the record again (`true`): another
+   * instance may have taken and left the name between the caller's read and this lock, and
+   * nothing here can see that (seen as delivered-then-sent in test/e2e/instances.test.ts).
+   */
+  async run<T>(name: string, fn: (waited: boolean) => Promise<T>, options: { holdMs?: number; waitMs?: number } = {}): Promise<T> {
+    const key = this.prefix + name;
+    const token = randomUUID();
+    const until = Date.now() + (options.waitMs ?? WAIT_MS);
+    for (;;) {
+      let taken: string | null;
+      try {
+        taken = await this.retryRefused(() => this.client.set(key, token, "PX", options.holdMs ?? HOLD_MS, "NX"));
+      } catch (err) {
+        throw new Error(`message lock for ${JSON.stringify(name)} failed: ${this.scrub(err)}`);
+      }
+      if (taken === "OK") break;
+      if (Date.now() > until) throw new Error(`another instance has held message ${JSON.stringify(name)} for over ${options.waitMs ?? WAIT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    try {
+      return await fn(true);
+    } finally {
+      await this.client.releaseLock(key, token).catch(() => undefined);
+    }
+  }
+
+  close(): Promise<void> {
+    return closeRedis(this.client);
+  }
+}
