@@ -1,6 +1,6 @@
 /**
  * The submit side an SMSC session needs whatever the protocol: submits wait FIFO and leave
- * at most `window` at a time within a throughput cap (lib/smpp/throttle.ts's token bucket);
+ * at most `window` at a time within a throughput cap (lib/throttle.ts's token bucket);
  * one in flight when the connection drops or its response times out goes back to its place
  * while it has been sent fewer than `maxAttempts` times and its deadline has not passed
  * (at-least-once, as Kannel re-queues); a throttling refusal pauses every submit, doubling
@@ -13,7 +13,7 @@
  * that the SMPP and UCP sessions can move onto it too.
  */
 import type { SubmitError } from "./contract";
-import { TokenBucket } from "./smpp/throttle";
+import { TokenBucket } from "./throttle";
 
 export interface SubmitQueueOptions {
   window: number;

@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from "node:events";
 // Generic pieces shared with the SMPP layer rather than written twice.
-import { reconnectDelay } from "../smpp/session";
+import { reconnectDelay } from "../backoff";
 import { boundedWait, SubmitQueue, type SendResult } from "../submit-queue";
 import { toDelivery, type DeliveryAnswer } from "./deliver";
 import { classifyError, describeError, errorCodeOf, errorParams, REDELIVER_ERROR } from "./errors";

@@ -12,13 +12,14 @@
  */
 import { EventEmitter } from "events";
 import type * as smpp from "smpp";
-import { Sleeps, backoffDelay } from "../backoff";
+import { Sleeps, reconnectDelay } from "../backoff";
 import { ESME_ROK, ESME_RX_T_APPN, describeStatus, makeStatusPolicy } from "./command-status";
 import { SMPP_BIND_DEFAULTS } from "./defaults";
 import { Link, LinkDownError, type LinkRole, type Refusal, type TlsOptions } from "./link";
 import { SubmitWindow, localFailure, type SubmitOptions, type SubmitOutcome } from "./window";
 
 export { responseStatus, type Refusal, type TlsOptions } from "./link";
+export { reconnectDelay } from "../backoff";
 
 /** A response that matched no request in flight ('stray' event), with the count of its kind so far. */
 export interface Stray {
@@ -394,15 +395,3 @@ export class SmppSession extends EventEmitter {
     }
   }
 }
-
-/**
- * Reconnect back-off between `reconnectMinMs` and `reconnectMaxMs` (1 s to 60 s by default):
- * the first wait after a session that was bound is drawn from [min, 2·min], and each
- * consecutive failure doubles it, up to [max/2, max]. Jitter keeps many binds that lost
- * one SMSC from retrying in step.
- */
-export function reconnectDelay(failures: number, o: Pick<Resolved, "reconnectMinMs" | "reconnectMaxMs" | "random">): number {
-  const delay = backoffDelay(Math.max(0, failures - 1), { initialMs: 2 * o.reconnectMinMs, maxMs: o.reconnectMaxMs, floor: 0.5 }, o.random);
-  return Math.min(o.reconnectMaxMs, Math.max(o.reconnectMinMs, delay));
-}
-

@@ -21,7 +21,7 @@ import { Backoff } from "../backoff";
 import type { SubmitError } from "../contract";
 import { classifyStatus, describeStatus, statusText, type StatusPolicy } from "./command-status";
 import { InvalidPduError, responseStatus, type LogFn } from "./link";
-import { TokenBucket } from "./throttle";
+import { TokenBucket } from "../throttle";
 
 export type SubmitOutcome =
   | { ok: true; messageId: string; commandStatus: number; attempts: number }

@@ -24,8 +24,8 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { SubmitError } from "../contract";
 // One reconnect rule for every protocol: back-off with jitter, doubling per failed attempt.
-import { reconnectDelay } from "../smpp/session";
-import { TokenBucket } from "../smpp/throttle";
+import { reconnectDelay } from "../backoff";
+import { TokenBucket } from "../throttle";
 import { UcpConnection, type Answer, type ConnectionOptions } from "./connection";
 import { REDELIVER_ERROR_CODE, describeErrorCode } from "./errors";
 import { frameBody, type Frame } from "./frame";
