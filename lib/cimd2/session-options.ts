@@ -2,7 +2,7 @@
  * Options, defaults, status and outcome shapes of the CIMD2 session (session.ts), kept apart
  * so the session file holds only behaviour. They mirror lib/smpp/session.ts's names.
  */
-import type { QueueOutcome } from "../submit-queue";
+import type { WindowOutcome } from "../session/window";
 import type { TlsOptions } from "./link";
 
 export type { TlsOptions } from "./link";
@@ -93,7 +93,7 @@ export interface Accepted {
 }
 
 /** `code` on a refusal is the SMSC's `900` error code. */
-export type SubmitOutcome = QueueOutcome<Accepted>;
+export type SubmitOutcome = WindowOutcome<Accepted>;
 
 export interface SubmitOptions {
   /** Epoch ms after which the submit is no longer sent (it fails as temporary). */

@@ -4,7 +4,7 @@
  * treat both protocols alike: `submit()` resolves to an outcome, a `status` event stream,
  * `delivery` events carrying `respond()`, and `close()`.
  *
- * Submits go through lib/submit-queue.ts (window, default 1 since many SMSCs refuse
+ * Submits go through lib/session/window.ts (window, default 1 since many SMSCs refuse
  * windowing with errors 104/105; throughput cap; re-queue after a lost connection; the
  * pause on throttling). This file says what a CIMD2 response means for it: a 53 without
  * `900` is accepted with its `060`; an error code is classed by errors.ts's one table
@@ -19,7 +19,7 @@
 import { EventEmitter } from "node:events";
 // Generic pieces shared with the SMPP layer rather than written twice.
 import { reconnectDelay } from "../backoff";
-import { boundedWait, SubmitQueue, type SendResult } from "../submit-queue";
+import { boundedWait, SubmitWindow, type SendResult } from "../session/window";
 import { toDelivery, type DeliveryAnswer } from "./deliver";
 import { classifyError, describeError, errorCodeOf, errorParams, REDELIVER_ERROR } from "./errors";
 import { Cimd2Link, InvalidPacketError, type LogFn } from "./link";
@@ -34,7 +34,7 @@ export * from "./session-options";
 
 export class Cimd2Session extends EventEmitter {
   private readonly o: Resolved;
-  private readonly submits: SubmitQueue<Parameter[], Accepted>;
+  private readonly submits: SubmitWindow<Parameter[], Accepted>;
   private current: SessionStatus;
   private link?: Cimd2Link;
   private sleepTimer?: NodeJS.Timeout;
@@ -55,7 +55,7 @@ export class Cimd2Session extends EventEmitter {
       log: (level: "info" | "warn", text: string) => this.log(level, text),
       lastError: () => this.current.lastError,
     };
-    this.submits = new SubmitQueue(this.o, sender, hooks, "CIMD2");
+    this.submits = new SubmitWindow(this.o, sender, hooks, "CIMD2");
     this.current = { state: "idle", throttled: false, windowFull: false, inFlight: 0, queued: 0, faults: 0 };
     this.on("error", () => undefined);
   }
@@ -76,7 +76,7 @@ export class Cimd2Session extends EventEmitter {
 
   /** Queues an op 03 with these parameters (buildSubmit gives them). Never rejects. */
   submit(params: Parameter[], options: SubmitOptions = {}): Promise<SubmitOutcome> {
-    return this.submits.submit(params, options.deadline);
+    return this.submits.offer(params, options.deadline);
   }
 
   /**
