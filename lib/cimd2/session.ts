@@ -17,8 +17,8 @@
  * the error answer too (docs/design.md, the CIMD2 decision).
  */
 import { EventEmitter } from "node:events";
-// Generic pieces shared with the SMPP layer rather than written twice.
-import { reconnectDelay } from "../backoff";
+import { Sleeps } from "../backoff";
+import { reconnectLoop } from "../session/reconnect";
 import { boundedWait, SubmitWindow, type SendResult } from "../session/window";
 import { toDelivery, type DeliveryAnswer } from "./deliver";
 import { classifyError, describeError, errorCodeOf, errorParams, REDELIVER_ERROR } from "./errors";
@@ -37,8 +37,7 @@ export class Cimd2Session extends EventEmitter {
   private readonly submits: SubmitWindow<Parameter[], Accepted>;
   private current: SessionStatus;
   private link?: Cimd2Link;
-  private sleepTimer?: NodeJS.Timeout;
-  private wake?: () => void;
+  private readonly sleeps = new Sleeps();
   private loop?: Promise<void>;
   private closing?: Promise<void>;
   private deliveriesPending = 0;
@@ -88,21 +87,20 @@ export class Cimd2Session extends EventEmitter {
     return this.closing;
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.closing) {
-      this.setStatus({ state: "connecting", retryInMs: undefined });
-      const { loggedIn, reason } = await this.connectOnce();
-      if (this.closing) break;
-      failures = loggedIn ? 0 : failures + 1;
-      const delay = reconnectDelay(failures, this.o);
-      this.log("warn", `CIMD2 connection ended: ${reason}; reconnecting in ${delay} ms`);
-      this.setStatus({ state: "reconnecting", retryInMs: delay, lastError: reason, throttled: false, windowFull: false });
-      await this.sleep(delay);
-    }
+  private run(): Promise<void> {
+    return reconnectLoop(this.o, this.sleeps, {
+      connectOnce: () => this.connectOnce(),
+      closing: () => this.closing !== undefined,
+      onConnecting: () => this.setStatus({ state: "connecting", retryInMs: undefined }),
+      onWaiting: (reason, delay) => {
+        this.log("warn", `CIMD2 connection ended: ${reason}; reconnecting in ${delay} ms`);
+        this.setStatus({ state: "reconnecting", retryInMs: delay, lastError: reason, throttled: false, windowFull: false });
+      },
+    });
   }
 
-  private async connectOnce(): Promise<{ loggedIn: boolean; reason: string }> {
+  /** One connection: open and log in (link.ts), serve until it ends. `up` once logged in. */
+  private async connectOnce(): Promise<{ up: boolean; reason: string }> {
     const link = new Cimd2Link(this.o, (level, text) => this.log(level, text));
     this.link = link;
     const down = new Promise<string>((resolve) => (link.onDown = resolve));
@@ -116,14 +114,14 @@ export class Cimd2Session extends EventEmitter {
     } catch (error) {
       const reason = (error as Error).message;
       this.noteEndingFault(reason);
-      return { loggedIn: false, reason };
+      return { up: false, reason };
     }
-    if (this.closing) return { loggedIn: true, reason: "closing" };
+    if (this.closing) return { up: true, reason: "closing" };
     this.setStatus({ state: "loggedIn", retryInMs: undefined });
     this.submits.pump();
     const reason = await down;
     this.noteEndingFault(reason);
-    return { loggedIn: true, reason };
+    return { up: true, reason };
   }
 
   /** A connection that ended on what the SMSC sent (not on a timeout or a close) is a fault. */
@@ -133,17 +131,9 @@ export class Cimd2Session extends EventEmitter {
     this.emitSafely("fault", reason);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.wake = resolve;
-      this.sleepTimer = setTimeout(resolve, ms);
-    });
-  }
-
   private async shutdown(): Promise<void> {
     this.setStatus({ state: "closing" });
-    clearTimeout(this.sleepTimer);
-    this.wake?.();
+    this.sleeps.cancel();
     this.submits.close();
     await Promise.all([this.submits.waitIdle(this.o.drainTimeoutMs), this.deliveriesDone(this.o.drainTimeoutMs)]);
     if (this.link) await this.link.logout(this.o.logoutTimeoutMs);

@@ -1,9 +1,9 @@
 /**
  * The SMPP session over the `smpp` package (which is a codec plus a socket:
  * smpp-and-gateways.md §1). `SmppSession` owns one bind and adds what the package lacks:
- * a reconnect loop with back-off around its links (link.ts: socket, sequence numbers,
- * response timeouts, write batching, keep-alive), the submit window (window.ts: queue,
- * in flight, attempts, throughput cap, throttling pause), deliveries handed to one handler
+ * a reconnect loop with back-off around its links (lib/session/reconnect.ts) (link.ts: socket, sequence numbers,
+ * response timeouts, write batching, keep-alive), the submit window (window.ts over
+ * lib/session/window.ts: queue, in flight, attempts, throughput cap, throttling pause), deliveries handed to one handler
  * and answered once, and graceful unbind.
  *
  * Events: 'status' (SessionStatus, when what the editor shows changes), 'log' ({ level,
@@ -12,7 +12,9 @@
  */
 import { EventEmitter } from "events";
 import type * as smpp from "smpp";
-import { Sleeps, reconnectDelay } from "../backoff";
+import { Sleeps } from "../backoff";
+import { reconnectLoop } from "../session/reconnect";
+import { boundedWait } from "../session/window";
 import { ESME_ROK, ESME_RX_T_APPN, describeStatus, makeStatusPolicy } from "./command-status";
 import { SMPP_BIND_DEFAULTS } from "./defaults";
 import { Link, LinkDownError, type LinkRole, type Refusal, type TlsOptions } from "./link";
@@ -231,21 +233,20 @@ export class SmppSession extends EventEmitter {
 
   // --- connection loop -----------------------------------------------------------------
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.closing) {
-      this.setStatus({ state: "connecting", retryInMs: undefined });
-      const { bound, reason } = await this.connectOnce();
-      if (this.closing) break;
-      failures = bound ? 0 : failures + 1;
-      const delay = reconnectDelay(failures, this.o);
-      this.log("warn", `SMPP session ended: ${reason}; reconnecting in ${delay} ms`);
-      this.setStatus({ state: "reconnecting", retryInMs: delay, lastError: reason, throttled: false, windowFull: false });
-      await this.sleeps.sleep(delay);
-    }
+  private run(): Promise<void> {
+    return reconnectLoop(this.o, this.sleeps, {
+      connectOnce: () => this.connectOnce(),
+      closing: () => this.closing !== undefined,
+      onConnecting: () => this.setStatus({ state: "connecting", retryInMs: undefined }),
+      onWaiting: (reason, delay) => {
+        this.log("warn", `SMPP session ended: ${reason}; reconnecting in ${delay} ms`);
+        this.setStatus({ state: "reconnecting", retryInMs: delay, lastError: reason, throttled: false, windowFull: false });
+      },
+    });
   }
 
-  private async connectOnce(): Promise<{ bound: boolean; reason: string }> {
+  /** One bind: open its links, serve until one goes down. `up` when every link was bound. */
+  private async connectOnce(): Promise<{ up: boolean; reason: string }> {
     const links = MODE_LINKS[this.o.mode].map((role) => new Link(role, this.o, (l, t) => this.log(l, t)));
     this.links = links;
     const down = new Promise<string>((resolve) => {
@@ -260,16 +261,16 @@ export class SmppSession extends EventEmitter {
       await Promise.all(links.map((link) => link.open()));
     } catch (error) {
       for (const link of links) link.destroy("another link of this bind failed");
-      return { bound: false, reason: (error as Error).message };
+      return { up: false, reason: (error as Error).message };
     }
-    if (this.closing) return { bound: true, reason: "closing" };
+    if (this.closing) return { up: true, reason: "closing" };
     this.transmitter = links.find((link) => SUBMITS_ON.has(link.role));
     this.setStatus({ state: "bound", retryInMs: undefined });
     this.window.pump();
     const reason = await down;
     this.transmitter = undefined;
     for (const link of links) link.destroy(reason);
-    return { bound: true, reason };
+    return { up: true, reason };
   }
 
   private async shutdown(): Promise<void> {
@@ -284,15 +285,7 @@ export class SmppSession extends EventEmitter {
   }
 
   private waitIdle(timeoutMs: number): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.idleWaiters.push(done);
-    });
+    return this.isIdle() ? Promise.resolve() : boundedWait(this.idleWaiters, timeoutMs);
   }
 
   private isIdle(): boolean {
