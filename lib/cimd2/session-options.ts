@@ -2,6 +2,7 @@
  * Options, defaults, status and outcome shapes of the CIMD2 session (session.ts), kept apart
  * so the session file holds only behaviour. They mirror lib/smpp/session.ts's names.
  */
+import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
 import type { WindowOutcome } from "../session/window";
 import type { TlsOptions } from "./link";
 
@@ -47,25 +48,15 @@ export interface Cimd2SessionOptions {
 export type Resolved = Required<Omit<Cimd2SessionOptions, "tls" | "burst">> & Pick<Cimd2SessionOptions, "tls" | "burst">;
 
 export const DEFAULTS = {
+  ...SESSION_DEFAULTS,
+  ...THROTTLE_PAUSE_DEFAULTS,
   window: 1,
   responseTimeoutMs: 60_000,
-  connectTimeoutMs: 10_000,
   loginTimeoutMs: 10_000,
   aliveIntervalMs: 60_000,
-  inactivityTimeoutMs: 300_000,
   throughput: 0,
-  reconnectMinMs: 1_000,
-  reconnectMaxMs: 60_000,
-  throttlePauseMs: 1_000,
-  throttlePauseMaxMs: 30_000,
-  maxAttempts: 3,
-  queueTimeoutMs: 30_000,
-  maxQueue: 10_000,
-  deliverTimeoutMs: 30_000,
   logoutTimeoutMs: 3_000,
-  drainTimeoutMs: 5_000,
   checksum: true,
-  random: Math.random,
 };
 
 export type SessionState = "idle" | "connecting" | "loggedIn" | "reconnecting" | "closing" | "closed";

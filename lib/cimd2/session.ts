@@ -91,11 +91,9 @@ export class Cimd2Session extends EventEmitter {
     return reconnectLoop(this.o, this.sleeps, {
       connectOnce: () => this.connectOnce(),
       closing: () => this.closing !== undefined,
-      onConnecting: () => this.setStatus({ state: "connecting", retryInMs: undefined }),
-      onWaiting: (reason, delay) => {
-        this.log("warn", `CIMD2 connection ended: ${reason}; reconnecting in ${delay} ms`);
-        this.setStatus({ state: "reconnecting", retryInMs: delay, lastError: reason, throttled: false, windowFull: false });
-      },
+      setStatus: (patch) => this.setStatus(patch),
+      log: (level, text) => this.log(level, text),
+      ended: "CIMD2 connection ended",
     });
   }
 

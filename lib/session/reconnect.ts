@@ -13,26 +13,33 @@ export interface ConnectionEnd {
   reason: string;
 }
 
+/** The status patches the loop shows; every session's status has these fields. */
+export type ReconnectStatus =
+  | { state: "connecting"; retryInMs: undefined }
+  | { state: "reconnecting"; retryInMs: number; lastError: string; throttled: false; windowFull: false };
+
 export interface ReconnectHooks {
   /** One connection from opening to its end; a throw counts as a connection that never came up. */
   connectOnce(): Promise<ConnectionEnd>;
   closing(): boolean;
-  /** A connection attempt starts. */
-  onConnecting(): void;
-  /** The connection ended for `reason`; the next attempt is in `delayMs`. */
-  onWaiting(reason: string, delayMs: number): void;
+  setStatus(patch: ReconnectStatus): void;
+  log(level: "warn", text: string): void;
+  /** Starts the log line of an ended connection, e.g. "SMPP session ended". */
+  ended: string;
 }
 
 export async function reconnectLoop(o: ReconnectOptions, sleeps: Sleeps, hooks: ReconnectHooks): Promise<void> {
   let failures = 0;
   while (!hooks.closing()) {
-    hooks.onConnecting();
+    hooks.setStatus({ state: "connecting", retryInMs: undefined });
     // Nothing may escape this loop as an unhandled rejection (a bad CA throws in tls.connect).
     const { up, reason } = await hooks.connectOnce().catch((error: Error) => ({ up: false, reason: `could not connect: ${error.message}` }));
     if (hooks.closing()) break;
     failures = up ? 0 : failures + 1;
     const delay = reconnectDelay(failures, o);
-    hooks.onWaiting(reason, delay);
+    hooks.log("warn", `${hooks.ended}: ${reason}; reconnecting in ${delay} ms`);
+    // The window's throttled / full are about the connection that ended.
+    hooks.setStatus({ state: "reconnecting", retryInMs: delay, lastError: reason, throttled: false, windowFull: false });
     await sleeps.sleep(delay);
   }
 }

@@ -13,6 +13,7 @@
 import { EventEmitter } from "events";
 import type * as smpp from "smpp";
 import { Sleeps } from "../backoff";
+import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
 import { reconnectLoop } from "../session/reconnect";
 import { boundedWait } from "../session/window";
 import { ESME_ROK, ESME_RX_T_APPN, describeStatus, makeStatusPolicy } from "./command-status";
@@ -100,31 +101,21 @@ type Resolved = Required<Omit<SmppSessionOptions, "tls" | "temporaryStatuses" | 
   Pick<SmppSessionOptions, "tls" | "burst">;
 
 const DEFAULTS = {
+  ...SESSION_DEFAULTS,
+  ...THROTTLE_PAUSE_DEFAULTS,
   systemType: "",
   mode: "transceiver" as BindMode,
   addressRange: "",
   addrTon: 0,
   addrNpi: 0,
   interfaceVersion: 0x34,
-  connectTimeoutMs: 10_000,
   bindTimeoutMs: 10_000,
   enquireLinkMs: SMPP_BIND_DEFAULTS.enquireLinkSeconds * 1000,
   enquireLinkTimeoutMs: 10_000,
-  inactivityTimeoutMs: 300_000,
   responseTimeoutMs: SMPP_BIND_DEFAULTS.responseTimeoutSeconds * 1000,
   window: SMPP_BIND_DEFAULTS.window,
   throughput: SMPP_BIND_DEFAULTS.throughput,
-  reconnectMinMs: 1_000,
-  reconnectMaxMs: 60_000,
-  throttlePauseMs: 1_000,
-  throttlePauseMaxMs: 30_000,
-  maxAttempts: 3,
-  queueTimeoutMs: 30_000,
-  maxQueue: 10_000,
-  deliverTimeoutMs: 30_000,
   unbindTimeoutMs: 3_000,
-  drainTimeoutMs: 5_000,
-  random: Math.random,
 };
 
 export type SessionState = "idle" | "connecting" | "bound" | "reconnecting" | "closing" | "closed";
@@ -237,11 +228,9 @@ export class SmppSession extends EventEmitter {
     return reconnectLoop(this.o, this.sleeps, {
       connectOnce: () => this.connectOnce(),
       closing: () => this.closing !== undefined,
-      onConnecting: () => this.setStatus({ state: "connecting", retryInMs: undefined }),
-      onWaiting: (reason, delay) => {
-        this.log("warn", `SMPP session ended: ${reason}; reconnecting in ${delay} ms`);
-        this.setStatus({ state: "reconnecting", retryInMs: delay, lastError: reason, throttled: false, windowFull: false });
-      },
+      setStatus: (patch) => this.setStatus(patch),
+      log: (level, text) => this.log(level, text),
+      ended: "SMPP session ended",
     });
   }
 

@@ -22,6 +22,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { Sleeps } from "../backoff";
 import type { SubmitError } from "../contract";
+import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
 import { reconnectLoop } from "../session/reconnect";
 import { SubmitWindow, type SendResult } from "../session/window";
 import { UcpConnection, type Answer, type ConnectionOptions } from "./connection";
@@ -78,23 +79,14 @@ export interface UcpSessionOptions {
 type Resolved = Required<Omit<UcpSessionOptions, "tls" | "myNumber" | "burst" | "receiver">> & Pick<UcpSessionOptions, "tls" | "myNumber" | "burst" | "receiver">;
 
 const DEFAULTS = {
+  ...SESSION_DEFAULTS,
   window: 10,
   responseTimeoutMs: 60_000,
   keepAliveMs: 60_000,
-  inactivityTimeoutMs: 300_000,
-  connectTimeoutMs: 10_000,
   throughput: 0,
-  reconnectMinMs: 1_000,
-  reconnectMaxMs: 60_000,
-  maxAttempts: 3,
-  queueTimeoutMs: 30_000,
-  maxQueue: 10_000,
-  deliverTimeoutMs: 30_000,
-  drainTimeoutMs: 5_000,
   redeliverErrorCode: REDELIVER_ERROR_CODE,
   alphabet: "gsm" as TextAlphabet,
   utcOffsetMinutes: 0,
-  random: Math.random,
 };
 
 /** The SMPP session's state names, so the node layer treats both alike; "bound" = logged in. */
@@ -152,7 +144,7 @@ export class UcpSession extends EventEmitter {
     if (!/^[\x20-\x7e]*$/.test(this.o.password)) throw new RangeError("password must be printable IRA (ASCII) characters");
     if (this.o.myNumber !== undefined && !/^\d{0,16}$/.test(this.o.myNumber)) throw new RangeError("myNumber must be up to 16 digits");
     // UCP has no throttling refusal (errors.ts): the pause never starts; `throttled` shows the cap.
-    const windowOptions = { ...this.o, throttlePauseMs: 1_000, throttlePauseMaxMs: 30_000, capShowsThrottled: true };
+    const windowOptions = { ...this.o, ...THROTTLE_PAUSE_DEFAULTS, capShowsThrottled: true };
     const sender = { ready: () => this.canSubmit(), send: (values: string[], done: (result: SendResult<Accepted>) => void) => this.send(values, done) };
     const hooks = { onChange: (state: Partial<SessionStatus>) => this.setStatus(state), log: (level: "info" | "warn", text: string) => this.log(level, text), lastError: () => this.current.lastError };
     this.window = new SubmitWindow(windowOptions, sender, hooks, "UCP");
@@ -212,11 +204,9 @@ export class UcpSession extends EventEmitter {
           throw error;
         }),
       closing: () => this.closing !== undefined,
-      onConnecting: () => this.setStatus({ state: "connecting", retryInMs: undefined }),
-      onWaiting: (reason, delay) => {
-        this.log("warn", `UCP session ended: ${reason}; reconnecting in ${delay} ms`);
-        this.setStatus({ state: "reconnecting", retryInMs: delay, lastError: reason, throttled: false, windowFull: false });
-      },
+      setStatus: (patch) => this.setStatus(patch),
+      log: (level, text) => this.log(level, text),
+      ended: "UCP session ended",
     });
   }
 
