@@ -18,12 +18,11 @@
  * `redeliverErrorCode` so the SMSC keeps the message and delivers it again (docs/design.md).
  */
 import { EventEmitter } from "node:events";
-import * as net from "node:net";
-import * as tls from "node:tls";
 import { Sleeps } from "../backoff";
 import type { SubmitError } from "../contract";
 import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
 import { reconnectLoop } from "../session/reconnect";
+import { connectSocket, readyEvent, type TlsOptions } from "../session/socket";
 import { SubmitWindow, type SendResult } from "../session/window";
 import { UcpConnection, type Answer, type ConnectionOptions } from "./connection";
 import { REDELIVER_ERROR_CODE, describeErrorCode } from "./errors";
@@ -32,13 +31,7 @@ import { IncomingOperations, ReceivePort, smText, type ReceiverOptions, type Ucp
 import { fieldsOf, operationFields, type Fields } from "./operations";
 import { parseSubmitAck, type TextAlphabet } from "./submit";
 
-export interface TlsOptions {
-  /** PEM CA certificate(s) to trust besides the system store. */
-  ca?: string | Buffer;
-  /** Certificates are verified unless this is explicitly false. */
-  rejectUnauthorized?: boolean;
-  servername?: string;
-}
+export type { TlsOptions } from "../session/socket";
 
 export interface UcpSessionOptions {
   host: string;
@@ -213,13 +206,13 @@ export class UcpSession extends EventEmitter {
   /** One fresh connection: connect, log in, serve until it ends. */
   private async connectOnce(): Promise<{ up: boolean; reason: string }> {
     const o = this.o;
-    const socket = this.openSocket();
+    const socket = connectSocket(o);
     const connection = new UcpConnection(socket, this.connectionOptions(o.keepAliveMs), (l, t) => this.log(l, t), "main");
     this.connection = connection;
     const down = new Promise<string>((resolve) => (connection.onDown = resolve));
     connection.onOperation = (frame, answer) => this.onOperation(frame, answer, "main");
     const connectTimer = setTimeout(() => connection.destroy(`could not connect to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`), o.connectTimeoutMs);
-    const connected = await Promise.race([new Promise<boolean>((r) => socket.once(o.tls ? "secureConnect" : "connect", () => r(true))), down.then(() => false)]);
+    const connected = await Promise.race([new Promise<boolean>((r) => socket.once(readyEvent(o), () => r(true))), down.then(() => false)]);
     clearTimeout(connectTimer);
     if (!connected) return { up: false, reason: await down };
     const login = await this.login(connection);
@@ -235,13 +228,6 @@ export class UcpSession extends EventEmitter {
     const reason = await down;
     this.connection = undefined;
     return { up: true, reason };
-  }
-
-  private openSocket(): net.Socket {
-    const o = this.o;
-    if (!o.tls) return net.connect({ host: o.host, port: o.port });
-    const t = typeof o.tls === "object" ? o.tls : {};
-    return tls.connect({ host: o.host, port: o.port, ca: t.ca, rejectUnauthorized: t.rejectUnauthorized !== false, servername: t.servername ?? (net.isIP(o.host) ? undefined : o.host) });
   }
 
   private connectionOptions(keepAliveMs: number): ConnectionOptions {
