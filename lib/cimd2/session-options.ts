@@ -3,6 +3,7 @@
  * so the session file holds only behaviour. They mirror lib/smpp/session.ts's names.
  */
 import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
+import type { SessionStatusFields } from "../session/base";
 import type { WindowOutcome } from "../session/window";
 import type { TlsOptions } from "./link";
 
@@ -61,15 +62,7 @@ export const DEFAULTS = {
 
 export type SessionState = "idle" | "connecting" | "loggedIn" | "reconnecting" | "closing" | "closed";
 
-export interface SessionStatus {
-  state: SessionState;
-  throttled: boolean;
-  windowFull: boolean;
-  inFlight: number;
-  queued: number;
-  retryInMs?: number;
-  /** Why the last connection ended, a login failed, or the session paused. */
-  lastError?: string;
+export interface SessionStatus extends SessionStatusFields<SessionState> {
   /** Protocol faults seen from the SMSC since start (broken packets, unexpected requests). */
   faults: number;
 }

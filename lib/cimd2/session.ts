@@ -16,13 +16,13 @@
  * again. No listener, a listener that throws, or no answer within `deliverTimeoutMs` gets
  * the error answer too (docs/design.md, the CIMD2 decision).
  */
-import { EventEmitter } from "node:events";
 import { Sleeps } from "../backoff";
+import { SessionBase } from "../session/base";
 import { reconnectLoop } from "../session/reconnect";
 import { boundedWait, SubmitWindow, type SendResult } from "../session/window";
 import { toDelivery, type DeliveryAnswer } from "./deliver";
 import { classifyError, describeError, errorCodeOf, errorParams, REDELIVER_ERROR } from "./errors";
-import { Cimd2Link, InvalidPacketError, type LogFn } from "./link";
+import { Cimd2Link, InvalidPacketError } from "./link";
 import { OP } from "./operations";
 import { param, type DecodedPacket, type Parameter } from "./packet";
 import { P } from "./parameters";
@@ -32,10 +32,9 @@ import { DEFAULTS, STATUS_KEYS, type Accepted, type Cimd2SessionOptions, type Re
 export type { Delivery, DeliveryAnswer } from "./deliver";
 export * from "./session-options";
 
-export class Cimd2Session extends EventEmitter {
+export class Cimd2Session extends SessionBase<SessionStatus> {
   private readonly o: Resolved;
   private readonly submits: SubmitWindow<Parameter[], Accepted>;
-  private current: SessionStatus;
   private link?: Cimd2Link;
   private readonly sleeps = new Sleeps();
   private loop?: Promise<void>;
@@ -44,7 +43,7 @@ export class Cimd2Session extends EventEmitter {
   private idleWaiters: Array<() => void> = [];
 
   constructor(options: Cimd2SessionOptions) {
-    super();
+    super({ state: "idle", throttled: false, windowFull: false, inFlight: 0, queued: 0, faults: 0 }, STATUS_KEYS);
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.o = { ...DEFAULTS, ...defined } as Resolved;
     if (!Number.isInteger(this.o.window) || this.o.window < 1 || this.o.window > 127) throw new RangeError("window must be 1 to 127");
@@ -55,8 +54,6 @@ export class Cimd2Session extends EventEmitter {
       lastError: () => this.current.lastError,
     };
     this.submits = new SubmitWindow(this.o, sender, hooks, "CIMD2");
-    this.current = { state: "idle", throttled: false, windowFull: false, inFlight: 0, queued: 0, faults: 0 };
-    this.on("error", () => undefined);
   }
 
   get status(): SessionStatus {
@@ -196,25 +193,6 @@ export class Cimd2Session extends EventEmitter {
     } catch (error) {
       this.log("warn", `delivery listener failed (${(error as Error).message}); answered error ${REDELIVER_ERROR}`);
       respond({ ok: false, text: "receiver failed" });
-    }
-  }
-
-  private setStatus(patch: Partial<SessionStatus>): void {
-    const next = { ...this.current, ...patch };
-    if (STATUS_KEYS.every((k) => next[k] === this.current[k])) return;
-    this.current = next;
-    this.emitSafely("status", this.status);
-  }
-
-  private log: LogFn = (level, text) => {
-    this.emitSafely("log", { level, text });
-  };
-
-  private emitSafely(event: "status" | "log" | "fault", value: unknown): void {
-    try {
-      this.emit(event, value);
-    } catch {
-      // A listener's bug must not break the session's state machine.
     }
   }
 }

@@ -10,9 +10,9 @@
  * text }), 'refused' (Refusal: a request from the SMSC answered with an error and not handed
  * on, frame.ts) and 'stray' (Stray: a response that matched no request in flight).
  */
-import { EventEmitter } from "events";
 import type * as smpp from "smpp";
 import { Sleeps } from "../backoff";
+import { SessionBase, type SessionStatusFields } from "../session/base";
 import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
 import { reconnectLoop } from "../session/reconnect";
 import { boundedWait } from "../session/window";
@@ -121,19 +121,8 @@ const DEFAULTS = {
 export type SessionState = "idle" | "connecting" | "bound" | "reconnecting" | "closing" | "closed";
 
 /** What the editor status shows. */
-export interface SessionStatus {
-  state: SessionState;
+export interface SessionStatus extends SessionStatusFields<SessionState> {
   mode: BindMode;
-  /** Paused after ESME_RTHROTTLED / ESME_RMSGQFUL. */
-  throttled: boolean;
-  /** Every window slot is taken and submits are waiting. */
-  windowFull: boolean;
-  inFlight: number;
-  queued: number;
-  /** While reconnecting: the delay before the next attempt. */
-  retryInMs?: number;
-  /** Why the last session ended, a bind failed, or the bind paused. */
-  lastError?: string;
 }
 
 const STATUS_KEYS = ["state", "mode", "throttled", "windowFull", "retryInMs", "lastError"] as const;
@@ -145,10 +134,9 @@ const STATUS_KEYS = ["state", "mode", "throttled", "windowFull", "retryInMs", "l
  */
 export type DeliverHandler = (pdu: smpp.PDU) => Promise<number | void> | number | void;
 
-export class SmppSession extends EventEmitter {
+export class SmppSession extends SessionBase<SessionStatus> {
   private readonly o: Resolved;
   private readonly window: SubmitWindow;
-  private current: SessionStatus;
   private links: Link[] = [];
   private transmitter?: Link;
   private readonly sleeps = new Sleeps();
@@ -160,7 +148,7 @@ export class SmppSession extends EventEmitter {
   private readonly strays = new Map<string, number>();
 
   constructor(options: SmppSessionOptions) {
-    super();
+    super({ state: "idle", mode: "transceiver", throttled: false, windowFull: false, inFlight: 0, queued: 0 }, STATUS_KEYS);
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.o = { ...DEFAULTS, ...defined } as Resolved;
     if (!MODE_LINKS[this.o.mode]) throw new Error(`unknown bind mode "${String(this.o.mode)}"`);
@@ -178,10 +166,7 @@ export class SmppSession extends EventEmitter {
         log: (level, text) => this.log(level, text),
       },
     );
-    this.current = { state: "idle", mode: this.o.mode, throttled: false, windowFull: false, inFlight: 0, queued: 0 };
-    // 'error' is never emitted; problems go to 'log' and the status. This listener keeps a
-    // stray emit from becoming an uncaught exception all the same.
-    this.on("error", () => undefined);
+    this.current = { ...this.current, mode: this.o.mode };
   }
 
   get status(): SessionStatus {
@@ -333,15 +318,7 @@ export class SmppSession extends EventEmitter {
     );
   }
 
-  // --- status and logs -----------------------------------------------------------------
-
-  /** Emits 'status' when something the editor shows changed (not on every submit). */
-  private setStatus(patch: Partial<SessionStatus>): void {
-    const next = { ...this.current, ...patch };
-    if (STATUS_KEYS.every((k) => next[k] === this.current[k])) return;
-    this.current = next;
-    this.emitSafely("status", this.status);
-  }
+  // --- refusals and strays ------------------------------------------------------------
 
   /** Each refusal is a message the SMSC is told we did not take: each is logged. */
   private onRefused(refusal: Refusal): void {
@@ -362,18 +339,5 @@ export class SmppSession extends EventEmitter {
       this.log("warn", `stray ${pdu.command} (sequence ${pdu.sequence_number}, ${describeStatus(pdu.command_status)}) matches no request in flight; ${count} such so far`);
     }
     this.emitSafely("stray", stray);
-  }
-
-  private log(level: "debug" | "info" | "warn" | "error", text: string): void {
-    this.emitSafely("log", { level, text });
-  }
-
-  /** A listener's bug must not break the session's state machine (or escape from a socket event). */
-  private emitSafely(event: "status" | "log" | "refused" | "stray", value: unknown): void {
-    try {
-      this.emit(event, value);
-    } catch {
-      // nothing sensible to do: the listener that threw is the one that would be told
-    }
   }
 }

@@ -17,8 +17,8 @@
  * within `deliverTimeoutMs`, or `{ ok: false }`, the answer is a negative result with
  * `redeliverErrorCode` so the SMSC keeps the message and delivers it again (docs/design.md).
  */
-import { EventEmitter } from "node:events";
 import { Sleeps } from "../backoff";
+import { SessionBase, type SessionStatusFields } from "../session/base";
 import type { SubmitError } from "../contract";
 import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
 import { reconnectLoop } from "../session/reconnect";
@@ -85,16 +85,8 @@ const DEFAULTS = {
 /** The SMPP session's state names, so the node layer treats both alike; "bound" = logged in. */
 export type SessionState = "idle" | "connecting" | "bound" | "reconnecting" | "closing" | "closed";
 
-export interface SessionStatus {
-  state: SessionState;
-  /** Submits are waiting on the throughput cap. */
-  throttled: boolean;
-  windowFull: boolean;
-  inFlight: number;
-  queued: number;
-  retryInMs?: number;
-  lastError?: string;
-}
+/** `throttled` here means submits are waiting on the throughput cap. */
+export type SessionStatus = SessionStatusFields<SessionState>;
 
 const STATUS_KEYS = ["state", "throttled", "windowFull", "retryInMs", "lastError"] as const;
 
@@ -115,19 +107,18 @@ export function iraHex(text: string): string {
   return Buffer.from(text, "latin1").toString("hex").toUpperCase();
 }
 
-export class UcpSession extends EventEmitter {
+export class UcpSession extends SessionBase<SessionStatus> {
   private readonly o: Resolved;
   private readonly window: SubmitWindow<string[], Accepted>;
   private readonly deliveries: IncomingOperations;
   private receivePort?: ReceivePort;
-  private current: SessionStatus = { state: "idle", throttled: false, windowFull: false, inFlight: 0, queued: 0 };
   private connection?: UcpConnection;
   private readonly sleeps = new Sleeps();
   private loop?: Promise<void>;
   private closing?: Promise<void>;
 
   constructor(options: UcpSessionOptions) {
-    super();
+    super({ state: "idle", throttled: false, windowFull: false, inFlight: 0, queued: 0 }, STATUS_KEYS);
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.o = { ...DEFAULTS, ...defined } as Resolved;
     if (!Number.isInteger(this.o.window) || this.o.window < 1 || this.o.window > 100) throw new RangeError("window must be 1..100");
@@ -146,7 +137,6 @@ export class UcpSession extends EventEmitter {
       const receiver = this.o.receiver;
       this.receivePort = new ReceivePort(receiver, this.connectionOptions(0), (frame, answer) => this.onOperation(frame, answer, "receiver"), (l, t) => this.log(l, t));
     }
-    this.on("error", () => undefined);
   }
 
   get status(): SessionStatus {
@@ -301,27 +291,6 @@ export class UcpSession extends EventEmitter {
     if (this.listenerCount("delivery") === 0) return false;
     this.emit("delivery", delivery);
     return true;
-  }
-
-  // --- status and logs -----------------------------------------------------------------
-
-  private setStatus(patch: Partial<SessionStatus>): void {
-    const next = { ...this.current, ...patch };
-    if (STATUS_KEYS.every((k) => next[k] === this.current[k])) return;
-    this.current = next;
-    this.emitSafely("status", this.status);
-  }
-
-  private log(level: "debug" | "info" | "warn" | "error", text: string): void {
-    this.emitSafely("log", { level, text });
-  }
-
-  private emitSafely(event: "status" | "log", value: unknown): void {
-    try {
-      this.emit(event, value);
-    } catch {
-      // the listener that threw is the one that would be told
-    }
   }
 }
 
