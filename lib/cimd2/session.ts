@@ -16,9 +16,7 @@
  * again. No listener, a listener that throws, or no answer within `deliverTimeoutMs` gets
  * the error answer too (docs/design.md, the CIMD2 decision).
  */
-import { Sleeps } from "../backoff";
 import { SessionBase } from "../session/base";
-import { reconnectLoop } from "../session/reconnect";
 import { boundedWait, SubmitWindow, type SendResult } from "../session/window";
 import { toDelivery, type DeliveryAnswer } from "./deliver";
 import { classifyError, describeError, errorCodeOf, errorParams, REDELIVER_ERROR } from "./errors";
@@ -36,9 +34,6 @@ export class Cimd2Session extends SessionBase<SessionStatus> {
   private readonly o: Resolved;
   private readonly submits: SubmitWindow<Parameter[], Accepted>;
   private link?: Cimd2Link;
-  private readonly sleeps = new Sleeps();
-  private loop?: Promise<void>;
-  private closing?: Promise<void>;
   private deliveriesPending = 0;
   private idleWaiters: Array<() => void> = [];
 
@@ -67,7 +62,7 @@ export class Cimd2Session extends SessionBase<SessionStatus> {
   /** Connects and keeps a logged-in connection until close(). Calling it again does nothing. */
   start(): void {
     if (this.loop || this.closing) return;
-    this.loop = this.run();
+    this.loop = this.reconnect(this.o, "CIMD2 connection ended");
   }
 
   /** Queues an op 03 with these parameters (buildSubmit gives them). Never rejects. */
@@ -84,18 +79,8 @@ export class Cimd2Session extends SessionBase<SessionStatus> {
     return this.closing;
   }
 
-  private run(): Promise<void> {
-    return reconnectLoop(this.o, this.sleeps, {
-      connectOnce: () => this.connectOnce(),
-      closing: () => this.closing !== undefined,
-      setStatus: (patch) => this.setStatus(patch),
-      log: (level, text) => this.log(level, text),
-      ended: "CIMD2 connection ended",
-    });
-  }
-
   /** One connection: open and log in (link.ts), serve until it ends. `up` once logged in. */
-  private async connectOnce(): Promise<{ up: boolean; reason: string }> {
+  protected async connectOnce(): Promise<{ up: boolean; reason: string }> {
     const link = new Cimd2Link(this.o, (level, text) => this.log(level, text));
     this.link = link;
     const down = new Promise<string>((resolve) => (link.onDown = resolve));

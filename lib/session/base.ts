@@ -2,9 +2,12 @@
  * What every SMSC session (lib/smpp/session.ts, lib/ucp/session.ts, lib/cimd2/session.ts)
  * shows and how: a status with the same fields, a 'status' event only when something the
  * editor shows changed (not on every submit), 'log' events, and emits that a listener's bug
- * cannot turn into a broken state machine or an exception escaping a socket event.
+ * cannot turn into a broken state machine or an exception escaping a socket event; and the
+ * reconnect loop (reconnect.ts) around the one connection each protocol knows how to serve.
  */
 import { EventEmitter } from "node:events";
+import { Sleeps, type ReconnectOptions } from "../backoff";
+import { reconnectLoop, type ConnectionEnd } from "./reconnect";
 
 /** The status fields every session has; each adds its own (SMPP's bind mode, CIMD2's fault count). */
 export interface SessionStatusFields<S extends string> {
@@ -25,6 +28,12 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export abstract class SessionBase<T extends SessionStatusFields<string>> extends EventEmitter {
   protected current: T;
+  /** The reconnect loop, once started. */
+  protected loop?: Promise<void>;
+  /** Set by close(): the shutdown under way. */
+  protected closing?: Promise<void>;
+  /** The loop's waits; shutdown cancels them. */
+  protected readonly sleeps = new Sleeps();
 
   constructor(
     initial: T,
@@ -40,6 +49,20 @@ export abstract class SessionBase<T extends SessionStatusFields<string>> extends
 
   /** The status with the live counts. */
   abstract get status(): T;
+
+  /** One connection from opening to its end: whether it came up, and why it ended. */
+  protected abstract connectOnce(): Promise<ConnectionEnd>;
+
+  /** Runs connectOnce again and again, backing off, until close(); `ended` starts its log line. */
+  protected reconnect(o: ReconnectOptions, ended: string): Promise<void> {
+    return reconnectLoop(o, this.sleeps, {
+      connectOnce: () => this.connectOnce(),
+      closing: () => this.closing !== undefined,
+      setStatus: (patch) => this.setStatus(patch as Partial<T>),
+      log: (level, text) => this.log(level, text),
+      ended,
+    });
+  }
 
   /** Emits 'status' when something the editor shows changed. */
   protected setStatus(patch: Partial<T>): void {

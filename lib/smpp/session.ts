@@ -11,10 +11,8 @@
  * on, frame.ts) and 'stray' (Stray: a response that matched no request in flight).
  */
 import type * as smpp from "smpp";
-import { Sleeps } from "../backoff";
 import { SessionBase, type SessionStatusFields } from "../session/base";
 import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
-import { reconnectLoop } from "../session/reconnect";
 import { boundedWait } from "../session/window";
 import { ESME_ROK, ESME_RX_T_APPN, describeStatus, makeStatusPolicy } from "./command-status";
 import { SMPP_BIND_DEFAULTS } from "./defaults";
@@ -139,9 +137,6 @@ export class SmppSession extends SessionBase<SessionStatus> {
   private readonly window: SubmitWindow;
   private links: Link[] = [];
   private transmitter?: Link;
-  private readonly sleeps = new Sleeps();
-  private loop?: Promise<void>;
-  private closing?: Promise<void>;
   private deliverHandler?: DeliverHandler;
   private deliveriesPending = 0;
   private idleWaiters: Array<() => void> = [];
@@ -180,7 +175,7 @@ export class SmppSession extends SessionBase<SessionStatus> {
   /** Connects and keeps the bind up until close(). Calling it again does nothing. */
   start(): void {
     if (this.loop || this.closing) return;
-    this.loop = this.run();
+    this.loop = this.reconnect(this.o, "SMPP session ended");
   }
 
   setDeliverHandler(handler: DeliverHandler | undefined): void {
@@ -209,18 +204,8 @@ export class SmppSession extends SessionBase<SessionStatus> {
 
   // --- connection loop -----------------------------------------------------------------
 
-  private run(): Promise<void> {
-    return reconnectLoop(this.o, this.sleeps, {
-      connectOnce: () => this.connectOnce(),
-      closing: () => this.closing !== undefined,
-      setStatus: (patch) => this.setStatus(patch),
-      log: (level, text) => this.log(level, text),
-      ended: "SMPP session ended",
-    });
-  }
-
   /** One bind: open its links, serve until one goes down. `up` when every link was bound. */
-  private async connectOnce(): Promise<{ up: boolean; reason: string }> {
+  protected async connectOnce(): Promise<{ up: boolean; reason: string }> {
     const links = MODE_LINKS[this.o.mode].map((role) => new Link(role, this.o, (l, t) => this.log(l, t)));
     this.links = links;
     const down = new Promise<string>((resolve) => {

@@ -17,11 +17,9 @@
  * within `deliverTimeoutMs`, or `{ ok: false }`, the answer is a negative result with
  * `redeliverErrorCode` so the SMSC keeps the message and delivers it again (docs/design.md).
  */
-import { Sleeps } from "../backoff";
 import { SessionBase, type SessionStatusFields } from "../session/base";
 import type { SubmitError } from "../contract";
 import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
-import { reconnectLoop } from "../session/reconnect";
 import { connectSocket, readyEvent, type TlsOptions } from "../session/socket";
 import { SubmitWindow, type SendResult } from "../session/window";
 import { UcpConnection, type Answer, type ConnectionOptions } from "./connection";
@@ -113,9 +111,6 @@ export class UcpSession extends SessionBase<SessionStatus> {
   private readonly deliveries: IncomingOperations;
   private receivePort?: ReceivePort;
   private connection?: UcpConnection;
-  private readonly sleeps = new Sleeps();
-  private loop?: Promise<void>;
-  private closing?: Promise<void>;
 
   constructor(options: UcpSessionOptions) {
     super({ state: "idle", throttled: false, windowFull: false, inFlight: 0, queued: 0 }, STATUS_KEYS);
@@ -151,7 +146,7 @@ export class UcpSession extends SessionBase<SessionStatus> {
   /** Connects and keeps the session up until close(); opens the receive port if configured. */
   async start(): Promise<void> {
     if (this.loop || this.closing) return;
-    this.loop = this.run();
+    this.loop = this.reconnect(this.o, "UCP session ended");
     await this.receivePort?.listen();
   }
 
@@ -179,22 +174,16 @@ export class UcpSession extends SessionBase<SessionStatus> {
 
   // --- connection loop -----------------------------------------------------------------
 
-  private run(): Promise<void> {
-    return reconnectLoop(this.o, this.sleeps, {
-      connectOnce: () =>
-        this.connectOnce().catch((error: Error) => {
-          this.connection?.destroy(`could not connect: ${error.message}`);
-          throw error;
-        }),
-      closing: () => this.closing !== undefined,
-      setStatus: (patch) => this.setStatus(patch),
-      log: (level, text) => this.log(level, text),
-      ended: "UCP session ended",
+  /** One fresh connection; a throw while connecting (a bad CA in tls.connect) ends it too. */
+  protected connectOnce(): Promise<{ up: boolean; reason: string }> {
+    return this.serveOnce().catch((error: Error) => {
+      this.connection?.destroy(`could not connect: ${error.message}`);
+      throw error;
     });
   }
 
   /** One fresh connection: connect, log in, serve until it ends. */
-  private async connectOnce(): Promise<{ up: boolean; reason: string }> {
+  private async serveOnce(): Promise<{ up: boolean; reason: string }> {
     const o = this.o;
     const socket = connectSocket(o);
     const connection = new UcpConnection(socket, this.connectionOptions(o.keepAliveMs), (l, t) => this.log(l, t), "main");
