@@ -2,18 +2,13 @@
  * Options, defaults, status and outcome shapes of the CIMD2 session (session.ts), kept apart
  * so the session file holds only behaviour. They mirror lib/smpp/session.ts's names.
  */
-import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
+import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS, type SessionOptions, type ThrottlePauseOptions } from "../session/defaults";
 import type { SessionStatusFields } from "../session/base";
 import type { WindowOutcome } from "../session/window";
-import type { TlsOptions } from "./link";
 
 export type { TlsOptions } from "./link";
 
-export interface Cimd2SessionOptions {
-  host: string;
-  port: number;
-  /** `true` or TLS options: certificates are verified unless `rejectUnauthorized: false`. */
-  tls?: boolean | TlsOptions;
+export interface Cimd2SessionOptions extends SessionOptions, ThrottlePauseOptions {
   /** `010` user identity. */
   username: string;
   /** `011` password: sent in the login only; never logged or put in an error. */
@@ -22,28 +17,12 @@ export interface Cimd2SessionOptions {
   window?: number;
   /** Per-request response timeout (Kannel: 60 s). */
   responseTimeoutMs?: number;
-  connectTimeoutMs?: number;
   loginTimeoutMs?: number;
   /** Op 40 alive period; 0 turns it off. */
   aliveIntervalMs?: number;
-  /** Reconnect when nothing at all arrives for this long; 0 turns it off. */
-  inactivityTimeoutMs?: number;
-  /** Messages per second, a float; 0 means no cap. */
-  throughput?: number;
-  burst?: number;
-  reconnectMinMs?: number;
-  reconnectMaxMs?: number;
-  throttlePauseMs?: number;
-  throttlePauseMaxMs?: number;
-  maxAttempts?: number;
-  queueTimeoutMs?: number;
-  maxQueue?: number;
-  deliverTimeoutMs?: number;
   logoutTimeoutMs?: number;
-  drainTimeoutMs?: number;
   /** Send checksums (default true; received packets are read with or without). */
   checksum?: boolean;
-  random?: () => number;
 }
 
 export type Resolved = Required<Omit<Cimd2SessionOptions, "tls" | "burst">> & Pick<Cimd2SessionOptions, "tls" | "burst">;

@@ -12,11 +12,11 @@
  */
 import type * as smpp from "smpp";
 import { SessionBase, type SessionStatusFields } from "../session/base";
-import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
+import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS, type SessionOptions, type ThrottlePauseOptions } from "../session/defaults";
 import { boundedWait } from "../session/window";
 import { ESME_ROK, ESME_RX_T_APPN, describeStatus, makeStatusPolicy } from "./command-status";
 import { SMPP_BIND_DEFAULTS } from "./defaults";
-import { Link, LinkDownError, type LinkRole, type Refusal, type TlsOptions } from "./link";
+import { Link, LinkDownError, type LinkRole, type Refusal } from "./link";
 import { SubmitWindow, localFailure, type SubmitOptions, type SubmitOutcome } from "./window";
 
 export { responseStatus, type Refusal, type TlsOptions } from "./link";
@@ -43,11 +43,7 @@ const MODE_LINKS: Record<BindMode, LinkRole[]> = {
 const SUBMITS_ON: ReadonlySet<LinkRole> = new Set(["transceiver", "transmitter"]);
 const DELIVERS_ON: ReadonlySet<LinkRole> = new Set(["transceiver", "receiver"]);
 
-export interface SmppSessionOptions {
-  host: string;
-  port: number;
-  /** `true` or TLS options: certificates are verified unless `rejectUnauthorized: false`. */
-  tls?: boolean | TlsOptions;
+export interface SmppSessionOptions extends SessionOptions, ThrottlePauseOptions {
   systemId: string;
   /** Sent in the bind only; never logged or put in an error. */
   password: string;
@@ -58,41 +54,19 @@ export interface SmppSessionOptions {
   addrNpi?: number;
   /** 0x34 for SMPP 3.4 (the package's default would be 0x50). */
   interfaceVersion?: number;
-  connectTimeoutMs?: number;
   bindTimeoutMs?: number;
   /** enquire_link period; 0 turns it off. Kannel and Jasmin use 30 s. */
   enquireLinkMs?: number;
   enquireLinkTimeoutMs?: number;
-  /** Reconnect when nothing at all arrives for this long; 0 turns it off (Kannel: 300 s). */
-  inactivityTimeoutMs?: number;
   /** Per-request response timeout (Kannel `wait-ack`, Jasmin `res_to`: 60 s). */
   responseTimeoutMs?: number;
   /** Maximum submits in flight (Kannel `max-pending-submits`: 10). */
   window?: number;
-  /** Messages per second, a float; 0 means no cap. */
-  throughput?: number;
-  burst?: number;
-  reconnectMinMs?: number;
-  reconnectMaxMs?: number;
   /** Command statuses that mean "try again later"; see command-status.ts for defaults. */
   temporaryStatuses?: readonly number[];
   /** Command statuses that pause the bind. */
   throttlingStatuses?: readonly number[];
-  /** First pause after a throttling status (Kannel: 1 s); doubles while they repeat. */
-  throttlePauseMs?: number;
-  throttlePauseMaxMs?: number;
-  /** How many times one submit may be sent before a lost connection fails it. */
-  maxAttempts?: number;
-  /** Default deadline for a submit, counted from `submit()`. */
-  queueTimeoutMs?: number;
-  maxQueue?: number;
-  /** A deliver_sm handler slower than this is answered ESME_RX_T_APPN. */
-  deliverTimeoutMs?: number;
   unbindTimeoutMs?: number;
-  /** On close, how long to wait for submits in flight and deliveries being handled. */
-  drainTimeoutMs?: number;
-  /** Source of randomness for the reconnect jitter (tests). */
-  random?: () => number;
 }
 
 type Resolved = Required<Omit<SmppSessionOptions, "tls" | "temporaryStatuses" | "throttlingStatuses" | "burst">> &

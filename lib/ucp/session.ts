@@ -19,8 +19,8 @@
  */
 import { SessionBase, type SessionStatusFields } from "../session/base";
 import type { SubmitError } from "../contract";
-import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS } from "../session/defaults";
-import { connectSocket, readyEvent, type TlsOptions } from "../session/socket";
+import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS, type SessionOptions } from "../session/defaults";
+import { connectSocket, readyEvent } from "../session/socket";
 import { SubmitWindow, type SendResult } from "../session/window";
 import { UcpConnection, type Answer, type ConnectionOptions } from "./connection";
 import { REDELIVER_ERROR_CODE, describeErrorCode } from "./errors";
@@ -31,10 +31,7 @@ import { parseSubmitAck, type TextAlphabet } from "./submit";
 
 export type { TlsOptions } from "../session/socket";
 
-export interface UcpSessionOptions {
-  host: string;
-  port: number;
-  tls?: boolean | TlsOptions;
+export interface UcpSessionOptions extends SessionOptions {
   /** OAdC of the OT 60 login. */
   username: string;
   /** Sent as IRA hex in the OT 60 only; never logged or put in an error. */
@@ -46,25 +43,12 @@ export interface UcpSessionOptions {
   /** Kannel `wait-ack`: 60 s. */
   responseTimeoutMs?: number;
   keepAliveMs?: number;
-  inactivityTimeoutMs?: number;
-  connectTimeoutMs?: number;
-  /** Messages per second; 0 means no cap. */
-  throughput?: number;
-  burst?: number;
-  reconnectMinMs?: number;
-  reconnectMaxMs?: number;
-  maxAttempts?: number;
-  queueTimeoutMs?: number;
-  maxQueue?: number;
-  deliverTimeoutMs?: number;
-  drainTimeoutMs?: number;
   /** Error code of the negative result that asks the SMSC to deliver again. */
   redeliverErrorCode?: string;
   /** How MT 3 octets of incoming operations are read; default "gsm". */
   alphabet?: TextAlphabet;
   utcOffsetMinutes?: number;
   receiver?: ReceiverOptions;
-  random?: () => number;
 }
 
 type Resolved = Required<Omit<UcpSessionOptions, "tls" | "myNumber" | "burst" | "receiver">> & Pick<UcpSessionOptions, "tls" | "myNumber" | "burst" | "receiver">;
