@@ -70,3 +70,21 @@ export class Sleeps {
     for (const wake of [...this.waking]) wake();
   }
 }
+
+/** What a session's reconnect back-off is configured with. */
+export interface ReconnectOptions {
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  random: () => number;
+}
+
+/**
+ * Reconnect back-off between `reconnectMinMs` and `reconnectMaxMs` (1 s to 60 s by default):
+ * the first wait after a session that was up is drawn from [min, 2·min], and each
+ * consecutive failure doubles it, up to [max/2, max]. Jitter keeps many sessions that lost
+ * one SMSC from retrying in step. Every SMSC session (SMPP, UCP, CIMD2) waits by this rule.
+ */
+export function reconnectDelay(failures: number, o: ReconnectOptions): number {
+  const delay = backoffDelay(Math.max(0, failures - 1), { initialMs: 2 * o.reconnectMinMs, maxMs: o.reconnectMaxMs, floor: 0.5 }, o.random);
+  return Math.min(o.reconnectMaxMs, Math.max(o.reconnectMinMs, delay));
+}

@@ -18,19 +18,13 @@
  * from a socket event (which in Node-RED would crash the runtime).
  */
 import * as net from "node:net";
-import * as tls from "node:tls";
+import { connectSocket, endSocket, readyEvent, type TlsOptions } from "../session/socket";
 import { errorOf, errorParams } from "./errors";
 import { GENERAL_ERROR_RESPONSE, NACK, OP, operationName, requestInfo, responseCode, RESPONSE_OFFSET } from "./operations";
 import { encodePacket, numberSide, PacketNumbers, PacketReader, type DecodedPacket, type Packet, type Parameter } from "./packet";
 import { P } from "./parameters";
 
-export interface TlsOptions {
-  /** PEM CA certificate(s) to trust besides the system store. */
-  ca?: string | Buffer;
-  /** Certificate verification is on unless explicitly turned off. */
-  rejectUnauthorized?: boolean;
-  servername?: string;
-}
+export type { TlsOptions } from "../session/socket";
 
 export interface LinkOptions {
   host: string;
@@ -113,18 +107,14 @@ export class Cimd2Link {
         reject(new Error(reason));
       };
       const o = this.options;
-      const useTls = o.tls !== undefined && o.tls !== false;
-      const tlsOptions = typeof o.tls === "object" ? o.tls : {};
       try {
-        const socket = useTls
-          ? tls.connect({ host: o.host, port: o.port, ca: tlsOptions.ca, rejectUnauthorized: tlsOptions.rejectUnauthorized !== false, servername: tlsOptions.servername ?? (net.isIP(o.host) ? undefined : o.host) })
-          : net.connect({ host: o.host, port: o.port });
+        const socket = connectSocket(o);
         this.socket = socket;
         socket.setNoDelay(true);
         socket.on("error", (error: Error & { code?: string }) => this.destroy(`connection error: ${error.code ? `${error.code}: ` : ""}${error.message}`));
         socket.on("close", () => this.destroy("connection closed by the SMSC"));
         socket.on("data", (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-        socket.on(useTls ? "secureConnect" : "connect", () =>
+        socket.on(readyEvent(o), () =>
           this.guard(() => {
             clearTimeout(this.connectTimer);
             this.startInactivity();
@@ -190,15 +180,7 @@ export class Cimd2Link {
       clearTimeout(p.timer);
       this.guard(() => p.callback(new LinkDownError(reason)));
     }
-    const socket = this.socket;
-    if (socket) {
-      if (graceful) {
-        socket.end();
-        setTimeout(() => socket.destroy(), 1000).unref();
-      } else {
-        socket.destroy();
-      }
-    }
+    if (this.socket) endSocket(this.socket, graceful);
     this.openFail?.(reason);
     const onDown = this.onDown;
     this.onDown = undefined;

@@ -2,16 +2,13 @@
  * Options, defaults, status and outcome shapes of the CIMD2 session (session.ts), kept apart
  * so the session file holds only behaviour. They mirror lib/smpp/session.ts's names.
  */
-import type { QueueOutcome } from "../submit-queue";
-import type { TlsOptions } from "./link";
+import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS, type SessionOptions, type ThrottlePauseOptions } from "../session/defaults";
+import type { SessionStatusFields } from "../session/base";
+import type { WindowOutcome } from "../session/window";
 
 export type { TlsOptions } from "./link";
 
-export interface Cimd2SessionOptions {
-  host: string;
-  port: number;
-  /** `true` or TLS options: certificates are verified unless `rejectUnauthorized: false`. */
-  tls?: boolean | TlsOptions;
+export interface Cimd2SessionOptions extends SessionOptions, ThrottlePauseOptions {
   /** `010` user identity. */
   username: string;
   /** `011` password: sent in the login only; never logged or put in an error. */
@@ -20,65 +17,31 @@ export interface Cimd2SessionOptions {
   window?: number;
   /** Per-request response timeout (Kannel: 60 s). */
   responseTimeoutMs?: number;
-  connectTimeoutMs?: number;
   loginTimeoutMs?: number;
   /** Op 40 alive period; 0 turns it off. */
   aliveIntervalMs?: number;
-  /** Reconnect when nothing at all arrives for this long; 0 turns it off. */
-  inactivityTimeoutMs?: number;
-  /** Messages per second, a float; 0 means no cap. */
-  throughput?: number;
-  burst?: number;
-  reconnectMinMs?: number;
-  reconnectMaxMs?: number;
-  throttlePauseMs?: number;
-  throttlePauseMaxMs?: number;
-  maxAttempts?: number;
-  queueTimeoutMs?: number;
-  maxQueue?: number;
-  deliverTimeoutMs?: number;
   logoutTimeoutMs?: number;
-  drainTimeoutMs?: number;
   /** Send checksums (default true; received packets are read with or without). */
   checksum?: boolean;
-  random?: () => number;
 }
 
 export type Resolved = Required<Omit<Cimd2SessionOptions, "tls" | "burst">> & Pick<Cimd2SessionOptions, "tls" | "burst">;
 
 export const DEFAULTS = {
+  ...SESSION_DEFAULTS,
+  ...THROTTLE_PAUSE_DEFAULTS,
   window: 1,
   responseTimeoutMs: 60_000,
-  connectTimeoutMs: 10_000,
   loginTimeoutMs: 10_000,
   aliveIntervalMs: 60_000,
-  inactivityTimeoutMs: 300_000,
   throughput: 0,
-  reconnectMinMs: 1_000,
-  reconnectMaxMs: 60_000,
-  throttlePauseMs: 1_000,
-  throttlePauseMaxMs: 30_000,
-  maxAttempts: 3,
-  queueTimeoutMs: 30_000,
-  maxQueue: 10_000,
-  deliverTimeoutMs: 30_000,
   logoutTimeoutMs: 3_000,
-  drainTimeoutMs: 5_000,
   checksum: true,
-  random: Math.random,
 };
 
 export type SessionState = "idle" | "connecting" | "loggedIn" | "reconnecting" | "closing" | "closed";
 
-export interface SessionStatus {
-  state: SessionState;
-  throttled: boolean;
-  windowFull: boolean;
-  inFlight: number;
-  queued: number;
-  retryInMs?: number;
-  /** Why the last connection ended, a login failed, or the session paused. */
-  lastError?: string;
+export interface SessionStatus extends SessionStatusFields<SessionState> {
   /** Protocol faults seen from the SMSC since start (broken packets, unexpected requests). */
   faults: number;
 }
@@ -93,7 +56,7 @@ export interface Accepted {
 }
 
 /** `code` on a refusal is the SMSC's `900` error code. */
-export type SubmitOutcome = QueueOutcome<Accepted>;
+export type SubmitOutcome = WindowOutcome<Accepted>;
 
 export interface SubmitOptions {
   /** Epoch ms after which the submit is no longer sent (it fails as temporary). */

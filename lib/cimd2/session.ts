@@ -4,7 +4,7 @@
  * treat both protocols alike: `submit()` resolves to an outcome, a `status` event stream,
  * `delivery` events carrying `respond()`, and `close()`.
  *
- * Submits go through lib/submit-queue.ts (window, default 1 since many SMSCs refuse
+ * Submits go through lib/session/window.ts (window, default 1 since many SMSCs refuse
  * windowing with errors 104/105; throughput cap; re-queue after a lost connection; the
  * pause on throttling). This file says what a CIMD2 response means for it: a 53 without
  * `900` is accepted with its `060`; an error code is classed by errors.ts's one table
@@ -16,13 +16,11 @@
  * again. No listener, a listener that throws, or no answer within `deliverTimeoutMs` gets
  * the error answer too (docs/design.md, the CIMD2 decision).
  */
-import { EventEmitter } from "node:events";
-// Generic pieces shared with the SMPP layer rather than written twice.
-import { reconnectDelay } from "../smpp/session";
-import { boundedWait, SubmitQueue, type SendResult } from "../submit-queue";
+import { SessionBase } from "../session/base";
+import { boundedWait, SubmitWindow, type SendResult } from "../session/window";
 import { toDelivery, type DeliveryAnswer } from "./deliver";
 import { classifyError, describeError, errorCodeOf, errorParams, REDELIVER_ERROR } from "./errors";
-import { Cimd2Link, InvalidPacketError, type LogFn } from "./link";
+import { Cimd2Link, InvalidPacketError } from "./link";
 import { OP } from "./operations";
 import { param, type DecodedPacket, type Parameter } from "./packet";
 import { P } from "./parameters";
@@ -32,20 +30,15 @@ import { DEFAULTS, STATUS_KEYS, type Accepted, type Cimd2SessionOptions, type Re
 export type { Delivery, DeliveryAnswer } from "./deliver";
 export * from "./session-options";
 
-export class Cimd2Session extends EventEmitter {
+export class Cimd2Session extends SessionBase<SessionStatus> {
   private readonly o: Resolved;
-  private readonly submits: SubmitQueue<Parameter[], Accepted>;
-  private current: SessionStatus;
+  private readonly submits: SubmitWindow<Parameter[], Accepted>;
   private link?: Cimd2Link;
-  private sleepTimer?: NodeJS.Timeout;
-  private wake?: () => void;
-  private loop?: Promise<void>;
-  private closing?: Promise<void>;
   private deliveriesPending = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(options: Cimd2SessionOptions) {
-    super();
+    super({ state: "idle", throttled: false, windowFull: false, inFlight: 0, queued: 0, faults: 0 }, STATUS_KEYS);
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.o = { ...DEFAULTS, ...defined } as Resolved;
     if (!Number.isInteger(this.o.window) || this.o.window < 1 || this.o.window > 127) throw new RangeError("window must be 1 to 127");
@@ -55,9 +48,7 @@ export class Cimd2Session extends EventEmitter {
       log: (level: "info" | "warn", text: string) => this.log(level, text),
       lastError: () => this.current.lastError,
     };
-    this.submits = new SubmitQueue(this.o, sender, hooks, "CIMD2");
-    this.current = { state: "idle", throttled: false, windowFull: false, inFlight: 0, queued: 0, faults: 0 };
-    this.on("error", () => undefined);
+    this.submits = new SubmitWindow(this.o, sender, hooks, "CIMD2");
   }
 
   get status(): SessionStatus {
@@ -71,12 +62,12 @@ export class Cimd2Session extends EventEmitter {
   /** Connects and keeps a logged-in connection until close(). Calling it again does nothing. */
   start(): void {
     if (this.loop || this.closing) return;
-    this.loop = this.run();
+    this.loop = this.reconnect(this.o, "CIMD2 connection ended");
   }
 
   /** Queues an op 03 with these parameters (buildSubmit gives them). Never rejects. */
   submit(params: Parameter[], options: SubmitOptions = {}): Promise<SubmitOutcome> {
-    return this.submits.submit(params, options.deadline);
+    return this.submits.offer(params, options.deadline);
   }
 
   /**
@@ -88,21 +79,8 @@ export class Cimd2Session extends EventEmitter {
     return this.closing;
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.closing) {
-      this.setStatus({ state: "connecting", retryInMs: undefined });
-      const { loggedIn, reason } = await this.connectOnce();
-      if (this.closing) break;
-      failures = loggedIn ? 0 : failures + 1;
-      const delay = reconnectDelay(failures, this.o);
-      this.log("warn", `CIMD2 connection ended: ${reason}; reconnecting in ${delay} ms`);
-      this.setStatus({ state: "reconnecting", retryInMs: delay, lastError: reason, throttled: false, windowFull: false });
-      await this.sleep(delay);
-    }
-  }
-
-  private async connectOnce(): Promise<{ loggedIn: boolean; reason: string }> {
+  /** One connection: open and log in (link.ts), serve until it ends. `up` once logged in. */
+  protected async connectOnce(): Promise<{ up: boolean; reason: string }> {
     const link = new Cimd2Link(this.o, (level, text) => this.log(level, text));
     this.link = link;
     const down = new Promise<string>((resolve) => (link.onDown = resolve));
@@ -116,14 +94,14 @@ export class Cimd2Session extends EventEmitter {
     } catch (error) {
       const reason = (error as Error).message;
       this.noteEndingFault(reason);
-      return { loggedIn: false, reason };
+      return { up: false, reason };
     }
-    if (this.closing) return { loggedIn: true, reason: "closing" };
+    if (this.closing) return { up: true, reason: "closing" };
     this.setStatus({ state: "loggedIn", retryInMs: undefined });
     this.submits.pump();
     const reason = await down;
     this.noteEndingFault(reason);
-    return { loggedIn: true, reason };
+    return { up: true, reason };
   }
 
   /** A connection that ended on what the SMSC sent (not on a timeout or a close) is a fault. */
@@ -133,17 +111,9 @@ export class Cimd2Session extends EventEmitter {
     this.emitSafely("fault", reason);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.wake = resolve;
-      this.sleepTimer = setTimeout(resolve, ms);
-    });
-  }
-
   private async shutdown(): Promise<void> {
     this.setStatus({ state: "closing" });
-    clearTimeout(this.sleepTimer);
-    this.wake?.();
+    this.sleeps.cancel();
     this.submits.close();
     await Promise.all([this.submits.waitIdle(this.o.drainTimeoutMs), this.deliveriesDone(this.o.drainTimeoutMs)]);
     if (this.link) await this.link.logout(this.o.logoutTimeoutMs);
@@ -208,25 +178,6 @@ export class Cimd2Session extends EventEmitter {
     } catch (error) {
       this.log("warn", `delivery listener failed (${(error as Error).message}); answered error ${REDELIVER_ERROR}`);
       respond({ ok: false, text: "receiver failed" });
-    }
-  }
-
-  private setStatus(patch: Partial<SessionStatus>): void {
-    const next = { ...this.current, ...patch };
-    if (STATUS_KEYS.every((k) => next[k] === this.current[k])) return;
-    this.current = next;
-    this.emitSafely("status", this.status);
-  }
-
-  private log: LogFn = (level, text) => {
-    this.emitSafely("log", { level, text });
-  };
-
-  private emitSafely(event: "status" | "log" | "fault", value: unknown): void {
-    try {
-      this.emit(event, value);
-    } catch {
-      // A listener's bug must not break the session's state machine.
     }
   }
 }

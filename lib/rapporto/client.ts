@@ -8,6 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { MT, SubmitResult } from "../contract";
+import { Backoff, Sleeps } from "../backoff";
 import { submitOnce } from "../delivery/submissions";
 import type { CorrelationStore } from "../store/types";
 import { DOCUMENTED_RATE_PER_SECOND } from "./codes";
@@ -69,7 +70,7 @@ export class RapportoClient {
   private closed = false;
   /** Requests of one (id, text) to this account go one at a time. */
   private readonly scope = `rapporto:${randomUUID()}`;
-  private readonly sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  private readonly sleeps = new Sleeps();
 
   /** Throws with the reason when the account or profile is not usable. */
   constructor(account: Account, options: ClientOptions = {}) {
@@ -105,7 +106,8 @@ export class RapportoClient {
     }
     const idempotent = mtOptions.partnerMsgId !== undefined;
     let attempts = 0;
-    let backoff = this.options.backoffMs;
+    // Doubling without a cap or jitter: the budget (deadline) ends the retries first.
+    const backoff = new Backoff({ initialMs: this.options.backoffMs, maxMs: Infinity, floor: 1 });
     for (;;) {
       try {
         await this.limiter.acquire(deadline - 1000);
@@ -119,10 +121,11 @@ export class RapportoClient {
       this.track(reply, startedAt);
       if (reply.accepted) return { result: { accepted: true, parts: 1, smscIds: [reply.id] }, attempts };
       const retryable = reply.temporary && !this.closed && (idempotent || !reply.ambiguous);
-      const pause = reply.throttled ? 0 : backoff;
+      // A 408 already paused the whole account (track); the back-off still advances.
+      const wait = backoff.next();
+      const pause = reply.throttled ? 0 : wait;
       if (!retryable || Date.now() + pause + 1000 > deadline) return { result: refused(this.explain(reply)), attempts };
-      if (pause > 0) await this.sleep(pause);
-      backoff *= 2;
+      if (pause > 0) await this.sleeps.sleep(pause);
     }
   }
 
@@ -149,11 +152,7 @@ export class RapportoClient {
   close(): void {
     this.closed = true;
     this.limiter.close();
-    for (const s of this.sleeping) {
-      clearTimeout(s.timer);
-      s.resolve();
-    }
-    this.sleeping.clear();
+    this.sleeps.cancel();
     this.http.close();
   }
 
@@ -195,19 +194,6 @@ export class RapportoClient {
     const pass = this.account.pass;
     if (!pass) return text;
     return text.split(pass).join("***").split(encodeURIComponent(pass)).join("***");
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const entry = {
-        timer: setTimeout(() => {
-          this.sleeping.delete(entry);
-          resolve();
-        }, ms),
-        resolve,
-      };
-      this.sleeping.add(entry);
-    });
   }
 }
 

@@ -17,4 +17,4 @@ export {
 export * from "./command-status";
 export { SubmitWindow, type WindowOptions } from "./window";
 export { SMPP_BIND_DEFAULTS } from "./defaults";
-export { TokenBucket, type TokenBucketOptions } from "./throttle";
+export { TokenBucket, type TokenBucketOptions } from "../throttle";

@@ -10,8 +10,8 @@
  * escaping from the socket's event handler (which in Node-RED would crash the runtime).
  */
 import * as net from "node:net";
-import * as tls from "node:tls";
 import * as smpp from "smpp";
+import { connectSocket, endSocket, readyEvent, type TlsOptions } from "../session/socket";
 import { ESME_RINVCMDID, ESME_ROK, ESME_RUNKNOWNERR, describeStatus, statusText } from "./command-status";
 import { encodeDeliverSmResp, encodeSubmitSm } from "./encode";
 import { PduReader, decodeFrame, refuseUnreadable, type Refusal } from "./frame";
@@ -32,13 +32,7 @@ const NO_RESPONSE_COMMANDS = new Set(["alert_notification", "outbind"]);
 
 const MAX_SEQUENCE = 0x7fffffff;
 
-export interface TlsOptions {
-  /** PEM CA certificate(s) to trust besides the system store. */
-  ca?: string | Buffer;
-  /** Certificate verification is on unless explicitly turned off. */
-  rejectUnauthorized?: boolean;
-  servername?: string;
-}
+export type { TlsOptions } from "../session/socket";
 
 export interface LinkOptions {
   host: string;
@@ -130,20 +124,10 @@ export class Link {
         reject(new Error(reason));
       };
       const o = this.options;
-      const tlsOptions = typeof o.tls === "object" ? o.tls : {};
-      const useTls = o.tls !== undefined && o.tls !== false;
       try {
         // The socket is read here, not by the package's Session: it stalls after a parse
         // error (§1.4) and fills truncated fields silently; frame.ts checks the raw octets.
-        const socket = useTls
-          ? tls.connect({
-              host: o.host,
-              port: o.port,
-              ca: tlsOptions.ca,
-              rejectUnauthorized: tlsOptions.rejectUnauthorized !== false,
-              servername: tlsOptions.servername,
-            })
-          : net.connect({ host: o.host, port: o.port });
+        const socket = connectSocket(o, false);
         this.socket = socket;
         this.batch = new WriteBatch(socket, (reason) => this.destroy(reason), (fn) => this.guard(fn));
         // Without this, Nagle holds back every submit after the first until an ACK comes
@@ -153,7 +137,7 @@ export class Link {
         socket.on("error", (error) => this.destroy(describeSocketError(error)));
         socket.on("close", () => this.destroy("connection closed by the peer"));
         socket.on("data", (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-        socket.once(useTls ? "secureConnect" : "connect", () =>
+        socket.once(readyEvent(o), () =>
           this.guard(() => {
             clearTimeout(this.connectTimer);
             this.bind(() => {
@@ -238,15 +222,7 @@ export class Link {
       clearTimeout(p.timer);
       this.guard(() => p.callback(new LinkDownError(reason)));
     }
-    const socket = this.socket;
-    if (socket) {
-      if (graceful) {
-        socket.end();
-        setTimeout(() => socket.destroy(), 1000).unref();
-      } else {
-        socket.destroy();
-      }
-    }
+    if (this.socket) endSocket(this.socket, graceful);
     this.openFail?.(reason);
     const onDown = this.onDown;
     this.onDown = undefined;

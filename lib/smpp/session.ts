@@ -1,24 +1,26 @@
 /**
  * The SMPP session over the `smpp` package (which is a codec plus a socket:
  * smpp-and-gateways.md §1). `SmppSession` owns one bind and adds what the package lacks:
- * a reconnect loop with back-off around its links (link.ts: socket, sequence numbers,
- * response timeouts, write batching, keep-alive), the submit window (window.ts: queue,
- * in flight, attempts, throughput cap, throttling pause), deliveries handed to one handler
+ * a reconnect loop with back-off around its links (lib/session/reconnect.ts) (link.ts: socket, sequence numbers,
+ * response timeouts, write batching, keep-alive), the submit window (window.ts over
+ * lib/session/window.ts: queue, in flight, attempts, throughput cap, throttling pause), deliveries handed to one handler
  * and answered once, and graceful unbind.
  *
  * Events: 'status' (SessionStatus, when what the editor shows changes), 'log' ({ level,
  * text }), 'refused' (Refusal: a request from the SMSC answered with an error and not handed
  * on, frame.ts) and 'stray' (Stray: a response that matched no request in flight).
  */
-import { EventEmitter } from "events";
 import type * as smpp from "smpp";
-import { Sleeps, backoffDelay } from "../backoff";
+import { SessionBase, type SessionStatusFields } from "../session/base";
+import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS, type SessionOptions, type ThrottlePauseOptions } from "../session/defaults";
+import { boundedWait } from "../session/window";
 import { ESME_ROK, ESME_RX_T_APPN, describeStatus, makeStatusPolicy } from "./command-status";
 import { SMPP_BIND_DEFAULTS } from "./defaults";
-import { Link, LinkDownError, type LinkRole, type Refusal, type TlsOptions } from "./link";
+import { Link, LinkDownError, type LinkRole, type Refusal } from "./link";
 import { SubmitWindow, localFailure, type SubmitOptions, type SubmitOutcome } from "./window";
 
 export { responseStatus, type Refusal, type TlsOptions } from "./link";
+export { reconnectDelay } from "../backoff";
 
 /** A response that matched no request in flight ('stray' event), with the count of its kind so far. */
 export interface Stray {
@@ -41,11 +43,7 @@ const MODE_LINKS: Record<BindMode, LinkRole[]> = {
 const SUBMITS_ON: ReadonlySet<LinkRole> = new Set(["transceiver", "transmitter"]);
 const DELIVERS_ON: ReadonlySet<LinkRole> = new Set(["transceiver", "receiver"]);
 
-export interface SmppSessionOptions {
-  host: string;
-  port: number;
-  /** `true` or TLS options: certificates are verified unless `rejectUnauthorized: false`. */
-  tls?: boolean | TlsOptions;
+export interface SmppSessionOptions extends SessionOptions, ThrottlePauseOptions {
   systemId: string;
   /** Sent in the bind only; never logged or put in an error. */
   password: string;
@@ -56,90 +54,47 @@ export interface SmppSessionOptions {
   addrNpi?: number;
   /** 0x34 for SMPP 3.4 (the package's default would be 0x50). */
   interfaceVersion?: number;
-  connectTimeoutMs?: number;
   bindTimeoutMs?: number;
   /** enquire_link period; 0 turns it off. Kannel and Jasmin use 30 s. */
   enquireLinkMs?: number;
   enquireLinkTimeoutMs?: number;
-  /** Reconnect when nothing at all arrives for this long; 0 turns it off (Kannel: 300 s). */
-  inactivityTimeoutMs?: number;
   /** Per-request response timeout (Kannel `wait-ack`, Jasmin `res_to`: 60 s). */
   responseTimeoutMs?: number;
   /** Maximum submits in flight (Kannel `max-pending-submits`: 10). */
   window?: number;
-  /** Messages per second, a float; 0 means no cap. */
-  throughput?: number;
-  burst?: number;
-  reconnectMinMs?: number;
-  reconnectMaxMs?: number;
   /** Command statuses that mean "try again later"; see command-status.ts for defaults. */
   temporaryStatuses?: readonly number[];
   /** Command statuses that pause the bind. */
   throttlingStatuses?: readonly number[];
-  /** First pause after a throttling status (Kannel: 1 s); doubles while they repeat. */
-  throttlePauseMs?: number;
-  throttlePauseMaxMs?: number;
-  /** How many times one submit may be sent before a lost connection fails it. */
-  maxAttempts?: number;
-  /** Default deadline for a submit, counted from `submit()`. */
-  queueTimeoutMs?: number;
-  maxQueue?: number;
-  /** A deliver_sm handler slower than this is answered ESME_RX_T_APPN. */
-  deliverTimeoutMs?: number;
   unbindTimeoutMs?: number;
-  /** On close, how long to wait for submits in flight and deliveries being handled. */
-  drainTimeoutMs?: number;
-  /** Source of randomness for the reconnect jitter (tests). */
-  random?: () => number;
 }
 
 type Resolved = Required<Omit<SmppSessionOptions, "tls" | "temporaryStatuses" | "throttlingStatuses" | "burst">> &
   Pick<SmppSessionOptions, "tls" | "burst">;
 
 const DEFAULTS = {
+  ...SESSION_DEFAULTS,
+  ...THROTTLE_PAUSE_DEFAULTS,
   systemType: "",
   mode: "transceiver" as BindMode,
   addressRange: "",
   addrTon: 0,
   addrNpi: 0,
   interfaceVersion: 0x34,
-  connectTimeoutMs: 10_000,
   bindTimeoutMs: 10_000,
   enquireLinkMs: SMPP_BIND_DEFAULTS.enquireLinkSeconds * 1000,
   enquireLinkTimeoutMs: 10_000,
-  inactivityTimeoutMs: 300_000,
   responseTimeoutMs: SMPP_BIND_DEFAULTS.responseTimeoutSeconds * 1000,
   window: SMPP_BIND_DEFAULTS.window,
   throughput: SMPP_BIND_DEFAULTS.throughput,
-  reconnectMinMs: 1_000,
-  reconnectMaxMs: 60_000,
-  throttlePauseMs: 1_000,
-  throttlePauseMaxMs: 30_000,
-  maxAttempts: 3,
-  queueTimeoutMs: 30_000,
-  maxQueue: 10_000,
-  deliverTimeoutMs: 30_000,
   unbindTimeoutMs: 3_000,
-  drainTimeoutMs: 5_000,
-  random: Math.random,
 };
 
 export type SessionState = "idle" | "connecting" | "bound" | "reconnecting" | "closing" | "closed";
 
 /** What the editor status shows. */
-export interface SessionStatus {
-  state: SessionState;
+export interface SessionStatus extends SessionStatusFields<SessionState> {
   mode: BindMode;
-  /** Paused after ESME_RTHROTTLED / ESME_RMSGQFUL. */
-  throttled: boolean;
-  /** Every window slot is taken and submits are waiting. */
-  windowFull: boolean;
-  inFlight: number;
-  queued: number;
-  /** While reconnecting: the delay before the next attempt. */
-  retryInMs?: number;
-  /** Why the last session ended, a bind failed, or the bind paused. */
-  lastError?: string;
 }
 
 const STATUS_KEYS = ["state", "mode", "throttled", "windowFull", "retryInMs", "lastError"] as const;
@@ -151,22 +106,18 @@ const STATUS_KEYS = ["state", "mode", "throttled", "windowFull", "retryInMs", "l
  */
 export type DeliverHandler = (pdu: smpp.PDU) => Promise<number | void> | number | void;
 
-export class SmppSession extends EventEmitter {
+export class SmppSession extends SessionBase<SessionStatus> {
   private readonly o: Resolved;
   private readonly window: SubmitWindow;
-  private current: SessionStatus;
   private links: Link[] = [];
   private transmitter?: Link;
-  private readonly sleeps = new Sleeps();
-  private loop?: Promise<void>;
-  private closing?: Promise<void>;
   private deliverHandler?: DeliverHandler;
   private deliveriesPending = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly strays = new Map<string, number>();
 
   constructor(options: SmppSessionOptions) {
-    super();
+    super({ state: "idle", mode: "transceiver", throttled: false, windowFull: false, inFlight: 0, queued: 0 }, STATUS_KEYS);
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.o = { ...DEFAULTS, ...defined } as Resolved;
     if (!MODE_LINKS[this.o.mode]) throw new Error(`unknown bind mode "${String(this.o.mode)}"`);
@@ -184,10 +135,7 @@ export class SmppSession extends EventEmitter {
         log: (level, text) => this.log(level, text),
       },
     );
-    this.current = { state: "idle", mode: this.o.mode, throttled: false, windowFull: false, inFlight: 0, queued: 0 };
-    // 'error' is never emitted; problems go to 'log' and the status. This listener keeps a
-    // stray emit from becoming an uncaught exception all the same.
-    this.on("error", () => undefined);
+    this.current = { ...this.current, mode: this.o.mode };
   }
 
   get status(): SessionStatus {
@@ -201,7 +149,7 @@ export class SmppSession extends EventEmitter {
   /** Connects and keeps the bind up until close(). Calling it again does nothing. */
   start(): void {
     if (this.loop || this.closing) return;
-    this.loop = this.run();
+    this.loop = this.reconnect(this.o, "SMPP session ended");
   }
 
   setDeliverHandler(handler: DeliverHandler | undefined): void {
@@ -230,21 +178,8 @@ export class SmppSession extends EventEmitter {
 
   // --- connection loop -----------------------------------------------------------------
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.closing) {
-      this.setStatus({ state: "connecting", retryInMs: undefined });
-      const { bound, reason } = await this.connectOnce();
-      if (this.closing) break;
-      failures = bound ? 0 : failures + 1;
-      const delay = reconnectDelay(failures, this.o);
-      this.log("warn", `SMPP session ended: ${reason}; reconnecting in ${delay} ms`);
-      this.setStatus({ state: "reconnecting", retryInMs: delay, lastError: reason, throttled: false, windowFull: false });
-      await this.sleeps.sleep(delay);
-    }
-  }
-
-  private async connectOnce(): Promise<{ bound: boolean; reason: string }> {
+  /** One bind: open its links, serve until one goes down. `up` when every link was bound. */
+  protected async connectOnce(): Promise<{ up: boolean; reason: string }> {
     const links = MODE_LINKS[this.o.mode].map((role) => new Link(role, this.o, (l, t) => this.log(l, t)));
     this.links = links;
     const down = new Promise<string>((resolve) => {
@@ -259,16 +194,16 @@ export class SmppSession extends EventEmitter {
       await Promise.all(links.map((link) => link.open()));
     } catch (error) {
       for (const link of links) link.destroy("another link of this bind failed");
-      return { bound: false, reason: (error as Error).message };
+      return { up: false, reason: (error as Error).message };
     }
-    if (this.closing) return { bound: true, reason: "closing" };
+    if (this.closing) return { up: true, reason: "closing" };
     this.transmitter = links.find((link) => SUBMITS_ON.has(link.role));
     this.setStatus({ state: "bound", retryInMs: undefined });
     this.window.pump();
     const reason = await down;
     this.transmitter = undefined;
     for (const link of links) link.destroy(reason);
-    return { bound: true, reason };
+    return { up: true, reason };
   }
 
   private async shutdown(): Promise<void> {
@@ -283,15 +218,7 @@ export class SmppSession extends EventEmitter {
   }
 
   private waitIdle(timeoutMs: number): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.idleWaiters.push(done);
-    });
+    return this.isIdle() ? Promise.resolve() : boundedWait(this.idleWaiters, timeoutMs);
   }
 
   private isIdle(): boolean {
@@ -350,15 +277,7 @@ export class SmppSession extends EventEmitter {
     );
   }
 
-  // --- status and logs -----------------------------------------------------------------
-
-  /** Emits 'status' when something the editor shows changed (not on every submit). */
-  private setStatus(patch: Partial<SessionStatus>): void {
-    const next = { ...this.current, ...patch };
-    if (STATUS_KEYS.every((k) => next[k] === this.current[k])) return;
-    this.current = next;
-    this.emitSafely("status", this.status);
-  }
+  // --- refusals and strays ------------------------------------------------------------
 
   /** Each refusal is a message the SMSC is told we did not take: each is logged. */
   private onRefused(refusal: Refusal): void {
@@ -380,29 +299,4 @@ export class SmppSession extends EventEmitter {
     }
     this.emitSafely("stray", stray);
   }
-
-  private log(level: "debug" | "info" | "warn" | "error", text: string): void {
-    this.emitSafely("log", { level, text });
-  }
-
-  /** A listener's bug must not break the session's state machine (or escape from a socket event). */
-  private emitSafely(event: "status" | "log" | "refused" | "stray", value: unknown): void {
-    try {
-      this.emit(event, value);
-    } catch {
-      // nothing sensible to do: the listener that threw is the one that would be told
-    }
-  }
 }
-
-/**
- * Reconnect back-off between `reconnectMinMs` and `reconnectMaxMs` (1 s to 60 s by default):
- * the first wait after a session that was bound is drawn from [min, 2·min], and each
- * consecutive failure doubles it, up to [max/2, max]. Jitter keeps many binds that lost
- * one SMSC from retrying in step.
- */
-export function reconnectDelay(failures: number, o: Pick<Resolved, "reconnectMinMs" | "reconnectMaxMs" | "random">): number {
-  const delay = backoffDelay(Math.max(0, failures - 1), { initialMs: 2 * o.reconnectMinMs, maxMs: o.reconnectMaxMs, floor: 0.5 }, o.random);
-  return Math.min(o.reconnectMaxMs, Math.max(o.reconnectMinMs, delay));
-}
-

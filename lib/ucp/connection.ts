@@ -11,6 +11,7 @@
  * ends the connection with a reason instead of escaping from a socket event.
  */
 import type { Socket } from "node:net";
+import { endSocket } from "../session/socket";
 import { NOT_SUPPORTED_ERROR_CODE } from "./errors";
 import { FrameError, FrameReader, encodeFrame, isKnownOperation, type Frame } from "./frame";
 import { negativeResultFields, positiveResultFields, type OperationType } from "./operations";
@@ -139,12 +140,7 @@ export class UcpConnection {
       clearTimeout(pending.timer);
       this.guard(() => pending.callback(new ConnectionDownError(reason)));
     }
-    if (graceful) {
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), 1000).unref();
-    } else {
-      this.socket.destroy();
-    }
+    endSocket(this.socket, graceful);
     const onDown = this.onDown;
     this.onDown = undefined;
     if (onDown) this.guard(() => onDown(reason));

@@ -1,6 +1,6 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { TokenBucket } from "../../../lib/smpp/throttle";
+import { TokenBucket } from "../../lib/throttle";
 
 /** Runs a bucket on a fake clock: at each step, take as many tokens as it gives. */
 function countTaken(rate: number, burst: number | undefined, stepMs: number, totalMs: number): number {
