@@ -28,6 +28,7 @@ import { param, type DecodedPacket, type Parameter } from "./packet";
 import { P } from "./parameters";
 import { correlationKey } from "./report";
 import { DEFAULTS, STATUS_KEYS, type Accepted, type Cimd2SessionOptions, type Resolved, type SessionState, type SessionStatus, type SubmitOptions, type SubmitOutcome } from "./session-options";
+import { logLine } from "../text/peer-value";
 
 export type { Delivery, DeliveryAnswer } from "./deliver";
 export * from "./session-options";
@@ -219,7 +220,8 @@ export class Cimd2Session extends EventEmitter {
   }
 
   private log: LogFn = (level, text) => {
-    this.emitSafely("log", { level, text });
+    // Link and session texts carry what the SMSC sent (reasons, ids, addresses): escaped once, here.
+    this.emitSafely("log", { level, text: logLine(text) });
   };
 
   private emitSafely(event: "status" | "log" | "fault", value: unknown): void {

@@ -17,6 +17,7 @@ import { ESME_ROK, ESME_RX_T_APPN, describeStatus, makeStatusPolicy } from "./co
 import { SMPP_BIND_DEFAULTS } from "./defaults";
 import { Link, LinkDownError, type LinkRole, type Refusal, type TlsOptions } from "./link";
 import { SubmitWindow, localFailure, type SubmitOptions, type SubmitOutcome } from "./window";
+import { logLine } from "../text/peer-value";
 
 export { responseStatus, type Refusal, type TlsOptions } from "./link";
 
@@ -382,7 +383,8 @@ export class SmppSession extends EventEmitter {
   }
 
   private log(level: "debug" | "info" | "warn" | "error", text: string): void {
-    this.emitSafely("log", { level, text });
+    // Link and session texts carry what the SMSC sent (reasons, ids, addresses): escaped once, here.
+    this.emitSafely("log", { level, text: logLine(text) });
   }
 
   /** A listener's bug must not break the session's state machine (or escape from a socket event). */

@@ -32,6 +32,7 @@ import { frameBody, type Frame } from "./frame";
 import { IncomingOperations, ReceivePort, smText, type ReceiverOptions, type UcpDelivery } from "./incoming";
 import { fieldsOf, operationFields, type Fields } from "./operations";
 import { parseSubmitAck, type TextAlphabet } from "./submit";
+import { logLine } from "../text/peer-value";
 
 export interface TlsOptions {
   /** PEM CA certificate(s) to trust besides the system store. */
@@ -402,7 +403,8 @@ export class UcpSession extends EventEmitter {
   }
 
   private log(level: "debug" | "info" | "warn" | "error", text: string): void {
-    this.emitSafely("log", { level, text });
+    // Link and session texts carry what the SMSC sent (reasons, ids, addresses): escaped once, here.
+    this.emitSafely("log", { level, text: logLine(text) });
   }
 
   private emitSafely(event: "status" | "log", value: unknown): void {
