@@ -19,6 +19,7 @@ import type { MT, SubmitError, SubmitResult } from "../contract";
 import { OneAtATime } from "../one-at-a-time";
 import type { CorrelationStore } from "../store/types";
 import { submissionOfText } from "./aggregate";
+import { logLine } from "../text/peer-value";
 
 /** A digest of a request's text: 128 bits of SHA-256, base64url. */
 export function textDigest(text: string): string {
@@ -86,7 +87,7 @@ export function submitOnce(scope: string, store: () => Promise<CorrelationStore>
       await correlations.put(id, keys ?? result.smscIds, text);
     } catch (err) {
       // Accepted by the aggregator: refusing now would make courier send it twice.
-      return { result, warning: `message ${id} accepted, but its receipts cannot be matched: ${(err as Error).message}` };
+      return { result, warning: logLine(`message ${id} accepted, but its receipts cannot be matched: ${(err as Error).message}`) };
     }
     return { result };
   });

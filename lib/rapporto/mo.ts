@@ -5,6 +5,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { MO } from "../contract";
 import { moSender } from "../delivery/addresses";
+import { quoted, shown } from "../text/peer-value";
 import { localToIso } from "./time";
 
 /** Query or form parameters as a body parser gives them: a repeated name becomes an array. */
@@ -41,7 +42,7 @@ export function readPushParams(query: string, body: string): PushParams {
 export function singleValues(params: PushParams): Parsed<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(params)) {
-    if (Array.isArray(value)) return { ok: false, reason: `parameter ${name} is given ${value.length} times` };
+    if (Array.isArray(value)) return { ok: false, reason: `parameter ${shown(name)} is given ${value.length} times` };
     if (typeof value === "string") out[name] = value;
   }
   return { ok: true, value: out };
@@ -73,7 +74,7 @@ export function parseMoPush(params: PushParams, options: { timeZone: string; now
   if (p.sum_sms !== undefined) {
     parts = Number(p.sum_sms);
     if (!Number.isInteger(parts) || parts < 1) {
-      warnings.push(`sum_sms is not a positive number: "${p.sum_sms}"`);
+      warnings.push(`sum_sms is not a positive number: ${quoted(p.sum_sms)}`);
       parts = undefined;
     }
   }

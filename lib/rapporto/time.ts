@@ -3,6 +3,7 @@
  * Rapporto's `receivedDate` is `YYYY-MM-DD HH:MM:SS` with no zone; the MO contract wants
  * an instant, so the account says which zone the provider's clock is in.
  */
+import { quoted } from "../text/peer-value";
 
 const FIXED_OFFSET = /^(?:UTC|GMT)?([+-])(\d{2}):?(\d{2})$/;
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/;
@@ -35,7 +36,7 @@ export function checkTimeZone(zone: string): void {
   try {
     formatter(zone);
   } catch {
-    throw new Error(`unknown time zone "${zone}" (use an IANA name such as Europe/Moscow, or ±hh:mm)`);
+    throw new Error(`unknown time zone ${quoted(zone)} (use an IANA name such as Europe/Moscow, or ±hh:mm)`);
   }
 }
 
@@ -62,12 +63,12 @@ function formatOffset(minutes: number): string {
  */
 export function localToIso(local: string, zone: string): string {
   const m = LOCAL.exec(local);
-  if (!m) throw new Error(`date is not YYYY-MM-DD HH:MM:SS: "${local}"`);
+  if (!m) throw new Error(`date is not YYYY-MM-DD HH:MM:SS: ${quoted(local)}`);
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
   const wall = Date.UTC(y, mo - 1, d, h, mi, s);
   const check = new Date(wall);
   if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
-    throw new Error(`date does not exist: "${local}"`);
+    throw new Error(`date does not exist: ${quoted(local)}`);
   }
   // Near a transition the offset a day before and a day after differ; the right one maps
   // back to the same wall time. Both do in a repeated hour (take the first occurrence),

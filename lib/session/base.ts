@@ -5,6 +5,7 @@
  * cannot turn into a broken state machine or an exception escaping a socket event; and the
  * reconnect loop (reconnect.ts) around the one connection each protocol knows how to serve.
  */
+import { logLine } from "../text/peer-value";
 import { EventEmitter } from "node:events";
 import { Sleeps, type ReconnectOptions } from "../backoff";
 import { reconnectLoop, type ConnectionEnd } from "./reconnect";
@@ -73,7 +74,8 @@ export abstract class SessionBase<T extends SessionStatusFields<string>> extends
   }
 
   protected log(level: LogLevel, text: string): void {
-    this.emitSafely("log", { level, text });
+    // Link and session texts carry what the SMSC sent (reasons, ids, addresses): escaped once, here.
+    this.emitSafely("log", { level, text: logLine(text) });
   }
 
   /** A listener's bug must not break the session's state machine (or escape from a socket event). */

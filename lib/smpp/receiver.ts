@@ -13,6 +13,7 @@ import type { DurableQueue } from "../store/queue";
 import { ESME_ROK, ESME_RX_P_APPN, ESME_RX_T_APPN } from "./command-status";
 import { readDeliverSm, type DeliverSmFields } from "./deliver";
 import { receiptIdKeys, type MessageIdMode, type Receipt } from "./receipt";
+import { logLine } from "../text/peer-value";
 
 /**
  * deliver_sm_resp command_status for each abstract answer: ESME_RX_T_APPN (0x64) "ESME
@@ -67,14 +68,22 @@ export class SmppReceiver {
   private closing = false;
   private durable = false;
   private queue: DurableQueue<StoredPart> | undefined;
+  private readonly events: SmppReceiverEvents;
 
   /** `parts`: where kept MO parts live, and whether that survives a restart. */
   constructor(
     store: () => Promise<ReceiptStore>,
     parts: Promise<{ queue: DurableQueue<StoredPart>; durable: boolean }>,
     private readonly options: SmppReceiverOptions,
-    private readonly events: SmppReceiverEvents,
+    events: SmppReceiverEvents,
   ) {
+    // Warnings carry what the SMSC sent (addresses, receipt ids, reasons): escaped once, here.
+    this.events = {
+      mo: (msg) => events.mo(msg),
+      status: (status, receipt) => events.status(status, receipt),
+      unmatched: (receipt) => events.unmatched(receipt),
+      warn: (text) => events.warn(logLine(text)),
+    };
     this.desk = new ReceiptDesk<SmppReceipt>(
       store,
       { waitMs: options.unmatchedWaitMs, lookups: UNMATCHED_LOOKUPS, giveUpAfterMs: options.unmatchedWaitMs },
@@ -86,10 +95,10 @@ export class SmppReceiver {
       const held = new HeldParts(queue, { timeoutMs: options.reassemblyTimeoutMs, onFlush: (partial) => this.handPartialOn(partial) });
       this.held = held;
       const restored = await held.restore().catch((err: Error) => {
-        events.warn(`long MO parts kept before the restart could not be read: ${err.message}`);
+        this.events.warn(`long MO parts kept before the restart could not be read: ${err.message}`);
         return { parts: 0, complete: [], dropped: [] };
       });
-      for (const reason of restored.dropped) events.warn(`long MO part let go: ${reason}`);
+      for (const reason of restored.dropped) this.events.warn(`long MO part let go: ${reason}`);
       for (const message of restored.complete) {
         void this.handOn({ from: message.from, to: message.to, text: message.text, date: new Date(message.firstAt).toISOString() }, message.parts, message.contexts);
       }

@@ -12,10 +12,9 @@ import { compileProfile, type Account, type HttpMethod, type Profile } from "../
 import type { SourceRules } from "../../lib/rapporto/receiver";
 import type { CorrelationStore } from "../../lib/store/types";
 import { logLine } from "../../lib/text/peer-value";
-import { withinMs } from "../../lib/time-limit";
 import { resolveEnvReference } from "../shared/env";
 import { registerHealth } from "../shared/health";
-import { openNodeStore } from "../shared/store";
+import { openCheckedStore } from "../shared/store";
 import { observeRapportoAccount } from "../shared/observe";
 
 export interface RapportoAccountDef extends NodeDef {
@@ -116,10 +115,6 @@ export function sourceRules(config: Partial<RapportoAccountDef>): { rules: Sourc
 }
 
 const CLOSE_LIMIT_MS = 14_000;
-/** How long the store may take to answer its first question at start. */
-const STORE_CHECK_MS = 10_000;
-/** An id no message has: the question asked at start. */
-const STORE_CHECK_ID = "rapporto-account:store-check";
 
 export default function (RED: NodeAPI) {
   function RapportoAccount(this: RapportoAccountNode, config: RapportoAccountDef) {
@@ -156,15 +151,7 @@ export default function (RED: NodeAPI) {
     // Opened and asked one question at start: a store that cannot be used (an unknown scheme, a
     // Redis that does not answer) is reported at once, in red by the nodes that need it, rather
     // than when the first message has nowhere to be recorded.
-    const storePromise: Promise<CorrelationStore> = openNodeStore(RED, config.storeUrl, undefined, (err) => node.warn(`correlation store: ${logLine(err.message)}`)).then(async (store) => {
-      try {
-        await withinMs(store.findByMessage(STORE_CHECK_ID), STORE_CHECK_MS, `no answer within ${STORE_CHECK_MS / 1000} s`);
-        return store;
-      } catch (err) {
-        await store.close().catch(() => undefined);
-        throw err;
-      }
-    });
+    const storePromise: Promise<CorrelationStore> = openCheckedStore(RED, config.storeUrl, "rapporto-account", (err) => node.warn(`correlation store: ${logLine(err.message)}`));
     storePromise.catch((err: Error) => {
       node.storeError = `correlation store unusable: ${logLine(err.message, 200)}`;
       node.error(`Rapporto account: ${node.storeError}; no message is sent or matched until it is fixed and the flow deployed again`);

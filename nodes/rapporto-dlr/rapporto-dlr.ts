@@ -8,7 +8,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { Status } from "../../lib/contract";
 import { textReply } from "../../lib/http/reply";
-import type { DlrPush } from "../../lib/rapporto/dlr";
 import { readPushParams } from "../../lib/rapporto/mo";
 import { DlrPoller } from "../../lib/rapporto/poll";
 import { DlrReceiver } from "../../lib/rapporto/receiver";
@@ -17,7 +16,9 @@ import { handOver, releaseHandOvers } from "../../lib/delivery/hand-over";
 import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { pendingAcks } from "../shared/pending";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
-import { throttledStatus } from "../shared/status";
+import { shortStatusText, throttledStatus } from "../shared/status";
+import { logLine } from "../../lib/text/peer-value";
+import { DLR_ANSWERS, type DlrPush } from "../../lib/rapporto/dlr";
 import { observeDlr, traceDlr } from "../shared/observe";
 
 interface RapportoDlrDef extends NodeDef {
@@ -57,6 +58,12 @@ export default function (RED: NodeAPI) {
       return;
     }
 
+    const showStatus = throttledStatus(() => {
+      const fault = account.storeError ?? account.sourceError;
+      if (fault) node.status({ fill: "red", shape: "ring", text: shortStatusText(fault) });
+      else node.status({ fill: counts.failed || counts.unknown ? "yellow" : "green", shape: "dot", text: RED._("rapporto-dlr.status.counts", { path, ...counts }) });
+    });
+
     function handOn(status: Status, dlr: DlrPush): Promise<HandOver> {
       traceDlr(account!, status);
       return handOver({ acks: pendingAcks, owner: node.id, timeoutMs: ACK_WITHIN_MS, wait: waitForAck }, (ack) => {
@@ -74,7 +81,8 @@ export default function (RED: NodeAPI) {
         return receiver;
       },
       (err: Error) => {
-        node.error(`correlation store: ${err.message}`);
+        node.error(logLine(`correlation store: ${err.message}`));
+        showStatus();
         return undefined;
       },
     );
@@ -98,14 +106,14 @@ export default function (RED: NodeAPI) {
               note(h.kind, h.note);
               return TAKEN.has(h.kind);
             },
-            expired: (id, why) => node.warn(`polling ${id} given up: ${why}`),
-            error: (id, reason) => node.debug(`polling ${id}: ${reason}`),
+            expired: (id, why) => node.warn(logLine(`polling ${id} given up: ${why}`)),
+            error: (id, reason) => node.debug(logLine(`polling ${id}: ${reason}`)),
           },
         );
         poller.start();
         cleanup.push(account.onAccepted((id, ptag) => poller?.track(id, ptag)));
       } catch (err) {
-        node.error(`polling: ${(err as Error).message}`);
+        node.error(logLine(`polling: ${(err as Error).message}`));
       }
     }
 
@@ -130,30 +138,27 @@ export default function (RED: NodeAPI) {
         const params = readPushParams(call.query, call.body);
         void ready
           .then(async (r) => {
-            if (!r) return respond(textReply(500, "temporary failure"));
+            // Store unusable: "400 … or 500 make the provider retry" (http_status.rst); 503 is not named there.
+            if (!r) return respond(textReply(DLR_ANSWERS.again, "temporary failure: correlation store unusable"));
             const handling = await r.handle({ peer: call.remoteAddress, forwardedFor: call.headers["x-forwarded-for"], params });
             if (handling.kind === "report" && typeof params.transactionId === "string") poller?.forget(params.transactionId);
             note(handling.kind, handling.note);
             respond(textReply(handling.answer.status, handling.answer.body));
           })
           .catch((err: Error) => {
-            node.error(err);
-            respond(textReply(500, "temporary failure"));
+            node.error(logLine(`DLR push: ${err.message}`));
+            respond(textReply(DLR_ANSWERS.again, "temporary failure"));
           });
       },
     });
     if ("error" in opened) {
-      node.status({ fill: "red", shape: "ring", text: opened.error });
+      node.status({ fill: "red", shape: "ring", text: shortStatusText(opened.error) });
       node.error(opened.error);
       poller?.stop();
       for (const c of cleanup) c();
       return;
     }
     const endpoint: Endpoint = opened;
-    const showStatus = throttledStatus(() => {
-      if (account.sourceError) node.status({ fill: "red", shape: "ring", text: account.sourceError });
-      else node.status({ fill: counts.failed || counts.unknown ? "yellow" : "green", shape: "dot", text: RED._("rapporto-dlr.status.counts", { path, ...counts }) });
-    });
     showStatus();
 
     node.on("close", (_removed: boolean, done: () => void) => {

@@ -17,7 +17,8 @@ import { openEndpoint, type Endpoint } from "../shared/endpoint";
 import { pendingAcks } from "../shared/pending";
 import { releaseHandOvers } from "../../lib/delivery/hand-over";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
-import { throttledStatus } from "../shared/status";
+import { shortStatusText, throttledStatus } from "../shared/status";
+import { logLine } from "../../lib/text/peer-value";
 import { observeMo } from "../shared/observe";
 
 interface RapportoMoDef extends NodeDef {
@@ -79,14 +80,15 @@ export default function (RED: NodeAPI) {
         (push) => handOn(push).then((outcome) => (observeMo(account, push.mo, push.parts ?? 1, outcome.kind !== "not-handed-on"), outcome)),
       );
     } catch (err) {
-      node.status({ fill: "red", shape: "ring", text: (err as Error).message });
-      node.error((err as Error).message);
+      node.status({ fill: "red", shape: "ring", text: shortStatusText((err as Error).message) });
+      node.error(logLine((err as Error).message));
       return;
     }
 
     /** Emits the MO and resolves with how Rapporto should be answered. */
+    // The receiver's notes are escaped already (lib/rapporto/receiver.ts); a warning is not.
     const handOn = (push: MoPush) => {
-      for (const w of push.warnings) node.warn(`MO from ${push.mo.from}: ${w}`);
+      for (const w of push.warnings) node.warn(logLine(`MO from ${push.mo.from}: ${w}`));
       return handMoOver({ acks: pendingAcks, replies, owner: node.id, waitForAck, replyMs, answerWithinMs: ANSWER_WITHIN_MS }, push, (msg) => node.send({ ...msg }));
     };
 
@@ -111,20 +113,20 @@ export default function (RED: NodeAPI) {
             respond(textReply(handling.answer.status, handling.answer.body));
           },
           (err: Error) => {
-            node.error(err);
+            node.error(logLine(`MO push: ${err.message}`));
             respond(textReply(503, "temporary failure"));
           },
         );
       },
     });
     if ("error" in opened) {
-      node.status({ fill: "red", shape: "ring", text: opened.error });
+      node.status({ fill: "red", shape: "ring", text: shortStatusText(opened.error) });
       node.error(opened.error);
       return;
     }
     const endpoint: Endpoint = opened;
     const showStatus = throttledStatus(() => {
-      if (account.sourceError) node.status({ fill: "red", shape: "ring", text: account.sourceError });
+      if (account.sourceError) node.status({ fill: "red", shape: "ring", text: shortStatusText(account.sourceError) });
       else node.status({ fill: counts.failed || counts.refused ? "yellow" : "green", shape: "dot", text: RED._("rapporto-mo.status.counts", { path, ...counts }) });
     });
     showStatus();

@@ -9,7 +9,8 @@ import type { MT, SubmitResult } from "../../lib/contract";
 import { ptagFor } from "../../lib/rapporto/mt";
 import type { SendOptions } from "../../lib/rapporto/client";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
-import { throttledStatus } from "../shared/status";
+import { shortStatusText, throttledStatus } from "../shared/status";
+import { logLine } from "../../lib/text/peer-value";
 
 interface RapportoMtDef extends NodeDef {
   account: string;
@@ -49,11 +50,14 @@ export default function (RED: NodeAPI) {
       return;
     }
     const showStatus = throttledStatus(() => {
-      if (account.configError) node.status({ fill: "red", shape: "ring", text: account.configError });
-      else if (lastError) node.status({ fill: "yellow", shape: "dot", text: lastError });
+      if (account.configError) node.status({ fill: "red", shape: "ring", text: shortStatusText(account.configError) });
+      else if (account.storeError) node.status({ fill: "red", shape: "ring", text: shortStatusText(account.storeError) });
+      else if (lastError) node.status({ fill: "yellow", shape: "dot", text: shortStatusText(lastError) });
       else node.status({ fill: "green", shape: "dot", text: RED._("rapporto-mt.status.ready", { count: inFlight }) });
     });
     showStatus();
+    // The account checks its store at start; when it fails, say so here at once, in red.
+    account.store().catch(() => showStatus());
 
     node.on("input", (input: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
       const msg = input as MtMsg;
@@ -87,7 +91,7 @@ export default function (RED: NodeAPI) {
         .then((outcome) => {
           inFlight--;
           msg.submit = outcome.result;
-          if (outcome.storeError) node.warn(`message ${String(mt.id)}: ${outcome.storeError}`);
+          if (outcome.storeError) node.warn(logLine(`message ${String(mt.id)}: ${outcome.storeError}`));
           if (outcome.result.accepted) {
             lastError = undefined;
             account.accepted(outcome.result.smscIds[0], options.ptag ?? ptagFor(String(mt.id ?? "")));

@@ -10,6 +10,7 @@ import { openQueue, openStore, type SharedCorrelationStore } from "../../lib/sto
 import { RedisPartGroups } from "../../lib/store/parts-redis";
 import type { DurableQueue } from "../../lib/store/queue";
 import { isRedisUrl } from "../../lib/store/redis-url";
+import { withinMs } from "../../lib/time-limit";
 import { resolveEnvReference } from "./env";
 
 export function stateDir(RED: NodeAPI): string {
@@ -39,4 +40,25 @@ export function openSharedPartGroups(storeUrl: string | undefined, bindId: strin
     onBackgroundError(err as Error);
     return undefined;
   }
+}
+
+/** How long a correlation store may take to answer its first question at start. */
+export const STORE_CHECK_MS = 10_000;
+
+/**
+ * The correlation store, opened and asked one question (a lookup of an id no message has)
+ * within STORE_CHECK_MS. A store that cannot be used (an unknown scheme, a Redis that does not
+ * answer) rejects at once, so its node reports it in red at start, rather than when the first
+ * message has nowhere to be recorded (issue #14, "No silent loss of a promise").
+ */
+export function openCheckedStore(RED: NodeAPI, url: string | undefined, owner: string, onBackgroundError: (err: Error) => void): Promise<SharedCorrelationStore> {
+  return openNodeStore(RED, url, undefined, onBackgroundError).then(async (store) => {
+    try {
+      await withinMs(store.findByMessage(`${owner}:store-check`), STORE_CHECK_MS, `no answer within ${STORE_CHECK_MS / 1000} s`);
+      return store;
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw err;
+    }
+  });
 }

@@ -1,7 +1,9 @@
 /**
  * smpp-bind (config): one SMPP bind to an SMSC, owning its SmppSession and the correlation
  * store that smpp-out writes and smpp-in reads. The session starts when the first smpp-in or
- * smpp-out node registers and is unbound when this node closes (MQTT broker node style).
+ * smpp-out node registers and the store has answered its check, and is unbound when this node
+ * closes (MQTT broker node style). A store that fails its check never binds: every node of the
+ * bind is red with `storeError`, and MTs are refused as temporary.
  */
 import { readFileSync } from "node:fs";
 import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
@@ -14,7 +16,8 @@ import { SessionReadiness } from "../../lib/health/readiness";
 import { resolveEnvReference } from "../shared/env";
 import { registerHealth } from "../shared/health";
 import { shortStatusText, throttledStatus, type ThrottledStatus } from "../shared/status";
-import { openNodeStore } from "../shared/store";
+import { openCheckedStore } from "../shared/store";
+import { logLine } from "../../lib/text/peer-value";
 import { observeSmppBind } from "../shared/observe";
 
 export interface SmppBindDef extends NodeDef {
@@ -48,8 +51,10 @@ export interface SmppBindNode extends Node<SmppBindCredentials> {
   idMode: MessageIdMode;
   /** The store URL as configured (may be a `${VAR}` reference); empty for the embedded store. */
   storeUrl: string;
-  /** The correlation store (opened once, shared by this bind's nodes). */
+  /** The correlation store (opened and checked at start, shared by this bind's nodes); rejects when it cannot be used. */
   store(): Promise<SharedCorrelationStore>;
+  /** Why the correlation store cannot be used, once its check at start failed. */
+  storeError?: string;
   /** A user node joins: the session starts; `onStatus` hears every change. Returns the leave function. */
   register(user: Node, onStatus: (status: NodeStatus) => void): () => void;
   /** The one smpp-in node that answers deliver_sm; false if another already does. */
@@ -70,7 +75,7 @@ export default function (RED: NodeAPI) {
     const node = this;
     const users = new Map<string, (status: NodeStatus) => void>();
     let receiver: { id: string; handler: DeliverHandler } | undefined;
-    let storePromise: Promise<SharedCorrelationStore> | undefined;
+    let storeChecked = false;
     let fanOut: ThrottledStatus | undefined;
     // Counted by the health endpoint once a node uses this bind (nodes/shared/health.ts).
     const readiness = new SessionReadiness(node.name || node.id, () => node.session?.status.state);
@@ -116,23 +121,33 @@ export default function (RED: NodeAPI) {
 
     observeSmppBind(RED, node);
 
-    node.store = () => {
-      storePromise ??= openNodeStore(RED, config.storeUrl, undefined, (err) => node.warn(`correlation store: ${err.message}`));
-      return storePromise;
-    };
+    // Binding without a store would take MTs whose receipts could never be matched: the session
+    // starts only once the store answered its question at start.
+    const storePromise = openCheckedStore(RED, config.storeUrl, "smpp-bind", (err) => node.warn(logLine(`correlation store: ${err.message}`)));
+    const storeFailedView = (): NodeStatus => ({ fill: "red", shape: "ring", text: shortStatusText(node.storeError ?? "correlation store unusable") });
+    storePromise.then(
+      () => {
+        storeChecked = true;
+        if (users.size > 0) node.session?.start();
+      },
+      (err: Error) => {
+        node.storeError = `correlation store unusable: ${logLine(err.message, 200)}`;
+        node.error(`SMPP bind: ${node.storeError}; not bound, and no message is sent or matched until it is fixed and the flow deployed again`);
+        for (const listener of users.values()) listener(storeFailedView());
+      },
+    );
+    node.store = () => storePromise;
 
     node.register = (user, onStatus) => {
       users.set(user.id, onStatus);
-      if (!leaveHealth) {
-        leaveHealth = registerHealth(RED, readiness, (text) => node.warn(text));
-        // Opened now, so the health endpoint probes the store from the start, not from the first message.
-        node.store().catch(() => undefined);
-      }
-      if (node.session) {
-        onStatus(statusView(RED, node.session.status));
-        node.session.start();
-      } else {
+      if (!leaveHealth) leaveHealth = registerHealth(RED, readiness, (text) => node.warn(text));
+      if (!node.session) {
         onStatus({ fill: "red", shape: "ring", text: shortStatusText(node.configError ?? "misconfigured") });
+      } else if (node.storeError) {
+        onStatus(storeFailedView());
+      } else {
+        onStatus(statusView(RED, node.session.status));
+        if (storeChecked) node.session.start();
       }
       return () => {
         users.delete(user.id);
@@ -152,7 +167,7 @@ export default function (RED: NodeAPI) {
       leaveHealth?.();
       fanOut?.cancel();
       const limit = setTimeout(done, CLOSE_LIMIT_MS);
-      const closing = [node.session?.close(), storePromise?.then((s) => s.close())];
+      const closing = [node.session?.close(), storePromise.then((s) => s.close())];
       Promise.allSettled(closing).then(() => {
         clearTimeout(limit);
         done();

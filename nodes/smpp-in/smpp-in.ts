@@ -18,6 +18,7 @@ import { pendingAcks } from "../shared/pending";
 import { openNodeQueue } from "../shared/store";
 import type { SmppBindNode } from "../smpp-bind/smpp-bind";
 import { observeMo, observeReceipt } from "../shared/observe";
+import { logLine } from "../../lib/text/peer-value";
 
 interface SmppInDef extends NodeDef {
   bind: string;
@@ -64,10 +65,10 @@ export default function (RED: NodeAPI) {
     // this instance's session even when the bind's store is a Redis shared by several; in
     // memory when the bind's store is (`memory:`, tests).
     const inMemory = resolveEnvReference(bind.storeUrl).trim().startsWith("memory:");
-    const parts = openNodeQueue<StoredPart>(RED, inMemory ? "memory:" : undefined, heldPartsQueueName(bind.id), (err) => node.error(`long MO parts: ${err.message}`)).then(
+    const parts = openNodeQueue<StoredPart>(RED, inMemory ? "memory:" : undefined, heldPartsQueueName(bind.id), (err) => node.error(logLine(`long MO parts: ${err.message}`))).then(
       (queue) => ({ queue, durable: !inMemory }),
       (err: Error) => {
-        node.error(`cannot open the store of long MO parts (${err.message}): they are held in memory only`);
+        node.error(logLine(`cannot open the store of long MO parts (${err.message}): they are held in memory only`));
         return { queue: new MemoryQueue<StoredPart>(), durable: false };
       },
     );
@@ -107,7 +108,7 @@ export default function (RED: NodeAPI) {
       releaseHandOvers(pendingAcks, node.id);
       receiver
         .close(removed)
-        .catch((err: Error) => node.error(`closing: ${err.message}`))
+        .catch((err: Error) => node.error(logLine(`closing: ${err.message}`)))
         .finally(() => {
           node.status({});
           done();

@@ -70,10 +70,50 @@ describe("Rapporto push endpoints fail closed", () => {
           const calls = (node.status as unknown as { getCalls(): Array<{ thisValue: unknown; args: [{ fill: string; text: string }] }> }).getCalls().filter((call) => call.thisValue === node);
           const status = calls.at(-1)?.args[0];
           assert.equal(status?.fill, "red", `${id} says why in red`);
-          // The test helper loads no message catalogues, so RED._ gives the key back.
-          assert.match(status?.text ?? "", /^(allow-list empty|rapporto-account\.status\.no-sources)$/);
+          // The test helper loads no message catalogues, so RED._ gives the key back, cut to 32 characters.
+          assert.match(status?.text ?? "", /^(allow-list empty|rapporto-account\.status\.no-sour…)$/);
         }
       }
     });
   }
+});
+
+/** The last status a node showed. */
+function lastStatus(id: string): { fill: string; text: string } | undefined {
+  const node = helper.getNode(id);
+  const calls = (node.status as unknown as { getCalls(): Array<{ thisValue: unknown; args: [{ fill: string; text: string }] }> }).getCalls().filter((call) => call.thisValue === node);
+  return calls.at(-1)?.args[0];
+}
+
+/** Every text a node logged with `method` (warn, error). */
+function logged(id: string, method: "warn" | "error"): string[] {
+  const node = helper.getNode(id);
+  const calls = (node[method] as unknown as { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> }).getCalls().filter((call) => call.thisValue === node);
+  return calls.map((call) => String(call.args[0]));
+}
+
+describe("Rapporto push endpoints: short statuses, escaped logs", () => {
+  before(() => startHelper());
+  after(() => stopHelper());
+  afterEach(() => helper.unload());
+
+  test("a bad allow-list entry: the MO node is red with a short text (the full reason is the account's error)", async () => {
+    const entry = `not-an-address-${"x".repeat(80)}`;
+    await helper.load(modules(), flow(entry) as never, { acc: { pass: "p" } });
+    const status = lastStatus("mo");
+    assert.equal(status?.fill, "red");
+    assert.ok((status?.text.length ?? 99) <= 32, `status "${status?.text}" fits beside the node`);
+    assert.ok(logged("acc", "error").some((line) => line.includes("allowed addresses")), "the account logs the whole reason");
+  });
+
+  test("an MO warning holding a peer value is logged escaped, on one line", async () => {
+    await helper.load(modules(), flow("*") as never, { acc: { pass: "p" } });
+    // Control characters are refused at the edge; a backslash passes and must not read as an escape.
+    const res = await request(httpNodeApp()).get(`/rapporto/mo?${MO.replace(/receivedDate=[^&]*/, "receivedDate=yesterday%5Cr%5Cn[error]")}`);
+    assert.equal(res.status, 204, res.text);
+    const warnings = logged("mo", "warn").filter((line) => line.startsWith("MO from +79161234567: "));
+    assert.equal(warnings.length, 1, warnings.join(" | "));
+    assert.ok(!/[\r\n]/.test(warnings[0]), warnings[0]);
+    assert.ok(!warnings[0].includes("yesterday\\r\\n"), `a backslash from the peer stays visible as one: ${warnings[0]}`);
+  });
 });

@@ -67,6 +67,25 @@ describe("MO push parameters (http_mo.rst)", () => {
         params: { clientId: "7916", message: "x", shortNumber: "1", receivedDate: "2024-05-01 13:00:00", sum_sms: "two" },
       },
     },
+    {
+      // The receiver cuts a whole reason at 200 characters; each value is cut to 64 so the reason's tail survives.
+      name: "a 300-character receivedDate: the value is cut and quoted, the reason's tail kept",
+      input: { clientId: "7916", message: "x", shortNumber: "1", receivedDate: "9".repeat(300) },
+      expected: {
+        mo: { from: "+7916", to: "1", text: "x", date: "2024-05-01T10:00:00.000Z" },
+        warnings: [`date is not YYYY-MM-DD HH:MM:SS: "${"9".repeat(64)}…(+236 chars)"; using the time of arrival`],
+        params: { clientId: "7916", message: "x", shortNumber: "1", receivedDate: "9".repeat(300) },
+      },
+    },
+    {
+      name: "sum_sms with a line break and a quote: escaped inside its quotes",
+      input: { clientId: "7916", message: "x", shortNumber: "1", receivedDate: "2024-05-01 13:00:00", sum_sms: '2\r\n"x' },
+      expected: {
+        mo: { from: "+7916", to: "1", text: "x", date: "2024-05-01T13:00:00+03:00" },
+        warnings: ['sum_sms is not a positive number: "2\\r\\n\\"x"'],
+        params: { clientId: "7916", message: "x", shortNumber: "1", receivedDate: "2024-05-01 13:00:00", sum_sms: '2\r\n"x' },
+      },
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -81,6 +100,7 @@ describe("MO push parameters (http_mo.rst)", () => {
     { name: "empty clientId", input: { clientId: "", message: "x" }, reason: "missing clientId" },
     { name: "no message", input: { clientId: "7916" }, reason: "missing message" },
     { name: "message given twice", input: { clientId: "7916", message: ["a", "b"] }, reason: "parameter message is given 2 times" },
+    { name: "a parameter name with CR LF given twice", input: { clientId: "7916", message: "x", "a\r\nb": ["1", "2"] }, reason: "parameter a\\r\\nb is given 2 times" },
   ];
   for (const c of bad) test(`refuses ${c.name}`, () => assert.deepEqual(parseMoPush(c.input, { timeZone: "UTC" }), { ok: false, reason: c.reason }));
 });
