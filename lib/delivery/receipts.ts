@@ -57,8 +57,8 @@ export interface ReceiptHandlers<R extends PartReceipt> {
 }
 
 export type ReceiptHandling =
-  | { kind: "reported"; answer: Answer; status: Status; handOver: HandOver }
-  | { kind: "no-change"; answer: Answer }
+  | { kind: "reported"; answer: Answer; status: Status; handOver: HandOver; early?: boolean }
+  | { kind: "no-change"; answer: Answer; early?: boolean }
   | { kind: "not-yet"; answer: Answer; deliveries: number }
   | { kind: "unmatched"; answer: Answer; emitted: boolean }
   | { kind: "stopping"; answer: Answer }
@@ -113,8 +113,11 @@ export class ReceiptDesk<R extends PartReceipt = PartReceipt> {
         for (const key of receipt.keys) {
           const found = await store.findByPart(key);
           if (!found) continue;
+          // Early: it overtook its correlation write and was found only after waiting (metrics).
+          const early = lookup > 0 || unknown !== undefined;
           this.unknown.delete(receipt.messageId);
-          return await this.ofOneMessage.run(found.rapidproId, (waited) => this.report(store, receipt, key, waited ? undefined : found));
+          const handling = await this.ofOneMessage.run(found.rapidproId, (waited) => this.report(store, receipt, key, waited ? undefined : found));
+          return early && (handling.kind === "reported" || handling.kind === "no-change") ? { ...handling, early } : handling;
         }
         // The wait counts from the first delivery of this receipt, not from this one.
         unknown ??= this.firstSeen(receipt.messageId);

@@ -6,7 +6,7 @@
  */
 import type { MO, Status } from "../contract";
 import { HAND_OVER_ANSWER, type AnswerTable, type HandOver } from "../delivery/answers";
-import { ReceiptDesk, type PartReceipt, type ReceiptStore } from "../delivery/receipts";
+import { ReceiptDesk, type PartReceipt, type ReceiptHandling, type ReceiptStore } from "../delivery/receipts";
 import { HeldParts, type PartHandle, type StoredPart } from "../sms/held-parts";
 import type { PartialMessage } from "../sms/reassembly";
 import type { DurableQueue } from "../store/queue";
@@ -57,6 +57,8 @@ export interface SmppReceiverEvents {
   status(status: Status, receipt: Receipt): Promise<HandOver>;
   unmatched(receipt: Receipt): void;
   warn(text: string): void;
+  /** Every receipt once handled, however it ended (metrics and the trace, nodes/shared/observe.ts). */
+  receipt?(receipt: Receipt, handling: ReceiptHandling, arrivedAt: number): void;
 }
 
 export class SmppReceiver {
@@ -83,6 +85,7 @@ export class SmppReceiver {
       status: (status, receipt) => events.status(status, receipt),
       unmatched: (receipt) => events.unmatched(receipt),
       warn: (text) => events.warn(logLine(text)),
+      receipt: (receipt, handling, arrivedAt) => events.receipt?.(receipt, handling, arrivedAt),
     };
     this.desk = new ReceiptDesk<SmppReceipt>(
       store,
@@ -116,7 +119,9 @@ export class SmppReceiver {
     switch (content.kind) {
       case "receipt": {
         const { receipt } = content;
-        const handling = await this.desk.handle({ messageId: receipt.messageId, keys: receiptIdKeys(receipt.messageId, this.options.idMode), state: receipt.status, reason: receipt.reason, receipt });
+const arrivedAt = Date.now();
+                const handling = await this.desk.handle({ messageId: receipt.messageId, keys: receiptIdKeys(receipt.messageId, this.options.idMode), state: receipt.status, reason: receipt.reason, receipt });
+        this.events.receipt?.(receipt, handling, arrivedAt);
         if (handling.kind === "store-error") this.events.warn(`receipt for ${receipt.messageId} answered "try again": ${handling.reason}`);
         return SMPP_ANSWERS[handling.answer];
       }

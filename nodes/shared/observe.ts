@@ -10,6 +10,7 @@ import type { MO, MT, Status, SubmitResult } from "../../lib/contract";
 import type { CourierCall } from "../../lib/rapidpro/callbacks";
 import type { CourierOutcome } from "../../lib/rapidpro/courier-client";
 import type { Receipt } from "../../lib/smpp/receipt";
+import type { ReceiptHandling } from "../../lib/delivery/receipts";
 import type { SessionStatus, SubmitOutcome } from "../../lib/smpp/session";
 import type { DurableQueue } from "../../lib/store/queue";
 import type { ChannelCounters, ConnectionCounters, ConnectionState, ReceiptOutcome } from "../../lib/metrics/counters";
@@ -278,12 +279,12 @@ function traceSubmit(via: Node, mt: MT, sentAt: number | undefined, index: numbe
 }
 
 /** smpp-in (and any receipt node): a receipt, matched to a RapidPro id or not. */
-export function observeReceipt(connection: Node, receipt: Pick<Receipt, "messageId" | "stat" | "status" | "reason">, rapidproId: string | undefined, outcome: ReceiptOutcome): void {
+export function observeReceipt(connection: Node, receipt: Pick<Receipt, "messageId" | "stat" | "status" | "reason">, rapidproId: string | undefined, outcome: ReceiptOutcome, at = Date.now()): void {
   const counters = connections.get(connection);
   if (!counters) return;
   counters.receipt(outcome);
   traceLog.record({
-    at: Date.now(),
+    at,
     step: "receipt",
     id: rapidproId,
     smscIds: [receipt.messageId],
@@ -292,6 +293,15 @@ export function observeReceipt(connection: Node, receipt: Pick<Receipt, "message
     status: receipt.stat || receipt.status,
     detail: outcome === "matched" ? receipt.reason : `${outcome}${receipt.reason ? `: ${receipt.reason}` : ""}`,
   });
+}
+
+
+/** A receipt as the delivery core handled it (lib/delivery/receipts.ts): counted once per delivery of it. */
+export function observeReceipts(connection: Node, receipt: Pick<Receipt, "messageId" | "stat" | "status" | "reason">, handling: ReceiptHandling, arrivedAt: number): void {
+  if (handling.kind === "reported") observeReceipt(connection, receipt, String(handling.status.id), handling.early ? "early" : "matched", arrivedAt);
+  else if (handling.kind === "no-change") observeReceipt(connection, receipt, undefined, handling.early ? "early" : "matched", arrivedAt);
+  else if (handling.kind === "unmatched") observeReceipt(connection, receipt, undefined, "unmatched", arrivedAt);
+  else if (handling.kind === "not-yet") observeReceipt(connection, receipt, undefined, "early", arrivedAt);
 }
 
 /** smpp-in (and any MO node): an MO, and whether RapidPro (or the outbox) took it. */

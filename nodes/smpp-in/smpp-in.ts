@@ -17,7 +17,7 @@ import { resolveEnvReference } from "../shared/env";
 import { pendingAcks } from "../shared/pending";
 import { openNodeQueue } from "../shared/store";
 import type { SmppBindNode } from "../smpp-bind/smpp-bind";
-import { observeMo, observeReceipt } from "../shared/observe";
+import { observeMo, observeReceipts } from "../shared/observe";
 import { logLine } from "../../lib/text/peer-value";
 
 interface SmppInDef extends NodeDef {
@@ -82,14 +82,9 @@ export default function (RED: NodeAPI) {
             observeMo(bind, msg.payload, msg.smpp.parts, taken.kind === "rapidpro" || taken.kind === "outbox");
             return taken;
           }),
-        status: (status, receipt) => {
-          observeReceipt(bind, receipt, String(status.id), "matched");
-          return emit(1, { payload: status, receipt } as NodeMessage);
-        },
-        unmatched: (receipt) => {
-          observeReceipt(bind, receipt, undefined, "unmatched");
-          node.send([null, null, { payload: receipt, topic: "unmatched" } as NodeMessage]);
-        },
+        status: (status, receipt) => emit(1, { payload: status, receipt } as NodeMessage),
+        unmatched: (receipt) => node.send([null, null, { payload: receipt, topic: "unmatched" } as NodeMessage]),
+        receipt: (receipt, handling, arrivedAt) => observeReceipts(bind, receipt, handling, arrivedAt),
         warn: (text) => node.warn(text),
       },
     );
