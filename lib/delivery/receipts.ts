@@ -6,7 +6,10 @@
  * - The status is worked out on a copy of the message's entry, handed over, and the store is
  *   written after the hand-over was taken. A hand-over that failed, or that a crash cut short,
  *   is reported again when the aggregator delivers the receipt again; a repeated receipt after a
- *   taken hand-over reports nothing. Receipts of one message are taken one at a time.
+ *   taken hand-over reports nothing. Receipts of one message are taken one at a time: in this
+ *   process, and across the instances sharing a Redis store through the store's `exclusive`
+ *   (lib/store/redis-lock.ts). The entry is read again whenever either wait may have let
+ *   another receipt of the message change it.
  * - A receipt whose id is not in the store may have overtaken its submit's correlation write. It
  *   waits for that write: it watches its ids (lib/store/part-watch.ts) and looks again as soon as a
  *   put naming one of them ended in this process, or at timed lookups (writes by another instance
@@ -31,8 +34,15 @@ export interface PartReceipt {
   reason?: string;
 }
 
-/** A store whose puts in this process can be watched (lib/store/index.ts gives one); plain stores are polled. */
-export type ReceiptStore = CorrelationStore & { watchParts?(partIds: readonly string[]): PartWatch };
+/**
+ * A store whose puts in this process can be watched (lib/store/index.ts gives one); plain stores
+ * are polled. `exclusive`, where the store is shared by several instances, runs `fn` while no
+ * other instance runs one for the same message; `waited` true means "read the entry again".
+ */
+export type ReceiptStore = CorrelationStore & {
+  watchParts?(partIds: readonly string[]): PartWatch;
+  exclusive?<T>(rapidproId: string, fn: (waited: boolean) => Promise<T>): Promise<T>;
+};
 
 export interface ReceiptOptions {
   /** Longest one delivery waits for an unknown id's correlation. */
@@ -116,7 +126,13 @@ export class ReceiptDesk<R extends PartReceipt = PartReceipt> {
           // Early: it overtook its correlation write and was found only after waiting (metrics).
           const early = lookup > 0 || unknown !== undefined;
           this.unknown.delete(receipt.messageId);
-          const handling = await this.ofOneMessage.run(found.rapidproId, (waited) => this.report(store, receipt, key, waited ? undefined : found));
+          const id = found.rapidproId;
+          // One at a time here, then across instances; after either wait the entry is read again.
+          const handling = await this.ofOneMessage.run(id, (waitedHere) =>
+            store.exclusive
+              ? store.exclusive(id, (waitedElsewhere) => this.report(store, receipt, key, waitedHere || waitedElsewhere ? undefined : found))
+              : this.report(store, receipt, key, waitedHere ? undefined : found),
+          );
           return early && (handling.kind === "reported" || handling.kind === "no-change") ? { ...handling, early } : handling;
         }
         // The wait counts from the first delivery of this receipt, not from this one.

@@ -1,14 +1,15 @@
 /**
  * The receiving side of an SMPP bind, independent of Node-RED: each deliver_sm becomes an MO
- * (long ones reassembled, their parts kept on disk meanwhile: lib/sms/held-parts.ts), a status
+ * (long ones reassembled, their parts kept on disk meanwhile, or in Redis where several instances
+ * share the bind's store: lib/sms/held-parts.ts), a status
  * (lib/delivery/receipts.ts) or an unmatched receipt, and is answered with the command_status
  * SMPP_ANSWERS gives for how its hand-over ended. smpp-in is thin glue over this class.
  */
 import type { MO, Status } from "../contract";
 import { HAND_OVER_ANSWER, type AnswerTable, type HandOver } from "../delivery/answers";
 import { ReceiptDesk, type PartReceipt, type ReceiptHandling, type ReceiptStore } from "../delivery/receipts";
-import { HeldParts, type PartHandle, type StoredPart } from "../sms/held-parts";
-import type { PartialMessage } from "../sms/reassembly";
+import { HeldParts, type PartHandle, type SharedPartGroups, type StoredPart } from "../sms/held-parts";
+import type { PartialMessage, Reassembled } from "../sms/reassembly";
 import type { DurableQueue } from "../store/queue";
 import { ESME_ROK, ESME_RX_P_APPN, ESME_RX_T_APPN } from "./command-status";
 import { readDeliverSm, type DeliverSmFields } from "./deliver";
@@ -72,12 +73,18 @@ export class SmppReceiver {
   private queue: DurableQueue<StoredPart> | undefined;
   private readonly events: SmppReceiverEvents;
 
-  /** `parts`: where kept MO parts live, and whether that survives a restart. */
+  /**
+   * `parts`: where kept MO parts live, and whether that survives a restart. `sharedParts`: set
+   * when the bind's store is shared by several instances (Redis, docs/design.md decision 36),
+   * whose binds may each get some parts of one long MO; the parts are kept there instead, and
+   * the instance that gets the last one hands the message over. The caller opens and closes it.
+   */
   constructor(
     store: () => Promise<ReceiptStore>,
     parts: Promise<{ queue: DurableQueue<StoredPart>; durable: boolean }>,
     private readonly options: SmppReceiverOptions,
     events: SmppReceiverEvents,
+    sharedParts?: SharedPartGroups,
   ) {
     // Warnings carry what the SMSC sent (addresses, receipt ids, reasons): escaped once, here.
     this.events = {
@@ -95,16 +102,14 @@ export class SmppReceiver {
     this.ready = parts.then(async ({ queue, durable }) => {
       this.durable = durable;
       this.queue = queue;
-      const held = new HeldParts(queue, { timeoutMs: options.reassemblyTimeoutMs, onFlush: (partial) => this.handPartialOn(partial) });
+      const held = new HeldParts(queue, { timeoutMs: options.reassemblyTimeoutMs, onFlush: (partial) => this.handPartialOn(partial) }, sharedParts);
       this.held = held;
       const restored = await held.restore().catch((err: Error) => {
         this.events.warn(`long MO parts kept before the restart could not be read: ${err.message}`);
         return { parts: 0, complete: [], dropped: [] };
       });
       for (const reason of restored.dropped) this.events.warn(`long MO part let go: ${reason}`);
-      for (const message of restored.complete) {
-        void this.handOn({ from: message.from, to: message.to, text: message.text, date: new Date(message.firstAt).toISOString() }, message.parts, message.contexts);
-      }
+      for (const message of restored.complete) void this.handOnComplete(message);
       return held;
     });
     this.sweeper = setInterval(() => this.held?.reassembler.sweep(), 10_000);
@@ -128,16 +133,19 @@ const arrivedAt = Date.now();
       case "mo":
         // Only the completing part is answered with an error, so only it will come again.
         return this.handOn(content.mo, content.parts, content.contexts);
-      case "pending":
+      case "pending": {
         // Parts are acknowledged when held (an SMSC that sends one deliver_sm at a time would
         // never send the last part otherwise), so they are kept on disk first.
+        let completed: Reassembled<PartHandle> | undefined;
         try {
-          await parts.keep(handle);
-          return SMPP_ANSWERS.taken;
+          completed = await parts.keep(handle);
         } catch (err) {
           this.events.warn(`a part of a long MO from ${handle.fragment?.from ?? "?"} could not be kept, the SMSC will deliver it again: ${(err as Error).message}`);
           return SMPP_ANSWERS.again;
         }
+        // With shared parts, this one completes a message whose other parts came to other instances.
+        return completed ? this.handOnComplete(completed) : SMPP_ANSWERS.taken;
+      }
       case "duplicate":
         return SMPP_ANSWERS.taken;
       case "invalid":
@@ -149,7 +157,8 @@ const arrivedAt = Date.now();
   /**
    * Stops taking work: waiting receipts are answered "try again" (the SMSC delivers them to
    * whoever binds next). Kept MO parts wait on disk for the next start; in memory, or when the
-   * node is gone for good (`removed`), they go on now as partial MOs.
+   * node is gone for good (`removed`), they go on now as partial MOs. Shared parts stay in
+   * Redis for the other instances (lib/sms/held-parts.ts).
    */
   async close(removed: boolean): Promise<void> {
     this.closing = true;
@@ -180,6 +189,11 @@ const arrivedAt = Date.now();
       this.held?.putBack(handles);
     }
     return SMPP_ANSWERS[answer];
+  }
+
+  /** A message whose parts all came (restored, or completed in a shared store). */
+  private handOnComplete(message: Reassembled<PartHandle>): Promise<number> {
+    return this.handOn({ from: message.from, to: message.to, text: message.text, date: new Date(message.firstAt).toISOString() }, message.parts, message.contexts);
   }
 
   /** A long MO given up on (timeout, room, close) goes on with the parts that came; tried again at the next sweep if not taken. */

@@ -15,7 +15,7 @@ import type { StoredPart } from "../../lib/sms/held-parts";
 import { MemoryQueue } from "../../lib/store/queue-memory";
 import { resolveEnvReference } from "../shared/env";
 import { pendingAcks } from "../shared/pending";
-import { openNodeQueue } from "../shared/store";
+import { openNodeQueue, openSharedPartGroups } from "../shared/store";
 import type { SmppBindNode } from "../smpp-bind/smpp-bind";
 import { observeMo, observeReceipts } from "../shared/observe";
 import { logLine } from "../../lib/text/peer-value";
@@ -61,9 +61,10 @@ export default function (RED: NodeAPI) {
         node.send(out);
       });
 
-    // Parts of long MOs are kept on this machine (lib/sms/held-parts.ts), since they belong to
-    // this instance's session even when the bind's store is a Redis shared by several; in
-    // memory when the bind's store is (`memory:`, tests).
+    // Parts of long MOs are kept on this machine (lib/sms/held-parts.ts), in memory when the
+    // bind's store is (`memory:`, tests); with a Redis store, in Redis, since the parts of one
+    // message may come to several instances' binds (docs/design.md decision 36).
+    const sharedParts = openSharedPartGroups(bind.storeUrl, bind.id, (err) => node.error(logLine(`long MO parts: ${err.message}`)));
     const inMemory = resolveEnvReference(bind.storeUrl).trim().startsWith("memory:");
     const parts = openNodeQueue<StoredPart>(RED, inMemory ? "memory:" : undefined, heldPartsQueueName(bind.id), (err) => node.error(logLine(`long MO parts: ${err.message}`))).then(
       (queue) => ({ queue, durable: !inMemory }),
@@ -87,6 +88,7 @@ export default function (RED: NodeAPI) {
         receipt: (receipt, handling, arrivedAt) => observeReceipts(bind, receipt, handling, arrivedAt),
         warn: (text) => node.warn(text),
       },
+      sharedParts,
     );
 
     const leave = bind.register(node, (status) => node.status(status));
@@ -103,6 +105,7 @@ export default function (RED: NodeAPI) {
       releaseHandOvers(pendingAcks, node.id);
       receiver
         .close(removed)
+        .then(() => sharedParts?.close())
         .catch((err: Error) => node.error(logLine(`closing: ${err.message}`)))
         .finally(() => {
           node.status({});
