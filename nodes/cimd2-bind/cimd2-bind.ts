@@ -4,13 +4,13 @@
  * cimd2-out node registers and logs out when this node closes (MQTT broker node style,
  * nodes/shared/bind.ts).
  */
-import { readFileSync } from "node:fs";
 import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { CIMD2_BIND_DEFAULTS } from "../../lib/cimd2/defaults";
 import type { Delivery, DeliveryAnswer } from "../../lib/cimd2/deliver";
 import { Cimd2Session, type Cimd2SessionOptions, type SessionStatus } from "../../lib/cimd2/session";
 import { ownSession, sessionStatusView, type BindCore } from "../shared/bind";
 import { resolveEnvReference } from "../shared/env";
+import { smscAddress } from "../shared/smsc-address";
 
 export interface Cimd2BindDef extends NodeDef {
   host: string;
@@ -91,30 +91,15 @@ function seconds(value: unknown, fallback: number, zero = false): number {
 
 /** Node config to session options, or the first reason it cannot work (the session checks the rest). */
 export function cimd2SessionOptions(config: Partial<Cimd2BindDef>, credentials: { username: string; password: string }): { options: Cimd2SessionOptions } | { error: string } {
-  const host = String(config.host ?? "").trim();
-  if (!host) return { error: "SMSC host is empty" };
-  const port = Number(config.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return { error: `SMSC port "${String(config.port)}" is not a TCP port` };
+  const where = smscAddress(config);
+  if ("error" in where) return where;
   if (!credentials.username) return { error: "user identity is empty" };
   const window = String(config.window ?? "").trim() === "" ? CIMD2_BIND_DEFAULTS.window : Number(config.window);
   if (!Number.isInteger(window) || window < 1 || window > 127) return { error: `window "${String(config.window)}" is not 1 to 127` };
-  let tls: Cimd2SessionOptions["tls"];
-  if (config.tls) {
-    tls = { rejectUnauthorized: config.tlsVerify !== false };
-    if (config.caFile?.trim()) {
-      try {
-        tls.ca = readFileSync(config.caFile.trim());
-      } catch (err) {
-        return { error: `cannot read the CA file: ${(err as Error).message}` };
-      }
-    }
-  }
   const throughput = Number(config.throughput);
   return {
     options: {
-      host,
-      port,
-      tls,
+      ...where.address,
       username: credentials.username,
       password: credentials.password,
       window,

@@ -4,7 +4,6 @@
  * smpp-out node registers and is unbound when this node closes (MQTT broker node style,
  * nodes/shared/bind.ts).
  */
-import { readFileSync } from "node:fs";
 import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { ESME_RX_T_APPN, parseStatusList } from "../../lib/smpp/command-status";
 import { SMPP_BIND_DEFAULTS } from "../../lib/smpp/defaults";
@@ -12,6 +11,7 @@ import type { MessageIdMode } from "../../lib/smpp/receipt";
 import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
 import { ownSession, sessionStatusView, type BindCore } from "../shared/bind";
 import { resolveEnvReference } from "../shared/env";
+import { smscAddress } from "../shared/smsc-address";
 
 export interface SmppBindDef extends NodeDef {
   host: string;
@@ -87,10 +87,8 @@ export function sessionOptions(
   config: Partial<SmppBindDef>,
   credentials: { systemId: string; password: string },
 ): { options: SmppSessionOptions } | { error: string } {
-  const host = String(config.host ?? "").trim();
-  if (!host) return { error: "SMSC host is empty" };
-  const port = Number(config.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return { error: `SMSC port "${String(config.port)}" is not a TCP port` };
+  const where = smscAddress(config);
+  if ("error" in where) return where;
   if (!credentials.systemId) return { error: "system_id is empty" };
   const mode = config.mode && MODES.includes(config.mode) ? config.mode : "transceiver";
   let temporaryStatuses: number[] | undefined;
@@ -99,23 +97,10 @@ export function sessionOptions(
   } catch (err) {
     return { error: `temporary statuses: ${(err as Error).message}` };
   }
-  let tls: SmppSessionOptions["tls"];
-  if (config.tls) {
-    tls = { rejectUnauthorized: config.tlsVerify !== false };
-    if (config.caFile?.trim()) {
-      try {
-        tls.ca = readFileSync(config.caFile.trim());
-      } catch (err) {
-        return { error: `cannot read the CA file: ${(err as Error).message}` };
-      }
-    }
-  }
   const throughput = Number(config.throughput);
   return {
     options: {
-      host,
-      port,
-      tls,
+      ...where.address,
       systemId: credentials.systemId,
       password: credentials.password,
       systemType: config.systemType ?? "",
