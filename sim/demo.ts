@@ -10,6 +10,8 @@
  * Every MT gets a fresh time-ordered UUID (v7), so a second run's messages are new to the
  * store kept in the user directory and their receipts show again. PORT changes the editor's
  * port; DEMO_USER_DIR another user directory (the tests run two demos on one).
+ * DEMO_BRIDGE=cimd2 runs the CIMD2 bridge example instead (user directory `.node-red-cimd2/`),
+ * with the CIMD2 simulator unless CIMD2_HOST is set.
  */
 import fs from "node:fs";
 import net from "node:net";
@@ -18,10 +20,12 @@ import { newMessageUuid } from "../lib/rapidpro/uuid";
 import { PACKAGE_ROOT, startNodeRed, type NodeRed } from "./node-red";
 import { DEFAULT_SEND_BODY, describeCall, sendMt, startCourier, type CourierSim } from "./courier";
 import { deliverRespName, startSmsc, type SmscSim } from "./smsc";
+import { startCimd2Sim, type Cimd2Sim } from "./cimd2";
 
 const PORT = Number(process.env.PORT) || 1880;
-const USER_DIR = process.env.DEMO_USER_DIR ? path.resolve(process.env.DEMO_USER_DIR) : path.join(PACKAGE_ROOT, ".node-red");
-const EXAMPLE = path.join(PACKAGE_ROOT, "examples", "rapidpro-smpp-bridge.json");
+const CIMD2 = process.env.DEMO_BRIDGE === "cimd2";
+const USER_DIR = process.env.DEMO_USER_DIR ? path.resolve(process.env.DEMO_USER_DIR) : path.join(PACKAGE_ROOT, CIMD2 ? ".node-red-cimd2" : ".node-red");
+const EXAMPLE = path.join(PACKAGE_ROOT, "examples", CIMD2 ? "rapidpro-cimd2-bridge.json" : "rapidpro-smpp-bridge.json");
 const DEMO_CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
 const DEMO_AUTH = "Token demo-secret";
 
@@ -42,12 +46,18 @@ async function main(): Promise<void> {
   const env: Record<string, string> = {};
   let courier: CourierSim | undefined;
   let smsc: SmscSim | undefined;
+  let cimd2: Cimd2Sim | undefined;
   if (!process.env.RAPIDPRO_URL) {
     courier = await startCourier({ channelUuid: DEMO_CHANNEL });
     Object.assign(env, { RAPIDPRO_URL: courier.url, RAPIDPRO_CHANNEL_UUID: DEMO_CHANNEL, RAPIDPRO_AUTH: DEMO_AUTH });
     console.log(`[demo] courier simulator on ${courier.url} (set RAPIDPRO_URL and friends to use a real RapidPro)`);
   }
-  if (!process.env.SMPP_HOST) {
+  if (CIMD2 && !process.env.CIMD2_HOST) {
+    cimd2 = await startCimd2Sim({ reportDelayMs: 1500, redeliverMs: 2000, keepSubmitted: false });
+    Object.assign(env, { CIMD2_HOST: "127.0.0.1", CIMD2_PORT: String(cimd2.port), CIMD2_USERNAME: "demo", CIMD2_PASSWORD: "demo" });
+    console.log(`[demo] CIMD2 SMSC simulator on 127.0.0.1:${cimd2.port} (set CIMD2_HOST and friends to use a real SMSC)`);
+  }
+  if (!CIMD2 && !process.env.SMPP_HOST) {
     smsc = await startSmsc({ port: 0, receiptDelayMs: 1500, redeliverMs: 2000, keepSubmitted: false });
     Object.assign(env, { SMPP_HOST: "127.0.0.1", SMPP_PORT: String(smsc.port), SMPP_SYSTEM_ID: "demo", SMPP_PASSWORD: "demo" });
     console.log(`[demo] SMSC simulator on 127.0.0.1:${smsc.port} (set SMPP_HOST and friends to use a real SMSC)`);
@@ -67,7 +77,8 @@ async function main(): Promise<void> {
 
   const timers: NodeJS.Timeout[] = [];
   if (courier) timers.push(playCourier(red, courier));
-  if (smsc) timers.push(playPhones(smsc));
+  if (smsc) timers.push(playPhones((mo) => smsc.sendMo(mo).then((statuses) => `deliver_sm_resp ${statuses.map(deliverRespName).join(", ")}`)));
+  if (cimd2) timers.push(playPhones((mo) => cimd2.sendMo(mo).then((answers) => `CIMD2 answers ${answers.join(",")}`)));
 
   let stopping = false;
   const stop = async () => {
@@ -77,6 +88,7 @@ async function main(): Promise<void> {
     await red.stop();
     await courier?.close();
     await smsc?.close();
+    await cimd2?.close();
     process.exit(0);
   };
   process.on("SIGINT", stop);
@@ -124,14 +136,13 @@ function playCourier(red: NodeRed, courier: CourierSim): NodeJS.Timeout {
 }
 
 /** A phone answers now and then: an MO through the SMSC simulator every 10 s. */
-function playPhones(smsc: SmscSim): NodeJS.Timeout {
+function playPhones(sendMo: (mo: { from: string; to: string; text: string }) => Promise<string>): NodeJS.Timeout {
   let n = 0;
   return setInterval(() => {
     n++;
     const text = n % 2 ? `Reply ${n} from a phone` : `Ответ ${n} с телефона ☺`;
-    smsc
-      .sendMo({ from: "+250788123123", to: "2020", text })
-      .then((statuses) => console.log(`[demo] phone -> SMSC -> bridge: MO "${text}" -> deliver_sm_resp ${statuses.map(deliverRespName).join(", ")}`))
+    sendMo({ from: "+250788123123", to: "2020", text })
+      .then((answered) => console.log(`[demo] phone -> SMSC -> bridge: MO "${text}" -> ${answered}`))
       .catch((err: Error) => console.log(`[demo] MO failed: ${err.message}`));
   }, 10_000);
 }

@@ -45,6 +45,7 @@ const SHOWN_ONLY_WITH: Array<{ type: string; control: string; off: string | bool
   { type: "rapidpro-channel", control: "queue", off: false, on: true, row: "storeUrl" },
   { type: "rapidpro-out", control: "action", off: "status", on: "reply", row: "acceptedText" },
   { type: "smpp-bind", control: "tls", off: false, on: true, row: "tlsVerify" },
+  { type: "cimd2-bind", control: "tls", off: false, on: true, row: "tlsVerify" },
   { type: "rapporto-account", control: "profile", off: "v5", on: "custom", row: "p_destination" },
   { type: "rapporto-dlr", control: "poll", off: false, on: true, row: "pollUrl" },
 ];
@@ -58,6 +59,9 @@ const MUST_REFUSE: Record<string, string[]> = {
   "rapidpro-channel": ["baseUrl", "channelUuid", "maxPending", "giveUpAfter"],
   "rapidpro-in": ["path", "timeout"],
   "smpp-bind": ["host", "port"],
+  "cimd2-bind": ["host", "port", "window", "responseTimeout"],
+  "cimd2-out": ["maxParts", "validity"],
+  "cimd2-in": ["ackTimeout", "unmatchedWait"],
   "rapporto-account": ["url", "serviceId", "rate", "allowedIps"],
   "rapporto-mo": ["path", "timeZone"],
   "rapporto-dlr": ["path", "maxTries"],

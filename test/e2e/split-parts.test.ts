@@ -1,5 +1,5 @@
 /**
- * Courier's split parts end to end: both bridge examples in a real Node-RED with the packed
+ * Courier's split parts end to end: the SMPP, CIMD2 and Rapporto bridge examples in a real Node-RED with the packed
  * package, against the courier, SMSC and Rapporto simulators. Courier sends a text longer than
  * the channel's `max_length` (UTF-8 bytes) as one request per part, every part with the same id
  * (reference rapidpro-external-channel.md §4.1); each part must reach the phone exactly once and
@@ -19,6 +19,7 @@ import { freePort, PACKAGE_ROOT, startNodeRed, type NodeRed } from "../../sim/no
 import { DEFAULT_SEND_BODY, sendMt, splitText, startCourier, type CourierSim, type ExChannelConfig } from "../../sim/courier";
 import { RapportoSim } from "../../sim/rapporto";
 import { AUTH, CHANNEL, installedTemplate, startBridge, tempWork, type Bridge } from "../helpers/bridge-ledger";
+import { startCimd2Bridge, type Cimd2Bridge } from "../helpers/cimd2-bridge";
 import { waitFor } from "../helpers/wait";
 
 const RECEIPT_DELAY_MS = 1000;
@@ -191,5 +192,18 @@ splitCases(
     await rapporto?.red.stop().catch(() => undefined);
     await rapporto?.sim.close();
     await rapporto?.courier.close();
+  },
+);
+
+let cimd2: Cimd2Bridge | undefined;
+splitCases(
+  "CIMD2",
+  async () => {
+    cimd2 = await startCimd2Bridge({ template, userDir: path.join(work, "cimd2"), sim: { reportDelayMs: RECEIPT_DELAY_MS, redeliverMs: 500 } });
+    const bridge = cimd2;
+    return { courier: bridge.courier, red: bridge.red, phone: () => bridge.sim.submitted.map((r) => r.text ?? ""), kill: bridge.kill, restart: bridge.restart, log: bridge.log };
+  },
+  async () => {
+    await cimd2?.close();
   },
 );

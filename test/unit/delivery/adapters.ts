@@ -1,9 +1,17 @@
 /**
  * The delivery core as each protocol drives it, behind one shape, so that core.test.ts runs
- * the same table against SMPP (lib/smpp/sender.ts and receiver.ts over a recording session)
- * and Rapporto (lib/rapporto/client.ts against sim/rapporto, and DlrReceiver/parseMoPush).
+ * the same table against SMPP (lib/smpp/sender.ts and receiver.ts over a recording session),
+ * CIMD2 (lib/cimd2/sender.ts and receiver.ts likewise) and Rapporto (lib/rapporto/client.ts
+ * against sim/rapporto, and DlrReceiver/parseMoPush).
  */
 import type { MT, Status, SubmitResult } from "../../../lib/contract";
+import { Cimd2Receiver, CIMD2_ANSWERS } from "../../../lib/cimd2/receiver";
+import { Cimd2Sender } from "../../../lib/cimd2/sender";
+import { toDelivery, type DeliveryAnswer } from "../../../lib/cimd2/deliver";
+import { param, type Parameter } from "../../../lib/cimd2/packet";
+import { P } from "../../../lib/cimd2/parameters";
+import type { SubmitOutcome as Cimd2Outcome } from "../../../lib/cimd2/session";
+import { decodeCimd2Text } from "../../../lib/cimd2/text";
 import type { Answer, HandOver } from "../../../lib/delivery/answers";
 import { RapportoClient } from "../../../lib/rapporto/client";
 import { DLR_ANSWERS } from "../../../lib/rapporto/dlr";
@@ -17,6 +25,9 @@ import { MemoryStore } from "../../../lib/store/memory";
 import { MemoryQueue } from "../../../lib/store/queue-memory";
 import type { CorrelationStore } from "../../../lib/store/types";
 import { startRapportoSim } from "../../../sim/rapporto";
+
+/** A protocol's answer as the tests compare it: SMPP command_status, HTTP status, CIMD2 response (`70`, `900:710`). */
+export type AnswerCode = number | string;
 
 export type ReceiptState = "sent" | "delivered" | "failed";
 
@@ -32,7 +43,7 @@ export interface Bridge {
   /** The next submission is refused for good by the aggregator. */
   refuseNext(): void;
   /** A receipt for one SMS id; resolves with the protocol's answer code (compare with `answers`). */
-  receipt(smsId: string, state: ReceiptState): Promise<number>;
+  receipt(smsId: string, state: ReceiptState): Promise<AnswerCode>;
   /** Statuses handed over to RapidPro so far. */
   readonly statuses: Status[];
   /** How the next hand-overs end (RapidPro took them, unless told otherwise). */
@@ -42,7 +53,7 @@ export interface Bridge {
   /** An MO's sender as RapidPro gets it, from a number the aggregator says is international or not. */
   moSender(number: string, international: boolean): Promise<string>;
   /** How the aggregator is answered for each abstract answer: the protocol's table. */
-  readonly answers: Readonly<Record<Answer, number>>;
+  readonly answers: Readonly<Record<Answer, AnswerCode>>;
   store: CorrelationStore;
   close(): Promise<void>;
 }
@@ -52,6 +63,8 @@ export interface Adapter {
   /** SMS of one courier request of this many UCS-2 characters (Rapporto splits on its side: always 1). */
   smsPerUcs2Part(chars: number): number;
   open(options?: { defaultSender?: string; waitMs?: number }): Promise<Bridge>;
+  /** The id the aggregator gives the submission after the one given `id` (default: its trailing number plus one). */
+  nextSmsId?(id: string): string;
 }
 
 let binds = 0;
@@ -84,58 +97,72 @@ function textsOf(pdus: readonly SubmitSmParams[]): string[] {
   return texts;
 }
 
+/** What the SMSC adapters record and switch, and the Bridge members that read them. */
+function recorder() {
+  const r = {
+    store: new MemoryStore(),
+    statuses: [] as Status[],
+    unmatched: [] as string[],
+    handOver: { kind: "rapidpro" } as HandOver,
+    refuse: false,
+    /** Sender of the latest MO handed over. */
+    mo: undefined as string | undefined,
+    /** The next SMS id's number. */
+    next: 1,
+  };
+  const members = {
+    store: r.store,
+    statuses: r.statuses,
+    unmatched: r.unmatched,
+    refuseNext: () => void (r.refuse = true),
+    handOvers: (outcome: HandOver) => void (r.handOver = outcome),
+  };
+  return { r, members };
+}
+
 export const SMPP: Adapter = {
   name: "SMPP",
   smsPerUcs2Part: (chars) => (chars <= 70 ? 1 : Math.ceil(chars / 67)),
   async open(options = {}) {
-    const store = new MemoryStore();
+    const { r, members } = recorder();
+    const store = r.store;
     const pdus: SubmitSmParams[] = [];
-    const statuses: Status[] = [];
-    const unmatched: string[] = [];
-    let handOver: HandOver = { kind: "rapidpro" };
-    let refuse = false;
-    let next = 1;
     const link = {
       id: `bind-${++binds}`,
       idMode: "asis" as const,
       store: async () => store,
       session: {
         submit: async (pdu: SubmitSmParams) => {
-          if (refuse) return { ok: false as const, commandStatus: 0x0b, error: { code: 0x0b, text: "ESME_RINVDSTADR", temporary: false }, attempts: 1 };
+          if (r.refuse) return { ok: false as const, commandStatus: 0x0b, error: { code: 0x0b, text: "ESME_RINVDSTADR", temporary: false }, attempts: 1 };
           pdus.push(pdu);
-          return { ok: true as const, messageId: `smsc-${next++}`, commandStatus: 0, attempts: 1 };
+          return { ok: true as const, messageId: `smsc-${r.next++}`, commandStatus: 0, attempts: 1 };
         },
       },
     };
     const sender = new SmppSender(link, { sender: options.defaultSender });
-    let mo: string | undefined;
     const receiver = new SmppReceiver(
       async () => store,
       Promise.resolve({ queue: new MemoryQueue<StoredPart>(), durable: false }),
       { idMode: "asis", unmatchedWaitMs: options.waitMs ?? 100, reassemblyTimeoutMs: 60_000 },
       {
-        mo: async (msg) => ((mo = msg.payload.from), handOver),
-        status: async (status) => (statuses.push(status), handOver),
-        unmatched: (receipt) => unmatched.push(receipt.messageId),
+        mo: async (msg) => ((r.mo = msg.payload.from), r.handOver),
+        status: async (status) => (r.statuses.push(status), r.handOver),
+        unmatched: (receipt) => r.unmatched.push(receipt.messageId),
         warn: () => undefined,
       },
     );
     const STATE = { sent: [1, "ENROUTE"], delivered: [2, "DELIVRD"], failed: [5, "UNDELIV"] } as const;
     return {
-      store,
-      statuses,
-      unmatched,
+      ...members,
       answers: SMPP_ANSWERS,
       sms: () => pdus.length,
-      refuseNext: () => (refuse = true),
-      handOvers: (outcome) => (handOver = outcome),
       get phone() {
         return textsOf(pdus);
       },
       senderOf: (n) => firstPdus(pdus)[n]?.source_addr ?? "",
       async send(mt) {
         const { result } = await sender.send(mt);
-        refuse = false;
+        r.refuse = false;
         return result;
       },
       async receipt(smsId, state) {
@@ -144,7 +171,7 @@ export const SMPP: Adapter = {
       },
       async moSender(number, international) {
         await receiver.deliver({ esm_class: 0, data_coding: 0, source_addr: number, source_addr_ton: international ? 1 : 0, destination_addr: "2020", short_message: Buffer.from("hi") });
-        return mo ?? "";
+        return r.mo ?? "";
       },
       close: async () => {
         await receiver.close(true);
@@ -195,6 +222,135 @@ export const RAPPORTO: Adapter = {
         dlr.close();
         client.close();
         await sim.close();
+        await store.close();
+      },
+    };
+  },
+};
+
+/** A CIMD2 response as the tests compare it: "ok" (a plain 70 / 73) or the `900` error code. */
+const cimd2Response = (answer: DeliveryAnswer) => (answer.ok ? "ok" : `900:${answer.code ?? ""}`);
+const CIMD2_RESPONSES = Object.fromEntries(Object.entries(CIMD2_ANSWERS).map(([k, v]) => [k, cimd2Response(v)])) as Record<Answer, string>;
+
+/** What one op 03 carries as text: `033` in CIMD2's 7-bit form, or `034` UCS-2 under `030:8`. */
+function cimd2Text(params: readonly Parameter[]): string {
+  const packet = { op: 3, number: 1, params: [...params] };
+  const binary = param(packet, P.USER_DATA_BINARY);
+  if (binary !== undefined) return Buffer.from(binary, "hex").swap16().toString("utf16le");
+  const decoded = decodeCimd2Text(param(packet, P.USER_DATA) ?? "");
+  return decoded.ok ? decoded.text : "";
+}
+
+/** The `032` concatenation UDH of a part (05 00 03 ref total seq), if any. */
+const cimd2Udh = (params: readonly Parameter[]) => {
+  const value = params.find((p) => p.code === P.USER_DATA_HEADER)?.value;
+  return value ? Buffer.from(value, "hex") : undefined;
+};
+
+function cimd2Texts(submits: readonly Parameter[][]): string[] {
+  const texts: string[] = [];
+  const open = new Map<number, number>();
+  for (const params of submits) {
+    const udh = cimd2Udh(params);
+    if (!udh || udh[5] === 1) {
+      texts.push(cimd2Text(params));
+      if (udh) open.set(udh[3], texts.length - 1);
+    } else {
+      texts[open.get(udh[3])!] += cimd2Text(params);
+    }
+  }
+  return texts;
+}
+
+/** A key "timestamp:destination" (lib/cimd2/report.ts); made-up ids get a key of their own. */
+const cimd2MadeUp = new Map<string, string>();
+function cimd2KeyOf(smsId: string): { timestamp: string; destination: string } {
+  const match = /^(\d{12}):(\d{1,20})$/.exec(smsId);
+  if (match) return { timestamp: match[1], destination: match[2] };
+  if (!cimd2MadeUp.has(smsId)) cimd2MadeUp.set(smsId, `2601${String(cimd2MadeUp.size).padStart(8, "0")}:999`);
+  return cimd2KeyOf(cimd2MadeUp.get(smsId)!);
+}
+const cimd2IdOfKey = (key: string) => [...cimd2MadeUp].find(([, k]) => k === key)?.[0] ?? key;
+
+export const CIMD2: Adapter = {
+  name: "CIMD2",
+  smsPerUcs2Part: (chars) => (chars <= 70 ? 1 : Math.ceil(chars / 67)),
+  // The SMSC's timestamp comes first in the key, so the next submission's is one second on.
+  nextSmsId(id) {
+    const { timestamp, destination } = cimd2KeyOf(id);
+    return `${BigInt(timestamp) + 1n}:${destination}`;
+  },
+  async open(options = {}) {
+    const { r, members } = recorder();
+    const store = r.store;
+    const submits: Parameter[][] = [];
+    const bind = {
+      id: `cimd2-${++binds}`,
+      store: async () => store,
+      session: {
+        submit: async (params: Parameter[]): Promise<Cimd2Outcome> => {
+          if (r.refuse) return { ok: false, code: 300, error: { code: 300, text: "error 300 (incorrect destination address)", temporary: false }, attempts: 1 };
+          submits.push(params);
+          const destination = params.find((p) => p.code === P.DESTINATION)!.value.replace(/^\+/, "");
+          // One 060 a second, YYMMDDhhmmss (core.test.ts guesses the next one with nextSmsId).
+          const timestamp = `260110000${String(r.next++).padStart(3, "0")}`;
+          return { ok: true, timestamp, destination, key: `${timestamp}:${destination}`, attempts: 1 };
+        },
+      },
+    };
+    const sender = new Cimd2Sender(bind, { sender: options.defaultSender });
+    const receiver = new Cimd2Receiver(
+      async () => store,
+      Promise.resolve({ queue: new MemoryQueue<StoredPart>(), durable: false }),
+      { unmatchedWaitMs: options.waitMs ?? 100, reassemblyTimeoutMs: 60_000 },
+      {
+        mo: async (msg) => ((r.mo = msg.payload.from), r.handOver),
+        status: async (status) => (r.statuses.push(status), r.handOver),
+        unmatched: (report) => r.unmatched.push(cimd2IdOfKey(report.key)),
+        warn: () => undefined,
+      },
+    );
+    const deliver = async (op: 20 | 23, params: Parameter[]) => cimd2Response(await receiver.deliver(toDelivery({ op, number: 0, params, checksummed: false }, () => undefined)));
+    const STATUS = { sent: ["1"], delivered: ["4"], failed: ["3", "6"] } as const;
+    return {
+      ...members,
+      answers: CIMD2_RESPONSES,
+      sms: () => submits.length,
+      get phone() {
+        return cimd2Texts(submits);
+      },
+      senderOf(n) {
+        const first = submits.filter((s) => !cimd2Udh(s) || cimd2Udh(s)![5] === 1);
+        return first[n]?.find((p) => p.code === P.ORIGINATOR || p.code === P.ALPHANUMERIC_ORIGINATOR)?.value ?? "";
+      },
+      async send(mt) {
+        const { result } = await sender.send(mt);
+        r.refuse = false;
+        return result;
+      },
+      async receipt(smsId, state) {
+        const { timestamp, destination } = cimd2KeyOf(smsId);
+        const [code, error] = STATUS[state] as readonly string[];
+        const params = [
+          { code: P.DESTINATION, value: destination },
+          { code: P.SERVICE_CENTRE_TIMESTAMP, value: timestamp },
+          { code: P.STATUS_CODE, value: code },
+          ...(error ? [{ code: P.STATUS_ERROR_CODE, value: error }] : []),
+        ];
+        return deliver(23, params);
+      },
+      // CIMD2 says a number is international by a leading "+" in `023`.
+      async moSender(number, international) {
+        const originator = international && /^\d+$/.test(number) ? `+${number}` : number;
+        await deliver(20, [
+          { code: P.DESTINATION, value: "2020" },
+          { code: P.ORIGINATOR, value: originator },
+          { code: P.USER_DATA, value: "hi" },
+        ]);
+        return r.mo ?? "";
+      },
+      close: async () => {
+        await receiver.close(true);
         await store.close();
       },
     };

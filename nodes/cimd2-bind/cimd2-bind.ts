@@ -1,0 +1,126 @@
+/**
+ * cimd2-bind (config): one CIMD2 login to an SMSC, owning its Cimd2Session and the correlation
+ * store that cimd2-out writes and cimd2-in reads. The session starts when the first cimd2-in or
+ * cimd2-out node registers and logs out when this node closes (MQTT broker node style,
+ * nodes/shared/bind.ts).
+ */
+import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
+import { CIMD2_BIND_DEFAULTS } from "../../lib/cimd2/defaults";
+import type { Delivery, DeliveryAnswer } from "../../lib/cimd2/deliver";
+import { Cimd2Session, type Cimd2SessionOptions, type SessionStatus } from "../../lib/cimd2/session";
+import { ownSession, sessionStatusView, type BindCore } from "../shared/bind";
+import { resolveEnvReference } from "../shared/env";
+import { smscAddress } from "../shared/smsc-address";
+
+export interface Cimd2BindDef extends NodeDef {
+  host: string;
+  port: string | number;
+  tls: boolean;
+  tlsVerify: boolean;
+  caFile: string;
+  window: string | number;
+  responseTimeout: string | number;
+  aliveInterval: string | number;
+  inactivityTimeout: string | number;
+  throughput: string | number;
+  reconnectMax: string | number;
+  /** Kannel's `no-dlr`: send no `056` for SMSCs that refuse it (no reports then). */
+  omitStatusReportRequest: boolean;
+  storeUrl: string;
+}
+
+export interface Cimd2BindCredentials {
+  username?: string;
+  password?: string;
+}
+
+/** What cimd2-in registers to answer the SMSC's op 20 / op 23 with. */
+export type Cimd2DeliverHandler = (delivery: Delivery) => Promise<DeliveryAnswer>;
+
+/** The correlation store, the user nodes and the one cimd2-in node that answers: nodes/shared/bind.ts. */
+export interface Cimd2BindNode extends Node<Cimd2BindCredentials>, BindCore<Cimd2DeliverHandler> {
+  /** Why this bind cannot be used, if it cannot. */
+  configError?: string;
+  session?: Cimd2Session;
+  omitStatusReportRequest: boolean;
+  /** The store URL as configured (may be a `${VAR}` reference); empty for the embedded store. */
+  storeUrl: string;
+}
+
+/** Answer while no cimd2-in is deployed: error 710, deliver again (decision 23). */
+const NO_RECEIVER: DeliveryAnswer = { ok: false, text: "no receiver, deliver again later" };
+
+export default function (RED: NodeAPI) {
+  function Cimd2Bind(this: Cimd2BindNode, config: Cimd2BindDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    node.omitStatusReportRequest = config.omitStatusReportRequest === true;
+    node.storeUrl = config.storeUrl ?? "";
+    const built = cimd2SessionOptions(config, { username: resolveEnvReference(node.credentials?.username), password: resolveEnvReference(node.credentials?.password) });
+    if ("error" in built) {
+      node.configError = built.error;
+      node.error(built.error);
+    } else {
+      try {
+        node.session = new Cimd2Session(built.options);
+      } catch (err) {
+        node.configError = (err as Error).message;
+        node.error(node.configError);
+      }
+    }
+    const core = ownSession<SessionStatus, Cimd2DeliverHandler>(RED, node, {
+      session: node.session,
+      configError: node.configError,
+      storeUrl: node.storeUrl,
+      view: (s) => statusView(RED, s),
+      // The health endpoint counts a bind as up when "bound": CIMD2's word for it is logged in.
+      state: (s) => (s.state === "loggedIn" ? "bound" : s.state),
+      label: "CIMD2 bind",
+    });
+    node.session?.on("delivery", (delivery: Delivery) => {
+      const handler = core.receiver();
+      if (!handler) return delivery.respond(NO_RECEIVER);
+      handler(delivery).then(delivery.respond, (err: Error) => delivery.respond({ ok: false, text: err.message }));
+    });
+    Object.assign(node, core);
+  }
+
+  RED.nodes.registerType<Cimd2BindNode, Cimd2BindDef, object, Cimd2BindCredentials>("cimd2-bind", Cimd2Bind, {
+    credentials: { username: { type: "text" }, password: { type: "password" } },
+  });
+}
+
+/** A setting in seconds as ms: the default when empty or negative (0 where `zero` turns it off). */
+function seconds(value: unknown, fallback: number, zero = false): number {
+  const n = Number(value);
+  const set = String(value ?? "").trim() !== "" && Number.isFinite(n) && (zero ? n >= 0 : n > 0);
+  return (set ? n : fallback) * 1000;
+}
+
+/** Node config to session options, or the first reason it cannot work (the session checks the rest). */
+export function cimd2SessionOptions(config: Partial<Cimd2BindDef>, credentials: { username: string; password: string }): { options: Cimd2SessionOptions } | { error: string } {
+  const where = smscAddress(config);
+  if ("error" in where) return where;
+  if (!credentials.username) return { error: "user identity is empty" };
+  const window = String(config.window ?? "").trim() === "" ? CIMD2_BIND_DEFAULTS.window : Number(config.window);
+  if (!Number.isInteger(window) || window < 1 || window > 127) return { error: `window "${String(config.window)}" is not 1 to 127` };
+  const throughput = Number(config.throughput);
+  return {
+    options: {
+      ...where.address,
+      username: credentials.username,
+      password: credentials.password,
+      window,
+      responseTimeoutMs: seconds(config.responseTimeout, CIMD2_BIND_DEFAULTS.responseTimeoutSeconds),
+      aliveIntervalMs: seconds(config.aliveInterval, CIMD2_BIND_DEFAULTS.aliveIntervalSeconds, true),
+      inactivityTimeoutMs: seconds(config.inactivityTimeout, CIMD2_BIND_DEFAULTS.inactivityTimeoutSeconds, true),
+      throughput: Number.isFinite(throughput) && throughput > 0 ? throughput : CIMD2_BIND_DEFAULTS.throughput,
+      reconnectMaxMs: seconds(config.reconnectMax, CIMD2_BIND_DEFAULTS.reconnectMaxSeconds),
+    },
+  };
+}
+
+/** The session's state as a Node-RED status (shown on every node of this bind); logged in shows as bound. */
+export function statusView(RED: NodeAPI, s: SessionStatus): NodeStatus {
+  return sessionStatusView(RED, "cimd2-bind", { ...s, state: s.state === "loggedIn" ? "bound" : s.state });
+}
