@@ -22,6 +22,14 @@ import type { Correlation, CorrelationStore, PartState } from "../store/types";
 import { applyPartState, copyRecord } from "./aggregate";
 import { HAND_OVER_ANSWER, type Answer, type HandOver } from "./answers";
 
+/**
+ * A receipt can overtake the store write of its submit (Jasmin: "A DLR that arrives before
+ * its id mapping is looked up again after 10 s, up to 2 times"); ours waits for the write
+ * (lib/store/part-watch.ts) and looks up twice more, spread over the wait. The SMSC's answer
+ * waits meanwhile; an SMSC that gives up sooner sends the receipt again, which is the same retry.
+ */
+export const UNMATCHED_LOOKUPS = 2;
+
 export interface PartReceipt {
   /** The aggregator's id of the SMS, as the receipt gives it. */
   messageId: string;

@@ -46,10 +46,36 @@ export function refused(error: SubmitError, parts = 0): SubmitResult {
 }
 
 /**
- * Submits one courier request through `send` unless it is a resend, and records it. Never
- * rejects: a store that cannot be read refuses the request as temporary, since submitting it
- * blind could put a second SMS on the phone.
+ * The MT in `msg.payload` and the bind's session, or the refusal every sender gives without
+ * them (`bindType` names the config node in the reason).
  */
+export function readyToSubmit<S>(payload: unknown, link: { session?: S; configError?: string }, bindType: string): { mt: MT; session: S } | { refusal: SubmissionOutcome } {
+  const mt = payload as MT;
+  if (!mt || typeof mt !== "object" || typeof mt.id !== "string") {
+    return { refusal: { result: refused({ code: "INVALID_MT", text: "msg.payload is not an MT: it needs id, to, from and text", temporary: false }) } };
+  }
+  if (!link.session) return { refusal: { result: refused({ code: "BIND_MISCONFIGURED", text: link.configError ?? `${bindType} is misconfigured`, temporary: true }) } };
+  return { mt, session: link.session };
+}
+
+/** One SMS of a request as a protocol's session answered it: its id and store key, or the error. */
+export type SmsOutcome = { ok: true; smscId: string; key: string } | { ok: false; error: SubmitError };
+
+/**
+ * A request of several SMS (every one submitted at once) is accepted only when every one was;
+ * the first failure gives the error, prefixed with its part number.
+ */
+export function partsSubmitted(outcomes: readonly SmsOutcome[]): Submitted {
+  const failedAt = outcomes.findIndex((o) => !o.ok);
+  if (failedAt >= 0) {
+    const { error } = outcomes[failedAt] as Extract<SmsOutcome, { ok: false }>;
+    const prefix = outcomes.length > 1 ? `part ${failedAt + 1} of ${outcomes.length}: ` : "";
+    return { result: refused({ ...error, text: prefix + error.text }, outcomes.length) };
+  }
+  const accepted = outcomes as Extract<SmsOutcome, { ok: true }>[];
+  return { result: { accepted: true, parts: accepted.length, smscIds: accepted.map((o) => o.smscId) }, keys: accepted.map((o) => o.key) };
+}
+
 /**
  * What `send` is told: how many earlier submissions of this (id, text) failed. A protocol's
  * idempotency key (Rapporto's partnerMsgId) must stay the same for a resend, so that the
@@ -60,6 +86,11 @@ export interface Attempt {
   earlierFailures: number;
 }
 
+/**
+ * Submits one courier request through `send` unless it is a resend, and records it. Never
+ * rejects: a store that cannot be read refuses the request as temporary, since submitting it
+ * blind could put a second SMS on the phone.
+ */
 export function submitOnce(scope: string, store: () => Promise<CorrelationStore>, mt: MT, send: (attempt: Attempt) => Promise<Submitted>): Promise<SubmissionOutcome> {
   const id = typeof mt.id === "string" ? mt.id : "";
   if (id === "") {

@@ -1,15 +1,14 @@
 /**
  * The receiving side of an SMPP bind, independent of Node-RED: each deliver_sm becomes an MO
- * (long ones reassembled, their parts kept on disk meanwhile: lib/sms/held-parts.ts), a status
+ * (long ones reassembled, their parts kept on disk meanwhile: lib/delivery/mo-desk.ts), a status
  * (lib/delivery/receipts.ts) or an unmatched receipt, and is answered with the command_status
  * SMPP_ANSWERS gives for how its hand-over ended. smpp-in is thin glue over this class.
  */
 import type { MO, Status } from "../contract";
-import { HAND_OVER_ANSWER, type AnswerTable, type HandOver } from "../delivery/answers";
-import { ReceiptDesk, type PartReceipt, type ReceiptStore } from "../delivery/receipts";
-import { HeldParts, type PartHandle, type StoredPart } from "../sms/held-parts";
-import type { PartialMessage } from "../sms/reassembly";
-import type { DurableQueue } from "../store/queue";
+import type { AnswerTable, HandOver } from "../delivery/answers";
+import { ReceiptDesk, UNMATCHED_LOOKUPS, type PartReceipt, type ReceiptStore } from "../delivery/receipts";
+import { MoDesk, type KeptParts } from "../delivery/mo-desk";
+import type { PartHandle } from "../sms/held-parts";
 import { ESME_ROK, ESME_RX_P_APPN, ESME_RX_T_APPN } from "./command-status";
 import { readDeliverSm, type DeliverSmFields } from "./deliver";
 import { receiptIdKeys, type MessageIdMode, type Receipt } from "./receipt";
@@ -25,14 +24,6 @@ export const SMPP_ANSWERS: AnswerTable<number> = {
   refused: ESME_RX_P_APPN,
   "not-yet": ESME_RX_T_APPN,
 };
-
-/**
- * A receipt can overtake the store write of its submit (Jasmin: "A DLR that arrives before
- * its id mapping is looked up again after 10 s, up to 2 times"); ours waits for the write
- * (lib/store/part-watch.ts) and looks up twice more, spread over the wait. The deliver_sm_resp
- * waits meanwhile; an SMSC that gives up sooner sends the receipt again, which is the same retry.
- */
-export const UNMATCHED_LOOKUPS = 2;
 
 export type SmppReceipt = PartReceipt & { receipt: Receipt };
 
@@ -60,18 +51,12 @@ export interface SmppReceiverEvents {
 
 export class SmppReceiver {
   private readonly desk: ReceiptDesk<SmppReceipt>;
-  private readonly ready: Promise<HeldParts>;
-  private held: HeldParts | undefined;
-  private readonly releasing = new Set<Promise<void>>();
-  private readonly sweeper: NodeJS.Timeout;
-  private closing = false;
-  private durable = false;
-  private queue: DurableQueue<StoredPart> | undefined;
+  private readonly mos: MoDesk;
 
   /** `parts`: where kept MO parts live, and whether that survives a restart. */
   constructor(
     store: () => Promise<ReceiptStore>,
-    parts: Promise<{ queue: DurableQueue<StoredPart>; durable: boolean }>,
+    parts: KeptParts,
     private readonly options: SmppReceiverOptions,
     private readonly events: SmppReceiverEvents,
   ) {
@@ -80,29 +65,16 @@ export class SmppReceiver {
       { waitMs: options.unmatchedWaitMs, lookups: UNMATCHED_LOOKUPS, giveUpAfterMs: options.unmatchedWaitMs },
       { handOver: (status, r) => events.status(status, r.receipt), unmatched: (r) => events.unmatched(r.receipt) },
     );
-    this.ready = parts.then(async ({ queue, durable }) => {
-      this.durable = durable;
-      this.queue = queue;
-      const held = new HeldParts(queue, { timeoutMs: options.reassemblyTimeoutMs, onFlush: (partial) => this.handPartialOn(partial) });
-      this.held = held;
-      const restored = await held.restore().catch((err: Error) => {
-        events.warn(`long MO parts kept before the restart could not be read: ${err.message}`);
-        return { parts: 0, complete: [], dropped: [] };
-      });
-      for (const reason of restored.dropped) events.warn(`long MO part let go: ${reason}`);
-      for (const message of restored.complete) {
-        void this.handOn({ from: message.from, to: message.to, text: message.text, date: new Date(message.firstAt).toISOString() }, message.parts, message.contexts);
-      }
-      return held;
+    this.mos = new MoDesk(parts, options.reassemblyTimeoutMs, {
+      mo: ({ mo, parts: count, partial }) => events.mo({ payload: mo, smpp: { parts: count }, ...(partial ? { partial } : {}) }),
+      warn: events.warn,
     });
-    this.sweeper = setInterval(() => this.held?.reassembler.sweep(), 10_000);
   }
 
   /** One deliver_sm: resolves with its deliver_sm_resp command_status. */
   async deliver(pdu: DeliverSmFields): Promise<number> {
-    const parts = this.held ?? (await this.ready);
     const handle: PartHandle = {};
-    const content = readDeliverSm(pdu, { reassembler: parts.reassembler, context: handle });
+    const content = readDeliverSm(pdu, { reassembler: await this.mos.reassembler(), context: handle });
     switch (content.kind) {
       case "receipt": {
         const { receipt } = content;
@@ -111,18 +83,9 @@ export class SmppReceiver {
         return SMPP_ANSWERS[handling.answer];
       }
       case "mo":
-        // Only the completing part is answered with an error, so only it will come again.
-        return this.handOn(content.mo, content.parts, content.contexts);
+        return SMPP_ANSWERS[await this.mos.complete(content.mo, content.parts, content.contexts)];
       case "pending":
-        // Parts are acknowledged when held (an SMSC that sends one deliver_sm at a time would
-        // never send the last part otherwise), so they are kept on disk first.
-        try {
-          await parts.keep(handle);
-          return SMPP_ANSWERS.taken;
-        } catch (err) {
-          this.events.warn(`a part of a long MO from ${handle.fragment?.from ?? "?"} could not be kept, the SMSC will deliver it again: ${(err as Error).message}`);
-          return SMPP_ANSWERS.again;
-        }
+        return SMPP_ANSWERS[await this.mos.pending(handle)];
       case "duplicate":
         return SMPP_ANSWERS.taken;
       case "invalid":
@@ -133,44 +96,10 @@ export class SmppReceiver {
 
   /**
    * Stops taking work: waiting receipts are answered "try again" (the SMSC delivers them to
-   * whoever binds next). Kept MO parts wait on disk for the next start; in memory, or when the
-   * node is gone for good (`removed`), they go on now as partial MOs.
+   * whoever binds next); kept MO parts as lib/delivery/mo-desk.ts says.
    */
   async close(removed: boolean): Promise<void> {
-    this.closing = true;
-    clearInterval(this.sweeper);
     this.desk.close();
-    const parts = await this.ready;
-    if (removed || !this.durable) parts.reassembler.flushAll();
-    while (this.releasing.size > 0) await Promise.allSettled([...this.releasing]);
-    await this.queue?.close();
-  }
-
-  /**
-   * Hands a reassembled MO on, and lets its kept parts go once RapidPro (or the outbox) has
-   * it; if not, puts them back to wait for the SMSC's redelivery of the part answered with
-   * the error. Resolves with that answer.
-   */
-  private async handOn(mo: MO, count: number, handles: PartHandle[], partial?: PartialMessage<PartHandle>): Promise<number> {
-    const msg: MoOut = { payload: mo, smpp: { parts: count } };
-    if (partial) msg.partial = { total: partial.total, missing: partial.missing, reason: partial.reason };
-    const answer = HAND_OVER_ANSWER[(await this.events.mo(msg)).kind];
-    if (answer === "taken") {
-      const release = (this.held?.release(handles) ?? Promise.resolve())
-        .catch((err: Error) => this.events.warn(`long MO from ${mo.from} handed on, but its kept parts could not be let go: ${err.message}`))
-        .finally(() => this.releasing.delete(release));
-      this.releasing.add(release);
-      await release;
-    } else if (!this.closing) {
-      this.held?.putBack(handles);
-    }
-    return SMPP_ANSWERS[answer];
-  }
-
-  /** A long MO given up on (timeout, room, close) goes on with the parts that came; tried again at the next sweep if not taken. */
-  private handPartialOn(partial: PartialMessage<PartHandle>): void {
-    this.events.warn(`long MO from ${partial.from} flushed (${partial.reason}) with parts ${partial.missing.join(", ")} of ${partial.total} missing`);
-    const mo: MO = { from: partial.from, to: partial.to, text: partial.text, date: new Date(partial.firstAt).toISOString() };
-    void this.handOn(mo, partial.parts, partial.contexts, partial);
+    await this.mos.close(removed);
   }
 }

@@ -4,9 +4,8 @@
  * (lib/delivery/submissions.ts), and comes back as the submit result for courier. smpp-out is
  * thin glue over this class.
  */
-import type { MT, SubmitResult } from "../contract";
 import { mtOriginator } from "../delivery/addresses";
-import { refused, submitOnce, type SubmissionOutcome } from "../delivery/submissions";
+import { partsSubmitted, readyToSubmit, refused, submitOnce, type SubmissionOutcome } from "../delivery/submissions";
 import type { EncodingPreference } from "../sms/alphabet";
 import type { Concatenation } from "../sms/segment";
 import type { CorrelationStore } from "../store/types";
@@ -95,25 +94,14 @@ export class SmppSender {
    * follows finds it. Never rejects.
    */
   send(payload: unknown, perMessage?: unknown, deadline?: number): Promise<SubmissionOutcome> {
-    const mt = payload as MT;
-    if (!mt || typeof mt !== "object" || typeof mt.id !== "string") {
-      return Promise.resolve({ result: refused({ code: "INVALID_MT", text: "msg.payload is not an MT: it needs id, to, from and text", temporary: false }) });
-    }
-    const session = this.link.session;
-    if (!session) return Promise.resolve({ result: refused({ code: "BIND_MISCONFIGURED", text: this.link.configError ?? "smpp-bind is misconfigured", temporary: true }) });
+    const ready = readyToSubmit(payload, this.link, "smpp-bind");
+    if ("refusal" in ready) return Promise.resolve(ready.refusal);
+    const { mt, session } = ready;
     const built = buildSubmitSm({ ...mt, from: mtOriginator(mt.from, this.sender) }, withMessageSettings(this.options, perMessage));
     if (!built.ok) return Promise.resolve({ result: refused(built.error) });
     return submitOnce(this.link.id, () => this.link.store(), mt, async () => {
       const outcomes = await Promise.all(built.pdus.map((pdu) => session.submit(pdu, { deadline })));
-      const failedAt = outcomes.findIndex((o) => !o.ok);
-      if (failedAt >= 0) {
-        const failed = outcomes[failedAt] as Extract<SubmitOutcome, { ok: false }>;
-        const prefix = built.parts > 1 ? `part ${failedAt + 1} of ${built.parts}: ` : "";
-        return { result: refused({ ...failed.error, text: prefix + failed.error.text }, built.parts) };
-      }
-      const smscIds = outcomes.map((o) => (o.ok ? o.messageId : ""));
-      const result: SubmitResult = { accepted: true, parts: built.parts, smscIds };
-      return { result, keys: smscIds.map((id) => submitIdKey(id, this.link.idMode)) };
+      return partsSubmitted(outcomes.map((o) => (o.ok ? { ok: true, smscId: o.messageId, key: submitIdKey(o.messageId, this.link.idMode) } : o)));
     });
   }
 }
