@@ -28,6 +28,7 @@ copyTree(srcNodes, distNodes, (name) => !name.endsWith(".ts"));
 // before this); a token without a value fails the build.
 const EDITOR_DEFAULTS = {
   "smpp-bind": () => require(path.join(root, "dist", "lib", "smpp", "defaults.js")).SMPP_BIND_DEFAULTS,
+  "ucp-bind": () => require(path.join(root, "dist", "lib", "ucp", "defaults.js")).UCP_BIND_DEFAULTS,
 };
 function htmlFiles(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

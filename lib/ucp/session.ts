@@ -26,6 +26,7 @@ import type { SubmitError } from "../contract";
 // One reconnect rule for every protocol: back-off with jitter, doubling per failed attempt.
 import { reconnectDelay } from "../smpp/session";
 import { TokenBucket } from "../smpp/throttle";
+import { UCP_BIND_DEFAULTS } from "./defaults";
 import { UcpConnection, type Answer, type ConnectionOptions } from "./connection";
 import { REDELIVER_ERROR_CODE, describeErrorCode } from "./errors";
 import { frameBody, type Frame } from "./frame";
@@ -80,14 +81,14 @@ export interface UcpSessionOptions {
 type Resolved = Required<Omit<UcpSessionOptions, "tls" | "myNumber" | "burst" | "receiver">> & Pick<UcpSessionOptions, "tls" | "myNumber" | "burst" | "receiver">;
 
 const DEFAULTS = {
-  window: 10,
-  responseTimeoutMs: 60_000,
-  keepAliveMs: 60_000,
-  inactivityTimeoutMs: 300_000,
+  window: UCP_BIND_DEFAULTS.window,
+  responseTimeoutMs: UCP_BIND_DEFAULTS.responseTimeoutSeconds * 1000,
+  keepAliveMs: UCP_BIND_DEFAULTS.keepAliveSeconds * 1000,
+  inactivityTimeoutMs: UCP_BIND_DEFAULTS.inactivityTimeoutSeconds * 1000,
   connectTimeoutMs: 10_000,
-  throughput: 0,
+  throughput: UCP_BIND_DEFAULTS.throughput,
   reconnectMinMs: 1_000,
-  reconnectMaxMs: 60_000,
+  reconnectMaxMs: UCP_BIND_DEFAULTS.reconnectMaxSeconds * 1000,
   maxAttempts: 3,
   queueTimeoutMs: 30_000,
   maxQueue: 10_000,

@@ -1,18 +1,16 @@
 /**
  * smpp-bind (config): one SMPP bind to an SMSC, owning its SmppSession and the correlation
  * store that smpp-out writes and smpp-in reads. The session starts when the first smpp-in or
- * smpp-out node registers and is unbound when this node closes (MQTT broker node style).
+ * smpp-out node registers and is unbound when this node closes (MQTT broker node style,
+ * nodes/shared/bind.ts).
  */
-import { readFileSync } from "node:fs";
 import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { ESME_RX_T_APPN, parseStatusList } from "../../lib/smpp/command-status";
 import { SMPP_BIND_DEFAULTS } from "../../lib/smpp/defaults";
 import type { MessageIdMode } from "../../lib/smpp/receipt";
 import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
-import type { SharedCorrelationStore } from "../../lib/store";
+import { connectionOptions, ownSession, sessionStatusView, type BindCore } from "../shared/bind";
 import { resolveEnvReference } from "../shared/env";
-import { throttledStatus, type ThrottledStatus } from "../shared/status";
-import { openNodeStore } from "../shared/store";
 
 export interface SmppBindDef extends NodeDef {
   host: string;
@@ -38,38 +36,23 @@ export interface SmppBindCredentials {
   password?: string;
 }
 
-export interface SmppBindNode extends Node<SmppBindCredentials> {
+/** The correlation store, the user nodes and the one smpp-in node that answers deliver_sm: nodes/shared/bind.ts. */
+export interface SmppBindNode extends Node<SmppBindCredentials>, BindCore<DeliverHandler> {
   /** Why this bind cannot be used, if it cannot. */
   configError?: string;
   session?: SmppSession;
   idMode: MessageIdMode;
   /** The store URL as configured (may be a `${VAR}` reference); empty for the embedded store. */
   storeUrl: string;
-  /** The correlation store (opened once, shared by this bind's nodes). */
-  store(): Promise<SharedCorrelationStore>;
-  /** A user node joins: the session starts; `onStatus` hears every change. Returns the leave function. */
-  register(user: Node, onStatus: (status: NodeStatus) => void): () => void;
-  /** The one smpp-in node that answers deliver_sm; false if another already does. */
-  setReceiver(user: Node, handler: DeliverHandler): boolean;
-  clearReceiver(user: Node): void;
 }
 
 const MODES: readonly BindMode[] = ["transceiver", "transmitter", "receiver", "transmitter+receiver"];
 const ID_MODES: readonly MessageIdMode[] = ["asis", "hex", "decimal", "auto"];
-/** Node-RED gives close 15 s; the session's drain (5 s) and unbind (3 s) fit well inside. */
-const CLOSE_LIMIT_MS = 14_000;
-/** Shortest time between two status fan-outs (see the session's "status" listener). */
-const STATUS_INTERVAL_MS = 250;
 
 export default function (RED: NodeAPI) {
   function SmppBind(this: SmppBindNode, config: SmppBindDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const users = new Map<string, (status: NodeStatus) => void>();
-    let receiver: { id: string; handler: DeliverHandler } | undefined;
-    let storePromise: Promise<SharedCorrelationStore> | undefined;
-    let fanOut: ThrottledStatus | undefined;
-
     node.idMode = ID_MODES.includes(config.idMode) ? config.idMode : "auto";
     node.storeUrl = config.storeUrl ?? "";
     const built = sessionOptions(config, {
@@ -81,68 +64,11 @@ export default function (RED: NodeAPI) {
       node.error(built.error);
     } else {
       node.session = new SmppSession(built.options);
-      // Under load "window full" comes and goes with nearly every submit; building,
-      // translating and sending a status to every node (and to any Status node) each time
-      // cost more than 5 % of the bridge's CPU. The first change shows at once, later ones
-      // within the interval fold into the latest.
-      let latest: SessionStatus | undefined;
-      fanOut = throttledStatus(() => {
-        if (!latest) return;
-        const view = statusView(RED, latest);
-        for (const listener of users.values()) listener(view);
-      }, STATUS_INTERVAL_MS);
-      node.session.on("status", (status: SessionStatus) => {
-        latest = status;
-        fanOut?.();
-      });
-      node.session.on("log", (entry: { level: string; text: string }) => {
-        if (entry.level === "warn" || entry.level === "error") node.warn(entry.text);
-        else if (entry.level === "info") node.log(entry.text);
-        else node.debug(entry.text);
-      });
-      node.session.setDeliverHandler((pdu) => {
-        // Without a receiver, answer "try later": acknowledging would lose the message.
-        if (!receiver) return Promise.resolve(ESME_RX_T_APPN);
-        return receiver.handler(pdu);
-      });
     }
-
-    node.store = () => {
-      storePromise ??= openNodeStore(RED, config.storeUrl, undefined, (err) => node.warn(`correlation store: ${err.message}`));
-      return storePromise;
-    };
-
-    node.register = (user, onStatus) => {
-      users.set(user.id, onStatus);
-      if (node.session) {
-        onStatus(statusView(RED, node.session.status));
-        node.session.start();
-      } else {
-        onStatus({ fill: "red", shape: "ring", text: node.configError ?? "misconfigured" });
-      }
-      return () => {
-        users.delete(user.id);
-        if (receiver?.id === user.id) receiver = undefined;
-      };
-    };
-    node.setReceiver = (user, handler) => {
-      if (receiver && receiver.id !== user.id) return false;
-      receiver = { id: user.id, handler };
-      return true;
-    };
-    node.clearReceiver = (user) => {
-      if (receiver?.id === user.id) receiver = undefined;
-    };
-
-    node.on("close", (_removed: boolean, done: () => void) => {
-      fanOut?.cancel();
-      const limit = setTimeout(done, CLOSE_LIMIT_MS);
-      const closing = [node.session?.close(), storePromise?.then((s) => s.close())];
-      Promise.allSettled(closing).then(() => {
-        clearTimeout(limit);
-        done();
-      });
-    });
+    const core = ownSession<SessionStatus, DeliverHandler>(RED, node, { session: node.session, configError: node.configError, storeUrl: node.storeUrl, view: (s) => statusView(RED, s) });
+    // Without a receiver, answer "try later": acknowledging would lose the message.
+    node.session?.setDeliverHandler((pdu) => core.receiver()?.(pdu) ?? Promise.resolve(ESME_RX_T_APPN));
+    Object.assign(node, core);
   }
 
   RED.nodes.registerType<SmppBindNode, SmppBindDef, object, SmppBindCredentials>("smpp-bind", SmppBind, {
@@ -160,10 +86,8 @@ export function sessionOptions(
   config: Partial<SmppBindDef>,
   credentials: { systemId: string; password: string },
 ): { options: SmppSessionOptions } | { error: string } {
-  const host = String(config.host ?? "").trim();
-  if (!host) return { error: "SMSC host is empty" };
-  const port = Number(config.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return { error: `SMSC port "${String(config.port)}" is not a TCP port` };
+  const connection = connectionOptions(config);
+  if ("error" in connection) return connection;
   if (!credentials.systemId) return { error: "system_id is empty" };
   const mode = config.mode && MODES.includes(config.mode) ? config.mode : "transceiver";
   let temporaryStatuses: number[] | undefined;
@@ -172,23 +96,10 @@ export function sessionOptions(
   } catch (err) {
     return { error: `temporary statuses: ${(err as Error).message}` };
   }
-  let tls: SmppSessionOptions["tls"];
-  if (config.tls) {
-    tls = { rejectUnauthorized: config.tlsVerify !== false };
-    if (config.caFile?.trim()) {
-      try {
-        tls.ca = readFileSync(config.caFile.trim());
-      } catch (err) {
-        return { error: `cannot read the CA file: ${(err as Error).message}` };
-      }
-    }
-  }
   const throughput = Number(config.throughput);
   return {
     options: {
-      host,
-      port,
-      tls,
+      ...connection,
       systemId: credentials.systemId,
       password: credentials.password,
       systemType: config.systemType ?? "",
@@ -206,24 +117,5 @@ export function sessionOptions(
 
 /** The session's state as a Node-RED status (shown on every node of this bind). */
 export function statusView(RED: NodeAPI, s: SessionStatus): NodeStatus {
-  switch (s.state) {
-    case "bound":
-      if (s.throttled) return { fill: "yellow", shape: "dot", text: RED._("smpp-bind.status.throttled") };
-      if (s.windowFull) return { fill: "yellow", shape: "dot", text: RED._("smpp-bind.status.window-full") };
-      return { fill: "green", shape: "dot", text: RED._("smpp-bind.status.bound", { mode: s.mode }) };
-    case "reconnecting":
-      return {
-        fill: "red",
-        shape: "ring",
-        text: RED._("smpp-bind.status.reconnecting", {
-          seconds: Math.ceil((s.retryInMs ?? 0) / 1000),
-          error: (s.lastError ?? "").slice(0, 80),
-        }),
-      };
-    case "closing":
-    case "closed":
-      return { fill: "grey", shape: "ring", text: RED._("smpp-bind.status.closed") };
-    default:
-      return { fill: "yellow", shape: "ring", text: RED._("smpp-bind.status.connecting") };
-  }
+  return sessionStatusView(RED, "smpp-bind", s, { mode: s.mode });
 }
