@@ -6,32 +6,49 @@
  * seconds); with no SMPP_HOST set it starts the SMSC simulator (receipts, and an MO now and
  * then). Everything is printed as it travels, so a newcomer sees MT, MO and receipts flow in the
  * console and in the editor. With the variables set, the same command runs the real bridge.
+ * `BRIDGE=ucp npm start` runs the UCP/EMI bridge example instead (UCP_HOST and friends; the UCP
+ * simulator when UCP_HOST is not set), in its own user directory `.node-red-ucp/`.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { PACKAGE_ROOT, startNodeRed, type NodeRed } from "./node-red";
 import { DEFAULT_SEND_BODY, sendMt, startCourier, type CourierSim } from "./courier";
-import { startSmsc, type SmscSim } from "./smsc";
+import { startSmsc } from "./smsc";
+import { startUcpSmsc } from "./ucp";
 
 const PORT = Number(process.env.PORT) || 1880;
-const USER_DIR = path.join(PACKAGE_ROOT, ".node-red");
-const EXAMPLE = path.join(PACKAGE_ROOT, "examples", "rapidpro-smpp-bridge.json");
+const UCP = process.env.BRIDGE === "ucp";
+const USER_DIR = path.join(PACKAGE_ROOT, UCP ? ".node-red-ucp" : ".node-red");
+const EXAMPLE = path.join(PACKAGE_ROOT, "examples", UCP ? "rapidpro-ucp-bridge.json" : "rapidpro-smpp-bridge.json");
+
+/** Either SMSC simulator, as the demo uses it. */
+interface Phones {
+  sendMo(mo: { from: string; to: string; text: string }): Promise<unknown[]>;
+  close(): Promise<void>;
+}
 const DEMO_CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
 const DEMO_AUTH = "Token demo-secret";
 
 async function main(): Promise<void> {
   const env: Record<string, string> = {};
   let courier: CourierSim | undefined;
-  let smsc: SmscSim | undefined;
+  let smsc: Phones | undefined;
   if (!process.env.RAPIDPRO_URL) {
     courier = await startCourier({ channelUuid: DEMO_CHANNEL });
     Object.assign(env, { RAPIDPRO_URL: courier.url, RAPIDPRO_CHANNEL_UUID: DEMO_CHANNEL, RAPIDPRO_AUTH: DEMO_AUTH });
     console.log(`[demo] courier simulator on ${courier.url} (set RAPIDPRO_URL and friends to use a real RapidPro)`);
   }
-  if (!process.env.SMPP_HOST) {
-    smsc = await startSmsc({ port: 0, receiptDelayMs: 1500, redeliverMs: 2000, keepSubmitted: false });
-    Object.assign(env, { SMPP_HOST: "127.0.0.1", SMPP_PORT: String(smsc.port), SMPP_SYSTEM_ID: "demo", SMPP_PASSWORD: "demo" });
-    console.log(`[demo] SMSC simulator on 127.0.0.1:${smsc.port} (set SMPP_HOST and friends to use a real SMSC)`);
+  if (UCP && !process.env.UCP_HOST) {
+    const ucp = await startUcpSmsc({ port: 0, notifyDelayMs: 1500, redeliverMs: 2000 });
+    smsc = ucp;
+    Object.assign(env, { UCP_HOST: "127.0.0.1", UCP_PORT: String(ucp.port), UCP_USERNAME: "demo", UCP_PASSWORD: "demo" });
+    console.log(`[demo] UCP/EMI SMSC simulator on 127.0.0.1:${ucp.port} (set UCP_HOST and friends to use a real SMSC)`);
+  }
+  if (!UCP && !process.env.SMPP_HOST) {
+    const sim = await startSmsc({ port: 0, receiptDelayMs: 1500, redeliverMs: 2000, keepSubmitted: false });
+    smsc = sim;
+    Object.assign(env, { SMPP_HOST: "127.0.0.1", SMPP_PORT: String(sim.port), SMPP_SYSTEM_ID: "demo", SMPP_PASSWORD: "demo" });
+    console.log(`[demo] SMSC simulator on 127.0.0.1:${sim.port} (set SMPP_HOST and friends to use a real SMSC)`);
   }
 
   const firstRun = !fs.existsSync(path.join(USER_DIR, "flows.json"));
@@ -93,14 +110,14 @@ function playCourier(red: NodeRed, courier: CourierSim): NodeJS.Timeout {
 }
 
 /** A phone answers now and then: an MO through the SMSC simulator every 10 s. */
-function playPhones(smsc: SmscSim): NodeJS.Timeout {
+function playPhones(smsc: Phones): NodeJS.Timeout {
   let n = 0;
   return setInterval(() => {
     n++;
     const text = n % 2 ? `Reply ${n} from a phone` : `Ответ ${n} с телефона ☺`;
     smsc
       .sendMo({ from: "+250788123123", to: "2020", text })
-      .then((statuses) => console.log(`[demo] phone -> SMSC -> bridge: MO "${text}" -> deliver_sm_resp ${statuses.join(",")}`))
+      .then((statuses) => console.log(`[demo] phone -> SMSC -> bridge: MO "${text}" -> ${UCP ? "result" : "deliver_sm_resp"} ${statuses.join(",")}`))
       .catch((err: Error) => console.log(`[demo] MO failed: ${err.message}`));
   }, 10_000);
 }

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort, installTarball, packPackage, PACKAGE_ROOT, startNodeRed, type NodeRed } from "../../sim/node-red";
-import { DEFAULT_SEND_BODY, sendMt, startCourier, type CourierSim, type ReceivedCall } from "../../sim/courier";
+import { DEFAULT_SEND_BODY, sendMt, startCourier, type CourierSim, type ExChannelConfig, type ReceivedCall } from "../../sim/courier";
 import { startSmsc, type SmscOptions, type SmscSim } from "../../sim/smsc";
 import { open as openLmdb } from "lmdb";
 import { embeddedQueueDir } from "../../lib/store/queue-embedded";
@@ -49,19 +49,61 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
-/** The environment examples/rapidpro-smpp-bridge.json reads, pointed at a courier and an SMSC on 127.0.0.1. */
-export function smppBridgeEnv(options: { courierUrl: string; smscPort: number; auth: string; storeUrl?: string }): Record<string, string> {
+/** The SMSC variables of each bridge example: host, port, login, password. */
+const SMSC_VARIABLES = {
+  smpp: ["SMPP_HOST", "SMPP_PORT", "SMPP_SYSTEM_ID", "SMPP_PASSWORD"],
+  ucp: ["UCP_HOST", "UCP_PORT", "UCP_USERNAME", "UCP_PASSWORD"],
+} as const;
+
+/** The environment examples/rapidpro-<protocol>-bridge.json reads, pointed at a courier and an SMSC on 127.0.0.1. */
+export function bridgeEnv(protocol: keyof typeof SMSC_VARIABLES, options: { courierUrl: string; smscPort: number; auth: string; storeUrl?: string }): Record<string, string> {
+  const [host, port, login, password] = SMSC_VARIABLES[protocol];
   return {
     RAPIDPRO_URL: options.courierUrl,
     RAPIDPRO_CHANNEL_UUID: CHANNEL,
     RAPIDPRO_AUTH: options.auth,
-    SMPP_HOST: "127.0.0.1",
-    SMPP_PORT: String(options.smscPort),
-    SMPP_SYSTEM_ID: "bridge",
-    SMPP_PASSWORD: "secret",
+    [host]: "127.0.0.1",
+    [port]: String(options.smscPort),
+    [login]: protocol === "ucp" ? "4470" : "bridge",
+    [password]: "secret",
     ...(options.storeUrl !== undefined ? { STORE_URL: options.storeUrl } : {}),
   };
 }
+
+export const smppBridgeEnv = (options: Parameters<typeof bridgeEnv>[1]) => bridgeEnv("smpp", options);
+
+/**
+ * Courier's channel settings as courier's own tests have them (max_length 30), and the default
+ * body at 160: every send configuration, each text long enough for courier to split it.
+ */
+export const COURIER_CONFIGS: { name: string; config: (url: string) => ExChannelConfig; text: string }[] = [
+  {
+    name: "urlencoded, max_length 30",
+    config: (url) => ({ sendUrl: url, method: "POST", contentType: "urlencoded", body: "id={{id}}&text={{text}}&to={{to}}&from={{from}}", maxLength: 30 }),
+    text: "This is a long message that will be longer than 30....... characters",
+  },
+  {
+    name: "JSON, max_length 30",
+    config: (url) => ({ sendUrl: url, method: "POST", contentType: "json", body: '{"id":{{id}},"text":{{text}},"to":{{to}},"from":{{from}}}', maxLength: 30 }),
+    text: "This JSON message will surely be longer than 30....... characters",
+  },
+  {
+    name: "XML, max_length 30",
+    config: (url) => ({ sendUrl: url, method: "POST", contentType: "xml", body: "<msg><id>{{id}}</id><text>{{text}}</text><to>{{to}}</to><from>{{from}}</from></msg>", maxLength: 30 }),
+    text: "This XML message & friends are longer than 30....... characters",
+  },
+  {
+    name: "GET, max_length 30",
+    config: (url) => ({ sendUrl: `${url}?id={{id}}&text={{text}}&to={{to}}&from={{from}}`, method: "GET", maxLength: 30 }),
+    text: "This GET message will also be longer than 30....... characters",
+  },
+  {
+    name: "the default body, max_length 160, 400 characters",
+    config: (url) => ({ sendUrl: url, method: "POST", contentType: "urlencoded", body: DEFAULT_SEND_BODY, maxLength: 160 }),
+    text: Array.from({ length: 80 }, (_, i) => `w${String(i).padStart(3, "0")}`).join(" "),
+  },
+];
+
 
 export async function startBridge(options: {
   template: string;
