@@ -9,6 +9,8 @@ import { PACKAGE_ROOT } from "../sim/node-red";
 
 /** The SMPP bridge example (rapidpro-in -> smpp-out -> rapidpro-out; smpp-in -> rapidpro-out). */
 export const BRIDGE_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-smpp-bridge.json");
+/** The UCP/EMI bridge example, the same with ucp-bind, ucp-out and ucp-in (`--protocol ucp`). */
+export const UCP_BRIDGE_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-ucp-bridge.json");
 export const RAPIDPRO_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-external-channel.json");
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -16,10 +18,12 @@ export type FlowNode = Record<string, unknown> & { id: string; type: string };
 export interface Flow {
   file: string;
   nodes: FlowNode[];
-  /** The flow submits over SMPP (`smpp-bind`, `smpp-out`): MT reaches the SMSC simulator. */
+  /** The flow submits to the SMSC (`smpp-bind` and `smpp-out`, or the `ucp-` ones): MT reaches the SMSC simulator. */
   smppOut: boolean;
-  /** The flow takes deliver_sm from the SMSC (`smpp-in`): MO and receipts come from the simulator. */
+  /** The flow takes what the SMSC delivers (`smpp-in` or `ucp-in`): MO and receipts come from the simulator. */
   smppIn: boolean;
+  /** The SMSC protocol of its bind. */
+  protocol: "smpp" | "ucp";
   /** The path of its rapidpro-in node: courier's Send URL. */
   sendPath: string;
 }
@@ -34,8 +38,9 @@ export function loadFlow(file: string): Flow {
   return {
     file,
     nodes,
-    smppOut: has("smpp-bind") && has("smpp-out"),
-    smppIn: has("smpp-bind") && has("smpp-in"),
+    smppOut: (has("smpp-bind") && has("smpp-out")) || (has("ucp-bind") && has("ucp-out")),
+    smppIn: (has("smpp-bind") && has("smpp-in")) || (has("ucp-bind") && has("ucp-in")),
+    protocol: has("ucp-bind") ? "ucp" : "smpp",
     sendPath: sendPath.startsWith("/") ? sendPath : `/${sendPath}`,
   };
 }
@@ -56,13 +61,13 @@ export function withBindSettings(
 ): { nodes: FlowNode[]; notes: string[] } {
   const notes: string[] = [];
   const nodes = flow.nodes.map((node) => {
-    if (node.type !== "smpp-bind") return node;
+    if (node.type !== "smpp-bind" && node.type !== "ucp-bind") return node;
     const copy: FlowNode = { ...node };
     for (const [setting, value] of Object.entries(settings) as Array<[keyof typeof BIND_SETTINGS, number | undefined]>) {
       if (value === undefined) continue;
       const key = BIND_SETTINGS[setting].find((k) => k in node);
       if (key) copy[key] = typeof node[key] === "string" ? String(value) : value;
-      else notes.push(`smpp-bind ${node.id} has no ${setting} property (${BIND_SETTINGS[setting].join("/")}); not applied`);
+      else notes.push(`${node.type} ${node.id} has no ${setting} property (${BIND_SETTINGS[setting].join("/")}); not applied`);
     }
     return copy;
   });

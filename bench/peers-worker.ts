@@ -8,7 +8,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { startCourier } from "../sim/courier";
-import { startSmsc, type ReceiptStat } from "../sim/smsc";
+import { startSmsc, type ReceiptStat, type SmscCounters } from "../sim/smsc";
+import { startUcpSmsc, type NotifyOutcome, type UcpSim } from "../sim/ucp";
 import type { CallBatch, PeersConfig, PeersCounters, PeersReply, PeersRequest, MoResult } from "./peers";
 import { now } from "./stats";
 
@@ -24,13 +25,52 @@ let submitLog: number[] | undefined;
 let batch: CallBatch = { actions: [], ids: [], times: [] };
 const calls: Record<string, number> = {};
 
-async function main(): Promise<void> {
-  const smsc = await startSmsc({
-    credentials: { systemId: config.systemId, password: config.password },
-    receiptDelayMs: config.receiptDelayMs,
-    receiptStat: () => receipts,
-    keepSubmitted: false,
+/** SMPP receipt states as UCP notification outcomes (DST 0/1/2). */
+const NOTIFY: Partial<Record<ReceiptStat, NotifyOutcome>> = { DELIVRD: "delivered", ENROUTE: "buffered", ACCEPTD: "buffered", UNDELIV: "failed", EXPIRED: "failed", REJECTD: "failed", DELETED: "failed", UNKNOWN: "failed" };
+
+/**
+ * The UCP/EMI simulator behind the SMPP simulator's face, so every scenario reads one set of
+ * counters: a login counts as a transceiver bind, OT 53 as receipts, an `A` as ESME_ROK.
+ */
+async function startUcp(): Promise<Pick<Awaited<ReturnType<typeof startSmsc>>, "port" | "on" | "close"> & { counters: SmscCounters; sendMo: (mo: { from: string; to: string; text: string }) => Promise<number[]> }> {
+  const sim: UcpSim = await startUcpSmsc({
+    credentials: { username: config.systemId, password: config.password },
+    notifyDelayMs: config.receiptDelayMs,
+    notifyOutcome: () => (receipts ? (NOTIFY[receipts] ?? null) : null),
   });
+  // Only counters are kept, as keepSubmitted: false does for SMPP.
+  sim.on("submit", () => void sim.submitted.splice(0));
+  return {
+    port: sim.port,
+    on: sim.on.bind(sim) as never,
+    close: () => sim.close(),
+    get counters() {
+      const c = sim.counters;
+      return {
+        accepted: c.accepted,
+        receiptsSent: c.notificationsSent,
+        mosSent: c.mosSent,
+        binds: { transceiver: c.logins, transmitter: 0, receiver: 0 },
+        openConnections: c.openConnections,
+        deliverResps: { 0: c.answers.positive },
+        undelivered: c.undelivered,
+        redeliveries: c.redeliveries,
+      } as unknown as SmscCounters;
+    },
+    sendMo: async (mo) => (await sim.sendMo(mo)).map((answer) => (answer === "A" ? 0 : answer === "none" ? -1 : Number(answer.slice(2)) || 1)),
+  };
+}
+
+async function main(): Promise<void> {
+  const smsc =
+    config.protocol === "ucp"
+      ? await startUcp()
+      : await startSmsc({
+          credentials: { systemId: config.systemId, password: config.password },
+          receiptDelayMs: config.receiptDelayMs,
+          receiptStat: () => receipts,
+          keepSubmitted: false,
+        });
   smsc.on("submit", () => submitLog?.push(now()));
   const courier = await startCourier({
     channelUuid: config.channelUuid,

@@ -13,6 +13,8 @@ export interface PeersConfig {
   password: string;
   /** Delay between a submit_sm_resp and its receipt. */
   receiptDelayMs: number;
+  /** Which SMSC simulator: sim/smsc (SMPP, default) or sim/ucp (UCP/EMI). */
+  protocol?: "smpp" | "ucp";
 }
 
 export interface CallBatch {

@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, installTarball, packPackage, startNodeRed, type NodeRed } from "../sim/node-red";
-import { BRIDGE_FLOW, loadFlow, withBindSettings, type FlowNode } from "./flow";
+import { BRIDGE_FLOW, UCP_BRIDGE_FLOW, loadFlow, withBindSettings, type FlowNode } from "./flow";
 import { runMtLoad } from "./load";
 import { Peers } from "./peers";
 import { vmMb } from "./proc";
@@ -47,6 +47,8 @@ const HELP = `Usage: node dist/bench/run.js [options]
   --short              a quick run for CI: 1000 messages, cap measured over 3 s
   --soak               500,000 messages of dlr (unless --scenarios), RSS printed every 10 s
   --flow FILE          the flow to deploy (default examples/rapidpro-smpp-bridge.json)
+  --protocol ucp       the UCP/EMI bridge (examples/rapidpro-ucp-bridge.json) against the UCP simulator;
+                       its scenarios: mt, latency, dlr, mo, mixed, cap (ceiling and session are SMPP's)
   --latency-rate N     offered MT/s of the latency scenario (default 1000)
   --cap-rate N         the bind's throughput cap in the cap scenario (default 100)
   --cap-seconds N      how long the cap is measured (default 30)
@@ -91,6 +93,7 @@ export function parseCli(argv: string[]): Cli {
       short: { type: "boolean" },
       soak: { type: "boolean" },
       flow: { type: "string" },
+      protocol: { type: "string" },
       "latency-rate": { type: "string" },
       "cap-rate": { type: "string" },
       "cap-seconds": { type: "string" },
@@ -112,6 +115,7 @@ export function parseCli(argv: string[]): Cli {
   }
   if (values.short && values.soak) throw new Error("--short and --soak exclude each other");
   if (values.metrics !== undefined && values.metrics !== "on" && values.metrics !== "off") throw new Error("--metrics must be on or off");
+  if (values.protocol !== undefined && values.protocol !== "smpp" && values.protocol !== "ucp") throw new Error(`--protocol must be smpp or ucp, not "${values.protocol}"`);
   const mode = values.short ? "short" : values.soak ? "soak" : "default";
   const int = (name: string, value: string | undefined, fallback: number, min = 1) => {
     if (value === undefined) return fallback;
@@ -138,7 +142,7 @@ export function parseCli(argv: string[]): Cli {
     rssEveryMs: mode === "soak" ? 10_000 : 1_000,
     printRss: mode === "soak",
     json: values.json,
-    flowFile: path.resolve(values.flow ?? BRIDGE_FLOW),
+    flowFile: path.resolve(values.flow ?? (values.protocol === "ucp" ? UCP_BRIDGE_FLOW : BRIDGE_FLOW)),
     store: values.store ?? "",
     tarball: values.tarball ? path.resolve(values.tarball) : undefined,
     cpuProf: values["cpu-prof"] ? path.resolve(values["cpu-prof"]) : undefined,
@@ -190,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
     log(`${cli.tarball ? "installing" : "packing the package and installing"} it into ${userDir} ...`);
     installTarball(userDir, cli.tarball ?? packPackage(work));
 
-    peers = new Peers({ channelUuid: CHANNEL_UUID, systemId: SYSTEM_ID, password: PASSWORD, receiptDelayMs: cli.receiptDelayMs });
+    peers = new Peers({ channelUuid: CHANNEL_UUID, systemId: SYSTEM_ID, password: PASSWORD, receiptDelayMs: cli.receiptDelayMs, protocol: flow.protocol });
     await peers.start();
     const { nodes, notes } = withBindSettings(flow, { window: cli.window });
     const deployed: FlowNode[] = nodes;
@@ -202,6 +206,10 @@ export async function main(argv: string[]): Promise<number> {
       SMPP_PORT: String(peers.smscPort),
       SMPP_SYSTEM_ID: SYSTEM_ID,
       SMPP_PASSWORD: PASSWORD,
+      UCP_HOST: "127.0.0.1",
+      UCP_PORT: String(peers.smscPort),
+      UCP_USERNAME: SYSTEM_ID,
+      UCP_PASSWORD: PASSWORD,
       STORE_URL: cli.store,
     };
     // Set for Node-RED only, always: a NODE_OPTIONS the harness was started with must not leak in unannounced.

@@ -29,6 +29,7 @@ copyTree(srcNodes, distNodes, (name) => !name.endsWith(".ts"));
 const EDITOR_DEFAULTS = {
   "smpp-bind": () => require(path.join(root, "dist", "lib", "smpp", "defaults.js")).SMPP_BIND_DEFAULTS,
   "cimd2-bind": () => require(path.join(root, "dist", "lib", "cimd2", "defaults.js")).CIMD2_BIND_DEFAULTS,
+  "ucp-bind": () => require(path.join(root, "dist", "lib", "ucp", "defaults.js")).UCP_BIND_DEFAULTS,
 };
 function htmlFiles(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -10,8 +10,9 @@
  * Every MT gets a fresh time-ordered UUID (v7), so a second run's messages are new to the
  * store kept in the user directory and their receipts show again. PORT changes the editor's
  * port; DEMO_USER_DIR another user directory (the tests run two demos on one).
- * DEMO_BRIDGE=cimd2 runs the CIMD2 bridge example instead (user directory `.node-red-cimd2/`),
- * with the CIMD2 simulator unless CIMD2_HOST is set.
+ * DEMO_BRIDGE=cimd2 (or BRIDGE=cimd2) runs the CIMD2 bridge example instead (user directory
+ * `.node-red-cimd2/`), with the CIMD2 simulator unless CIMD2_HOST is set; DEMO_BRIDGE=ucp the
+ * UCP/EMI one (`.node-red-ucp/`), with the UCP simulator unless UCP_HOST is set.
  */
 import fs from "node:fs";
 import net from "node:net";
@@ -21,11 +22,14 @@ import { PACKAGE_ROOT, startNodeRed, type NodeRed } from "./node-red";
 import { DEFAULT_SEND_BODY, describeCall, sendMt, startCourier, type CourierSim } from "./courier";
 import { deliverRespName, startSmsc, type SmscSim } from "./smsc";
 import { startCimd2Sim, type Cimd2Sim } from "./cimd2";
+import { startUcpSmsc, type UcpSim } from "./ucp";
 
 const PORT = Number(process.env.PORT) || 1880;
-const CIMD2 = process.env.DEMO_BRIDGE === "cimd2";
-const USER_DIR = process.env.DEMO_USER_DIR ? path.resolve(process.env.DEMO_USER_DIR) : path.join(PACKAGE_ROOT, CIMD2 ? ".node-red-cimd2" : ".node-red");
-const EXAMPLE = path.join(PACKAGE_ROOT, "examples", CIMD2 ? "rapidpro-cimd2-bridge.json" : "rapidpro-smpp-bridge.json");
+const BRIDGE = process.env.DEMO_BRIDGE ?? process.env.BRIDGE ?? "smpp";
+const CIMD2 = BRIDGE === "cimd2";
+const UCP = BRIDGE === "ucp";
+const USER_DIR = process.env.DEMO_USER_DIR ? path.resolve(process.env.DEMO_USER_DIR) : path.join(PACKAGE_ROOT, CIMD2 ? ".node-red-cimd2" : UCP ? ".node-red-ucp" : ".node-red");
+const EXAMPLE = path.join(PACKAGE_ROOT, "examples", CIMD2 ? "rapidpro-cimd2-bridge.json" : UCP ? "rapidpro-ucp-bridge.json" : "rapidpro-smpp-bridge.json");
 const DEMO_CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
 const DEMO_AUTH = "Token demo-secret";
 
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
   let courier: CourierSim | undefined;
   let smsc: SmscSim | undefined;
   let cimd2: Cimd2Sim | undefined;
+  let ucp: UcpSim | undefined;
   if (!process.env.RAPIDPRO_URL) {
     courier = await startCourier({ channelUuid: DEMO_CHANNEL });
     Object.assign(env, { RAPIDPRO_URL: courier.url, RAPIDPRO_CHANNEL_UUID: DEMO_CHANNEL, RAPIDPRO_AUTH: DEMO_AUTH });
@@ -57,7 +62,12 @@ async function main(): Promise<void> {
     Object.assign(env, { CIMD2_HOST: "127.0.0.1", CIMD2_PORT: String(cimd2.port), CIMD2_USERNAME: "demo", CIMD2_PASSWORD: "demo" });
     console.log(`[demo] CIMD2 SMSC simulator on 127.0.0.1:${cimd2.port} (set CIMD2_HOST and friends to use a real SMSC)`);
   }
-  if (!CIMD2 && !process.env.SMPP_HOST) {
+  if (UCP && !process.env.UCP_HOST) {
+    ucp = await startUcpSmsc({ port: 0, notifyDelayMs: 1500, redeliverMs: 2000 });
+    Object.assign(env, { UCP_HOST: "127.0.0.1", UCP_PORT: String(ucp.port), UCP_USERNAME: "demo", UCP_PASSWORD: "demo" });
+    console.log(`[demo] UCP/EMI SMSC simulator on 127.0.0.1:${ucp.port} (set UCP_HOST and friends to use a real SMSC)`);
+  }
+  if (!CIMD2 && !UCP && !process.env.SMPP_HOST) {
     smsc = await startSmsc({ port: 0, receiptDelayMs: 1500, redeliverMs: 2000, keepSubmitted: false });
     Object.assign(env, { SMPP_HOST: "127.0.0.1", SMPP_PORT: String(smsc.port), SMPP_SYSTEM_ID: "demo", SMPP_PASSWORD: "demo" });
     console.log(`[demo] SMSC simulator on 127.0.0.1:${smsc.port} (set SMPP_HOST and friends to use a real SMSC)`);
@@ -78,6 +88,7 @@ async function main(): Promise<void> {
   const timers: NodeJS.Timeout[] = [];
   if (courier) timers.push(playCourier(red, courier));
   if (smsc) timers.push(playPhones((mo) => smsc.sendMo(mo).then((statuses) => `deliver_sm_resp ${statuses.map(deliverRespName).join(", ")}`)));
+  if (ucp) timers.push(playPhones((mo) => ucp.sendMo(mo).then((results) => `UCP results ${results.join(",")}`)));
   if (cimd2) timers.push(playPhones((mo) => cimd2.sendMo(mo).then((answers) => `CIMD2 answers ${answers.join(",")}`)));
 
   let stopping = false;
@@ -89,6 +100,7 @@ async function main(): Promise<void> {
     await courier?.close();
     await smsc?.close();
     await cimd2?.close();
+    await ucp?.close();
     process.exit(0);
   };
   process.on("SIGINT", stop);

@@ -226,7 +226,7 @@ export function exampleFlows(): Array<{ name: string; flow: Array<Record<string,
  * Values for the `${VAR}`s the example flows read, pointing at local simulators, chosen by the
  * variable's name so that examples added later are covered without touching the tests.
  */
-export function exampleEnv(services: { courierUrl: string; smscPort: number; rapportoUrl?: string }): Record<string, string> {
+export function exampleEnv(services: { courierUrl: string; smscPort: number; ucpPort?: number; rapportoUrl?: string }): Record<string, string> {
   const names = new Set<string>();
   for (const { flow } of exampleFlows()) for (const m of JSON.stringify(flow).matchAll(/\$\{(\w+)\}/g)) names.add(m[1]);
   const rules: Array<[RegExp, string]> = [
@@ -235,6 +235,7 @@ export function exampleEnv(services: { courierUrl: string; smscPort: number; rap
     [/^RAPIDPRO.*URL/, services.courierUrl],
     [/AUTH/, "Token e2e-example-secret"],
     [/HOST$/, "127.0.0.1"],
+    [/^UCP_PORT$/, String(services.ucpPort ?? services.smscPort)],
     [/PORT$/, String(services.smscPort)],
     [/SYSTEM_?ID|USER|LOGIN|SERVICE_?ID/, "bridge"],
     [/PASS/, "secret"],

@@ -68,6 +68,8 @@ export interface UcpSimCounters {
   /** Results to our OT 52/53: positive, negative, none within 5 s. */
   answers: { positive: number; negative: number; none: number };
   redeliveries: number;
+  /** OT 52/53 not yet answered A (after a first answer that was not A), held for redelivery. */
+  undelivered: number;
 }
 
 export interface UcpSubmitRecord {
@@ -150,7 +152,7 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
   let outbound: Peer | undefined;
   const counters: UcpSimCounters = {
     connections: 0, openConnections: 0, logins: 0, loginsRefused: 0, alerts: 0, submits: 0, accepted: 0, refused: 0,
-    inFlight: 0, maxInFlight: 0, notificationsSent: 0, mosSent: 0, answers: { positive: 0, negative: 0, none: 0 }, redeliveries: 0,
+    inFlight: 0, maxInFlight: 0, notificationsSent: 0, mosSent: 0, answers: { positive: 0, negative: 0, none: 0 }, redeliveries: 0, undelivered: 0,
   };
   const submitted: UcpSubmitRecord[] = [];
 
@@ -314,12 +316,15 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
 
   async function deliver(ot: OperationType, values: Fields): Promise<SimAnswer> {
     let result = await deliverOnce(ot, values);
+    const held = options.redeliverMs !== undefined && options.redeliverMs > 0 && result !== "A";
+    if (held) counters.undelivered += 1;
     while (options.redeliverMs && result !== "A" && !closed) {
       await new Promise<void>((resolve) => later(options.redeliverMs!, resolve));
       if (closed) break;
       counters.redeliveries += 1;
       result = await deliverOnce(ot, values);
     }
+    if (held && result === "A") counters.undelivered -= 1;
     return result;
   }
 

@@ -22,6 +22,7 @@ import type { SubmitError } from "../contract";
 import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS, type SessionOptions } from "../session/defaults";
 import { connectSocket, readyEvent } from "../session/socket";
 import { SubmitWindow, type SendResult } from "../session/window";
+import { UCP_BIND_DEFAULTS } from "./defaults";
 import { UcpConnection, type Answer, type ConnectionOptions } from "./connection";
 import { REDELIVER_ERROR_CODE, describeErrorCode } from "./errors";
 import { frameBody, type Frame } from "./frame";
@@ -55,10 +56,12 @@ type Resolved = Required<Omit<UcpSessionOptions, "tls" | "myNumber" | "burst" | 
 
 const DEFAULTS = {
   ...SESSION_DEFAULTS,
-  window: 10,
-  responseTimeoutMs: 60_000,
-  keepAliveMs: 60_000,
-  throughput: 0,
+  window: UCP_BIND_DEFAULTS.window,
+  responseTimeoutMs: UCP_BIND_DEFAULTS.responseTimeoutSeconds * 1000,
+  keepAliveMs: UCP_BIND_DEFAULTS.keepAliveSeconds * 1000,
+  inactivityTimeoutMs: UCP_BIND_DEFAULTS.inactivityTimeoutSeconds * 1000,
+  throughput: UCP_BIND_DEFAULTS.throughput,
+  reconnectMaxMs: UCP_BIND_DEFAULTS.reconnectMaxSeconds * 1000,
   redeliverErrorCode: REDELIVER_ERROR_CODE,
   alphabet: "gsm" as TextAlphabet,
   utcOffsetMinutes: 0,

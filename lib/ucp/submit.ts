@@ -86,7 +86,9 @@ export function buildSubmit(mt: MT, options: UcpSubmitOptions = {}): UcpSubmitBu
   if (typeof mt?.text !== "string") return refuse("INVALID_TEXT", "MT text is not a string");
   const adc = recipientAdc(mt.to);
   if (!adc.ok) return refuse("INVALID_DESTINATION", adc.reason);
-  const oadc = originatorOadc(mt.from);
+  // No sender: no OAdC, the SMSC applies the account's (lib/delivery/addresses.ts).
+  const noSender = typeof mt.from !== "string" || mt.from.trim() === "";
+  const oadc = noSender ? ({ ok: true, oadc: "", otoa: "" } as const) : originatorOadc(mt.from);
   if (!oadc.ok) return refuse("INVALID_SOURCE", oadc.reason);
   const maxParts = options.maxParts ?? DEFAULT_MAX_PARTS;
   if (!Number.isInteger(maxParts) || maxParts < 1 || maxParts > 255) return refuse("INVALID_OPTION", `maxParts ${maxParts} is outside 1..255`);
@@ -102,7 +104,8 @@ export function buildSubmit(mt: MT, options: UcpSubmitOptions = {}): UcpSubmitBu
     return refuse("TOO_MANY_PARTS", `text needs ${bodies.length} parts as ${encoded.alphabet}, more than the ${maxParts} allowed`);
   }
   const transparent = encoded.alphabet === "ucs2";
-  const common: Fields = { ADC: adc.value, OADC: oadc.oadc, MT: transparent ? "4" : "3" };
+  const common: Fields = { ADC: adc.value, MT: transparent ? "4" : "3" };
+  if (oadc.oadc) common.OADC = oadc.oadc;
   if (oadc.otoa) common.OTOA = oadc.otoa;
   if (options.notify !== false) {
     common.NRQ = "1";

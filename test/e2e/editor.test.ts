@@ -19,6 +19,7 @@ import path from "node:path";
 import { declaredNodeTypes, exampleEnv, exampleFlows, freePort, installTarball, nodeRed5, packPackage, startNodeRed, type NodeRed } from "../../sim/node-red";
 import { startCourier, type CourierSim } from "../../sim/courier";
 import { startSmsc, type SmscSim } from "../../sim/smsc";
+import { startUcpSmsc, type UcpSim } from "../../sim/ucp";
 import { browserUnavailable, launchBrowser, type Browser, type Page } from "../helpers/browser";
 
 // The editor's global; the functions passed to page.evaluate run in the page, where it exists.
@@ -46,6 +47,7 @@ const SHOWN_ONLY_WITH: Array<{ type: string; control: string; off: string | bool
   { type: "rapidpro-out", control: "action", off: "status", on: "reply", row: "acceptedText" },
   { type: "smpp-bind", control: "tls", off: false, on: true, row: "tlsVerify" },
   { type: "cimd2-bind", control: "tls", off: false, on: true, row: "tlsVerify" },
+  { type: "ucp-bind", control: "tls", off: false, on: true, row: "caFile" },
   { type: "rapporto-account", control: "profile", off: "v5", on: "custom", row: "p_destination" },
   { type: "rapporto-dlr", control: "poll", off: false, on: true, row: "pollUrl" },
 ];
@@ -62,6 +64,8 @@ const MUST_REFUSE: Record<string, string[]> = {
   "cimd2-bind": ["host", "port", "window", "responseTimeout"],
   "cimd2-out": ["maxParts", "validity"],
   "cimd2-in": ["ackTimeout", "unmatchedWait"],
+  "ucp-bind": ["host", "port", "window", "receiveAllow"],
+  "ucp-out": ["maxParts", "validity"],
   "rapporto-account": ["url", "serviceId", "rate", "allowedIps"],
   "rapporto-mo": ["path", "timeZone"],
   "rapporto-dlr": ["path", "maxTries"],
@@ -94,6 +98,7 @@ function editorSuite(label: string, runtime: { nodeBinary?: string; redJs?: stri
     let red: NodeRed;
     let courier: CourierSim;
     let smsc: SmscSim;
+    let ucp: UcpSim;
     let browser: Browser;
     let page: Page;
     let shots: string;
@@ -106,7 +111,8 @@ function editorSuite(label: string, runtime: { nodeBinary?: string; redJs?: stri
       installTarball(userDir, packPackage(work));
       courier = await startCourier({ channelUuid: "8eb23e93-5ecb-45ba-b726-3b064e0c56ab" });
       smsc = await startSmsc({});
-      red = await startNodeRed({ userDir, port: await freePort(), env: exampleEnv({ courierUrl: courier.url, smscPort: smsc.port }), ...runtime });
+      ucp = await startUcpSmsc({});
+      red = await startNodeRed({ userDir, port: await freePort(), env: exampleEnv({ courierUrl: courier.url, smscPort: smsc.port, ucpPort: ucp.port }), ...runtime });
       const base = process.env.EDITOR_SCREENSHOTS || path.join(os.tmpdir(), "rapidpro-sms-editor-screenshots");
       shots = path.join(base, label.replace(/\W+/g, "-"));
       fs.mkdirSync(shots, { recursive: true });
@@ -120,6 +126,7 @@ function editorSuite(label: string, runtime: { nodeBinary?: string; redJs?: stri
       await red?.stop();
       await courier?.close();
       await smsc?.close();
+      await ucp?.close();
       if (work) fs.rmSync(work, { recursive: true, force: true });
       if (shots) console.log(`editor screenshots: ${shots}`);
     });

@@ -14,50 +14,21 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import {
-  callKey,
+  assertNothingLost,
   installedTemplate,
   outboxCalls,
   mtUuid,
   printReport,
+  repeatedCalls,
+  repeatsOfKill,
   sendAllMt,
   settle,
   startBridge,
   tempWork,
   type Bridge,
-  type LedgerReport,
 } from "../helpers/bridge-ledger";
 import { redisSkipReason, startRedis, type RedisServer } from "../helpers/redis-server";
 import { waitFor } from "../helpers/wait";
-
-/** Calls courier accepted more than once: "action key" (callKey) → how often, and the index of the first. */
-function repeatedCalls(bridge: Bridge): Map<string, { times: number; first: number }> {
-  const seen = new Map<string, { times: number; first: number }>();
-  bridge.courier.accepted.forEach((call, index) => {
-    const key = callKey(call.action, call.params);
-    const entry = seen.get(key);
-    if (entry) entry.times += 1;
-    else seen.set(key, { times: 1, first: index });
-  });
-  return new Map([...seen].filter(([, entry]) => entry.times > 1));
-}
-
-/**
- * Asserts what every fault test promises: nothing lost, nothing out of order, and no call
- * accepted by courier twice, except the repeats `mayRepeat` accounts for (only a kill -9 causes any).
- */
-function assertNothingLost(report: LedgerReport, bridge: Bridge, options: { notFound?: number; mayRepeat?: (key: string, repeat: { times: number; first: number }) => boolean } = {}): void {
-  assert.deepEqual(report.mtNot200, [], "every MT answered 200 after courier-style retries");
-  assert.equal(report.courierRefused, 0, "courier refused no call");
-  assert.equal(report.strangerStatuses, 0, "no status for a uuid that was never sent");
-  assert.deepEqual(report.missingDelivered, [], "every MT reported delivered");
-  assert.deepEqual(report.statusAfterDelivered, [], "no status after delivered");
-  assert.deepEqual(report.missingMo, [], "every MO reached courier");
-  assert.equal(report.smscUndelivered, 0, "the SMSC holds no unacknowledged receipt or MO");
-  const notFound = options.notFound ?? 0;
-  assert.ok(report.notFoundAnswers <= notFound, `404 answers: ${report.notFoundAnswers}, at most ${notFound} allowed`);
-  const unexplained = [...repeatedCalls(bridge)].filter(([key, repeat]) => !options.mayRepeat?.(key, repeat));
-  assert.deepEqual(unexplained, [], "no status or MO accepted by courier twice");
-}
 
 describe("SMPP bridge under faults: every message counted at both ends", { timeout: 300_000 }, () => {
   let work: string;
@@ -169,20 +140,8 @@ describe("SMPP bridge under faults: every message counted at both ends", { timeo
         `${killedAt.unacknowledged} receipts or MOs were not yet acknowledged, courier had accepted ${killedAt.courierAccepted} calls ` +
         `and the outbox held ${killedAt.outbox.size}; the MO awaiting its answer was ${JSON.stringify(moAtKill)}; calls accepted twice: ${JSON.stringify(repeats)}`,
     );
-    // The one repeat a kill -9 may cause: a call courier accepted while the bridge had not yet
-    // removed it from the outbox (its 200 was on the wire, or the removal not yet committed).
-    // After the restart the outbox sends it again: the same status or MO, once more, in order.
-    // At most the outbox's concurrent deliveries (32) can be caught so. Anything else (a status
-    // reported again from a receipt, an MT submitted twice whose receipts both count, a status
-    // handed over twice) is a bug. An MT the SMSC accepted whose store write the kill cut off
-    // is submitted again (two SMS), but its first receipt matches nothing, so RapidPro sees one.
-    // And the MO whose deliver_sm_resp the kill cut off: the SMSC delivers it again and, with
-    // no id to recognise it by, it is queued again (once more than the rule above allows).
-    const inFlightAtKill = (key: string, repeat: { times: number; first: number }) => {
-      const resentBySmsc = moAtKill !== undefined && key === callKey("receive", { text: moAtKill }) ? 1 : 0;
-      const fromOutbox = repeat.first < killedAt.courierAccepted && killedAt.outbox.has(key) ? 1 : 0;
-      return fromOutbox + resentBySmsc > 0 && repeat.times <= 1 + fromOutbox + resentBySmsc;
-    };
+    // What a kill -9 may repeat, and nothing else (test/helpers/bridge-ledger.ts, repeatsOfKill).
+    const inFlightAtKill = repeatsOfKill({ moAtKill, courierAccepted: killedAt.courierAccepted, outbox: killedAt.outbox });
     assert.ok(repeats.length <= 32, `${repeats.length} calls repeated, more than the outbox delivers at once`);
     // 404s: Node-RED answers them on restart until the flow's route exists; courier retries.
     assertNothingLost(report, bridge, { notFound: Number.POSITIVE_INFINITY, mayRepeat: inFlightAtKill });

@@ -22,6 +22,7 @@ import {
 } from "../../sim/node-red";
 import { startCourier, type CourierSim } from "../../sim/courier";
 import { startSmsc, type SmscSim } from "../../sim/smsc";
+import { startUcpSmsc, type UcpSim } from "../../sim/ucp";
 
 const MODULE = "node-red-contrib-rapidpro-sms";
 
@@ -42,6 +43,7 @@ describe("packed package installed into a fresh Node-RED", () => {
   let tarball: string;
   let courier: CourierSim;
   let smsc: SmscSim;
+  let ucp: UcpSim;
   let env: Record<string, string>;
 
   before(async () => {
@@ -51,12 +53,14 @@ describe("packed package installed into a fresh Node-RED", () => {
     // a deployed example connects, and an error in the log means a real problem.
     courier = await startCourier({ channelUuid: "8eb23e93-5ecb-45ba-b726-3b064e0c56ab" });
     smsc = await startSmsc({});
-    env = exampleEnv({ courierUrl: courier.url, smscPort: smsc.port });
+    ucp = await startUcpSmsc({});
+    env = exampleEnv({ courierUrl: courier.url, smscPort: smsc.port, ucpPort: ucp.port });
   });
 
   after(async () => {
     await courier?.close();
     await smsc?.close();
+    await ucp?.close();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

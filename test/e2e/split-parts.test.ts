@@ -16,42 +16,16 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { freePort, PACKAGE_ROOT, startNodeRed, type NodeRed } from "../../sim/node-red";
-import { DEFAULT_SEND_BODY, sendMt, splitText, startCourier, type CourierSim, type ExChannelConfig } from "../../sim/courier";
+import { sendMt, splitText, startCourier, type CourierSim, type ExChannelConfig } from "../../sim/courier";
 import { RapportoSim } from "../../sim/rapporto";
-import { AUTH, CHANNEL, installedTemplate, startBridge, tempWork, type Bridge } from "../helpers/bridge-ledger";
+import { AUTH, CHANNEL, COURIER_CONFIGS, installedTemplate, startBridge, tempWork, type Bridge } from "../helpers/bridge-ledger";
 import { startCimd2Bridge, type Cimd2Bridge } from "../helpers/cimd2-bridge";
 import { waitFor } from "../helpers/wait";
 
 const RECEIPT_DELAY_MS = 1000;
 
-/** Courier's channel settings as courier's own tests have them (max_length 30), and the default body at 160. */
-const CHANNELS: { name: string; config: (url: string) => ExChannelConfig; text: string }[] = [
-  {
-    name: "urlencoded, max_length 30",
-    config: (url) => ({ sendUrl: url, method: "POST", contentType: "urlencoded", body: "id={{id}}&text={{text}}&to={{to}}&from={{from}}", maxLength: 30 }),
-    text: "This is a long message that will be longer than 30....... characters",
-  },
-  {
-    name: "JSON, max_length 30",
-    config: (url) => ({ sendUrl: url, method: "POST", contentType: "json", body: '{"id":{{id}},"text":{{text}},"to":{{to}},"from":{{from}}}', maxLength: 30 }),
-    text: "This JSON message will surely be longer than 30....... characters",
-  },
-  {
-    name: "XML, max_length 30",
-    config: (url) => ({ sendUrl: url, method: "POST", contentType: "xml", body: "<msg><id>{{id}}</id><text>{{text}}</text><to>{{to}}</to><from>{{from}}</from></msg>", maxLength: 30 }),
-    text: "This XML message & friends are longer than 30....... characters",
-  },
-  {
-    name: "GET, max_length 30",
-    config: (url) => ({ sendUrl: `${url}?id={{id}}&text={{text}}&to={{to}}&from={{from}}`, method: "GET", maxLength: 30 }),
-    text: "This GET message will also be longer than 30....... characters",
-  },
-  {
-    name: "the default body, max_length 160, 400 characters",
-    config: (url) => ({ sendUrl: url, method: "POST", contentType: "urlencoded", body: DEFAULT_SEND_BODY, maxLength: 160 }),
-    text: Array.from({ length: 80 }, (_, i) => `w${String(i).padStart(3, "0")}`).join(" "),
-  },
-];
+/** Courier's channel settings as courier's own tests have them (test/helpers/bridge-ledger.ts). */
+const CHANNELS = COURIER_CONFIGS;
 
 const uuidOf = (run: number, n: number) => `0191e180-7d60-7${String(run).padStart(3, "0")}-a000-${String(n).padStart(12, "0")}`;
 

@@ -3,18 +3,20 @@
  * simulators, a courier-style MT load generator (resends the same uuid on 429, 5xx or a broken
  * connection, as courier does), and a ledger that counts every message at both ends.
  */
+import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort, installTarball, packPackage, PACKAGE_ROOT, startNodeRed, type NodeRed } from "../../sim/node-red";
-import { DEFAULT_SEND_BODY, sendMt, startCourier, type CourierSim, type ReceivedCall } from "../../sim/courier";
+import { DEFAULT_SEND_BODY, sendMt, startCourier, type CourierSim, type ExChannelConfig, type ReceivedCall } from "../../sim/courier";
 import { startSmsc, type SmscOptions, type SmscSim } from "../../sim/smsc";
+import { startUcpSmsc, type UcpSim, type UcpSimOptions } from "../../sim/ucp";
+import { decodeMo } from "../../lib/ucp/deliver";
 import { open as openLmdb } from "lmdb";
 import { embeddedQueueDir } from "../../lib/store/queue-embedded";
 
 export const CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
 export const AUTH = "Token faults-secret";
-const EXAMPLE = path.join(PACKAGE_ROOT, "examples", "rapidpro-smpp-bridge.json");
 
 /** RapidPro-style message uuid (v7 shape, which courier's uuid check accepts) for MT number `n`. */
 export function mtUuid(run: number, n: number): string {
@@ -32,9 +34,47 @@ export function installedTemplate(work: string): string {
   return template;
 }
 
-export interface Bridge {
+/** What the ledger needs of either SMSC simulator (sim/smsc for SMPP, sim/ucp for UCP/EMI). */
+export interface SmscLedger {
+  /** The texts of the accepted submits, one per SMS. */
+  submittedTexts(): string[];
+  receiptsSent(): number;
+  /** Receipts and MO the SMSC still holds, not acknowledged. */
+  undelivered(): number;
+  redeliveries(): number;
+  /** How the bridge answered what the SMSC delivered: command_status or UCP result, and how often. */
+  answers(): Record<string, number>;
+}
+
+function smppLedger(smsc: SmscSim): SmscLedger {
+  return {
+    submittedTexts: () => smsc.submitted.map((r) => String((r.pdu.short_message as { message?: unknown } | undefined)?.message ?? "")),
+    receiptsSent: () => smsc.counters.receiptsSent,
+    undelivered: () => smsc.counters.undelivered,
+    redeliveries: () => smsc.counters.redeliveries,
+    answers: () => ({ ...smsc.counters.deliverResps }),
+  };
+}
+
+export function ucpLedger(sim: UcpSim): SmscLedger {
+  return {
+    submittedTexts: () =>
+      sim.submitted.map(({ fields }) => {
+        const part = decodeMo(52, { ...fields, OADC: fields.OADC || "0" });
+        return part.ok ? (part.value.text ?? "") : "";
+      }),
+    receiptsSent: () => sim.counters.notificationsSent,
+    undelivered: () => sim.counters.undelivered,
+    redeliveries: () => sim.counters.redeliveries,
+    answers: () => ({ ...sim.counters.answers }),
+  };
+}
+
+export interface Bridge<S = SmscSim> {
   courier: CourierSim;
-  smsc: SmscSim;
+  smsc: S;
+  /** The SMSC as the ledger counts it. */
+  counts: SmscLedger;
   red: NodeRed;
   userDir: string;
   env: Record<string, string>;
@@ -49,19 +89,61 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
-/** The environment examples/rapidpro-smpp-bridge.json reads, pointed at a courier and an SMSC on 127.0.0.1. */
-export function smppBridgeEnv(options: { courierUrl: string; smscPort: number; auth: string; storeUrl?: string }): Record<string, string> {
+/** The SMSC variables of each bridge example: host, port, login, password. */
+const SMSC_VARIABLES = {
+  smpp: ["SMPP_HOST", "SMPP_PORT", "SMPP_SYSTEM_ID", "SMPP_PASSWORD"],
+  ucp: ["UCP_HOST", "UCP_PORT", "UCP_USERNAME", "UCP_PASSWORD"],
+} as const;
+
+/** The environment examples/rapidpro-<protocol>-bridge.json reads, pointed at a courier and an SMSC on 127.0.0.1. */
+export function bridgeEnv(protocol: keyof typeof SMSC_VARIABLES, options: { courierUrl: string; smscPort: number; auth: string; storeUrl?: string }): Record<string, string> {
+  const [host, port, login, password] = SMSC_VARIABLES[protocol];
   return {
     RAPIDPRO_URL: options.courierUrl,
     RAPIDPRO_CHANNEL_UUID: CHANNEL,
     RAPIDPRO_AUTH: options.auth,
-    SMPP_HOST: "127.0.0.1",
-    SMPP_PORT: String(options.smscPort),
-    SMPP_SYSTEM_ID: "bridge",
-    SMPP_PASSWORD: "secret",
+    [host]: "127.0.0.1",
+    [port]: String(options.smscPort),
+    [login]: protocol === "ucp" ? "4470" : "bridge",
+    [password]: "secret",
     ...(options.storeUrl !== undefined ? { STORE_URL: options.storeUrl } : {}),
   };
 }
+
+export const smppBridgeEnv = (options: Parameters<typeof bridgeEnv>[1]) => bridgeEnv("smpp", options);
+
+/**
+ * Courier's channel settings as courier's own tests have them (max_length 30), and the default
+ * body at 160: every send configuration, each text long enough for courier to split it.
+ */
+export const COURIER_CONFIGS: { name: string; config: (url: string) => ExChannelConfig; text: string }[] = [
+  {
+    name: "urlencoded, max_length 30",
+    config: (url) => ({ sendUrl: url, method: "POST", contentType: "urlencoded", body: "id={{id}}&text={{text}}&to={{to}}&from={{from}}", maxLength: 30 }),
+    text: "This is a long message that will be longer than 30....... characters",
+  },
+  {
+    name: "JSON, max_length 30",
+    config: (url) => ({ sendUrl: url, method: "POST", contentType: "json", body: '{"id":{{id}},"text":{{text}},"to":{{to}},"from":{{from}}}', maxLength: 30 }),
+    text: "This JSON message will surely be longer than 30....... characters",
+  },
+  {
+    name: "XML, max_length 30",
+    config: (url) => ({ sendUrl: url, method: "POST", contentType: "xml", body: "<msg><id>{{id}}</id><text>{{text}}</text><to>{{to}}</to><from>{{from}}</from></msg>", maxLength: 30 }),
+    text: "This XML message & friends are longer than 30....... characters",
+  },
+  {
+    name: "GET, max_length 30",
+    config: (url) => ({ sendUrl: `${url}?id={{id}}&text={{text}}&to={{to}}&from={{from}}`, method: "GET", maxLength: 30 }),
+    text: "This GET message will also be longer than 30....... characters",
+  },
+  {
+    name: "the default body, max_length 160, 400 characters",
+    config: (url) => ({ sendUrl: url, method: "POST", contentType: "urlencoded", body: DEFAULT_SEND_BODY, maxLength: 160 }),
+    text: Array.from({ length: 80 }, (_, i) => `w${String(i).padStart(3, "0")}`).join(" "),
+  },
+];
+
 
 export async function startBridge(options: {
   template: string;
@@ -74,8 +156,6 @@ export async function startBridge(options: {
    */
   enroute?: boolean;
 }): Promise<Bridge> {
-  fs.cpSync(options.template, options.userDir, { recursive: true });
-  const courier = await startCourier({ channelUuid: CHANNEL });
   const smsc = await startSmsc({ port: 0, ...options.smsc });
   // 50 ms after the submit_sm_resp, as an SMSC's first receipt comes: sooner, it overtakes the
   // bridge's store write and waits out unmatchedWait, after which DELIVRD has made it moot.
@@ -89,22 +169,58 @@ export async function startBridge(options: {
       enrouteTimers.add(timer);
     });
   }
-  const env = smppBridgeEnv({ courierUrl: courier.url, smscPort: smsc.port, auth: AUTH, storeUrl: options.storeUrl ?? "" });
+  return launch("smpp", options, smsc, smppLedger(smsc), async () => {
+    for (const timer of enrouteTimers) clearTimeout(timer);
+    await smsc.close();
+  });
+}
+
+/**
+ * The UCP/EMI bridge example between the courier and UCP simulators. With `buffered`, each
+ * submit first gets a "buffered" notification (DST 1, `sent`) and then "delivered", as
+ * `enroute` does for SMPP (the example asks for buffered notifications only when told to, so
+ * the simulator sends them whatever NT says).
+ */
+export async function startUcpBridge(options: { template: string; userDir: string; ucp: UcpSimOptions; storeUrl?: string; buffered?: boolean }): Promise<Bridge<UcpSim>> {
+  const sim = await startUcpSmsc({ port: 0, ...options.ucp });
+  const timers = new Set<NodeJS.Timeout>();
+  if (options.buffered) {
+    sim.on("submit", (record: { recipient: string; scts: string }) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        void sim.sendNotification(record, "buffered");
+      }, 50);
+      timers.add(timer);
+    });
+  }
+  return launch("ucp", options, sim, ucpLedger(sim), async () => {
+    for (const timer of timers) clearTimeout(timer);
+    await sim.close();
+  });
+}
+
+/** Starts courier and Node-RED with the protocol's example around a started SMSC simulator. */
+async function launch<S>(protocol: "smpp" | "ucp", options: { template: string; userDir: string; storeUrl?: string }, smsc: S, counts: SmscLedger, closeSmsc: () => Promise<void>): Promise<Bridge<S>> {
+  fs.cpSync(options.template, options.userDir, { recursive: true });
+  const courier = await startCourier({ channelUuid: CHANNEL });
+  const smscPort = (smsc as { port: number }).port;
+  const env = bridgeEnv(protocol, { courierUrl: courier.url, smscPort, auth: AUTH, storeUrl: options.storeUrl ?? "" });
   const port = await freePort();
-  const flows = JSON.parse(fs.readFileSync(EXAMPLE, "utf8")) as unknown[];
+  const flows = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, "examples", `rapidpro-${protocol}-bridge.json`), "utf8")) as unknown[];
   let red: NodeRed;
   try {
     red = await startNodeRed({ userDir: options.userDir, port, flows, env });
   } catch (error) {
     // Nothing may outlive a failed start, or `node --test` would not exit.
-    await smsc.close();
+    await closeSmsc();
     await courier.close();
     throw error;
   }
   let earlierLogs = "";
-  const bridge: Bridge = {
+  const bridge: Bridge<S> = {
     courier,
     smsc,
+    counts,
     get red() {
       return red;
     },
@@ -122,8 +238,7 @@ export async function startBridge(options: {
     log: () => earlierLogs + red.log(),
     async close() {
       await red.stop().catch(() => undefined);
-      for (const timer of enrouteTimers) clearTimeout(timer);
-      await smsc.close().catch(() => undefined);
+      await closeSmsc().catch(() => undefined);
       await courier.close().catch(() => undefined);
     },
   };
@@ -221,13 +336,14 @@ export interface LedgerReport {
   /** deliver_sm the SMSC still holds unacknowledged. */
   smscUndelivered: number;
   smscRedeliveries: number;
-  deliverResps: Record<number, number>;
+  /** SMPP deliver_sm_resp command_status, or UCP results (positive, negative, none), and how often. */
+  deliverResps: Record<string, number>;
   courierRefused: number;
 }
 
 /** Counts both ends: what courier sent and was answered, what the SMSC took and sent back. */
-export function ledger(bridge: Bridge, outcomes: MtOutcome[], moTexts: string[]): LedgerReport {
-  const { courier, smsc } = bridge;
+export function ledger(bridge: Bridge<unknown>, outcomes: MtOutcome[], moTexts: string[]): LedgerReport {
+  const { courier, counts } = bridge;
   const uuids = new Set(outcomes.map((o) => o.uuid));
   const actionsByUuid = new Map<string, string[]>();
   let strangerStatuses = 0;
@@ -261,7 +377,7 @@ export function ledger(bridge: Bridge, outcomes: MtOutcome[], moTexts: string[])
   const duplicateMo: Record<string, number> = {};
   for (const [text, n] of received) if (n > 1) duplicateMo[text] = n;
 
-  const submittedTexts = smsc.submitted.map((r) => String((r.pdu.short_message as { message?: unknown } | undefined)?.message ?? ""));
+  const submittedTexts = counts.submittedTexts();
   const submitsOfText = new Map<string, number>();
   for (const text of submittedTexts) submitsOfText.set(text, (submitsOfText.get(text) ?? 0) + 1);
   const textOfUuid = new Map(outcomes.map((o) => [o.uuid, o.text]));
@@ -272,9 +388,9 @@ export function ledger(bridge: Bridge, outcomes: MtOutcome[], moTexts: string[])
     mtRetried: outcomes.filter((o) => o.attempts > 1).length,
     mtNot200: outcomes.filter((o) => o.status !== 200).map((o) => ({ uuid: o.uuid, history: o.history })),
     notFoundAnswers: outcomes.reduce((n, o) => n + o.history.filter((s) => s === 404).length, 0),
-    smscAccepted: smsc.submitted.length,
+    smscAccepted: submittedTexts.length,
     smscResubmitted: submittedTexts.length - new Set(submittedTexts).size,
-    receiptsSent: smsc.counters.receiptsSent,
+    receiptsSent: counts.receiptsSent(),
     deliveredUuids: uuids.size - missingDelivered.length,
     sentUuids,
     duplicateSent,
@@ -288,9 +404,9 @@ export function ledger(bridge: Bridge, outcomes: MtOutcome[], moTexts: string[])
     moReceived: moTexts.filter((t) => received.has(t)).length,
     missingMo: moTexts.filter((t) => !received.has(t)),
     duplicateMo,
-    smscUndelivered: smsc.counters.undelivered,
-    smscRedeliveries: smsc.counters.redeliveries,
-    deliverResps: { ...smsc.counters.deliverResps },
+    smscUndelivered: counts.undelivered(),
+    smscRedeliveries: counts.redeliveries(),
+    deliverResps: counts.answers(),
     courierRefused: courier.refused.length,
   };
 }
@@ -330,7 +446,7 @@ const SMSC_RESP_TIMEOUT_MS = 5_000 + 1_000;
  * timeout: a deliver_sm on its first try is not counted `undelivered` until that try failed.
  * The wait also lets a late duplicate show.
  */
-export async function settle(bridge: Bridge, outcomes: MtOutcome[], moTexts: string[], timeoutMs: number): Promise<LedgerReport> {
+export async function settle(bridge: Bridge<unknown>, outcomes: MtOutcome[], moTexts: string[], timeoutMs: number): Promise<LedgerReport> {
   const until = Date.now() + timeoutMs;
   const done = (r: LedgerReport) => r.missingDelivered.length === 0 && r.missingMo.length === 0 && r.smscUndelivered === 0;
   let report = ledger(bridge, outcomes, moTexts);
@@ -360,4 +476,53 @@ export function printReport(name: string, report: LedgerReport): void {
 
 export function tempWork(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Calls courier accepted more than once: "action key" (callKey) → how often, and the index of the first. */
+export function repeatedCalls(bridge: Bridge<unknown>): Map<string, { times: number; first: number }> {
+  const seen = new Map<string, { times: number; first: number }>();
+  bridge.courier.accepted.forEach((call, index) => {
+    const key = callKey(call.action, call.params);
+    const entry = seen.get(key);
+    if (entry) entry.times += 1;
+    else seen.set(key, { times: 1, first: index });
+  });
+  return new Map([...seen].filter(([, entry]) => entry.times > 1));
+}
+
+/**
+ * Asserts what every fault test promises: nothing lost, nothing out of order, and no call
+ * accepted by courier twice, except the repeats `mayRepeat` accounts for (only a kill -9 causes any).
+ */
+export function assertNothingLost(report: LedgerReport, bridge: Bridge<unknown>, options: { notFound?: number; mayRepeat?: (key: string, repeat: { times: number; first: number }) => boolean } = {}): void {
+  assert.deepEqual(report.mtNot200, [], "every MT answered 200 after courier-style retries");
+  assert.equal(report.courierRefused, 0, "courier refused no call");
+  assert.equal(report.strangerStatuses, 0, "no status for a uuid that was never sent");
+  assert.deepEqual(report.missingDelivered, [], "every MT reported delivered");
+  assert.deepEqual(report.statusAfterDelivered, [], "no status after delivered");
+  assert.deepEqual(report.missingMo, [], "every MO reached courier");
+  assert.equal(report.smscUndelivered, 0, "the SMSC holds no unacknowledged receipt or MO");
+  const notFound = options.notFound ?? 0;
+  assert.ok(report.notFoundAnswers <= notFound, `404 answers: ${report.notFoundAnswers}, at most ${notFound} allowed`);
+  const unexplained = [...repeatedCalls(bridge)].filter(([key, repeat]) => !options.mayRepeat?.(key, repeat));
+  assert.deepEqual(unexplained, [], "no status or MO accepted by courier twice");
+}
+
+/**
+ * The one repeat a kill -9 may cause: a call courier accepted while the bridge had not yet
+ * removed it from the outbox (its 200 was on the wire, or the removal not yet committed).
+ * After the restart the outbox sends it again: the same status or MO, once more, in order.
+ * At most the outbox's concurrent deliveries (32) can be caught so. Anything else (a status
+ * reported again from a receipt, an MT submitted twice whose receipts both count, a status
+ * handed over twice) is a bug. An MT the SMSC accepted whose store write the kill cut off
+ * is submitted again (two SMS), but its first receipt matches nothing, so RapidPro sees one.
+ * And the MO whose answer the kill cut off: the SMSC delivers it again and, with no id to
+ * recognise it by, it is queued again (once more than the rule above allows).
+ */
+export function repeatsOfKill(killedAt: { moAtKill?: string; courierAccepted: number; outbox: Set<string> }) {
+  return (key: string, repeat: { times: number; first: number }): boolean => {
+    const resentBySmsc = killedAt.moAtKill !== undefined && key === callKey("receive", { text: killedAt.moAtKill }) ? 1 : 0;
+    const fromOutbox = repeat.first < killedAt.courierAccepted && killedAt.outbox.has(key) ? 1 : 0;
+    return fromOutbox + resentBySmsc > 0 && repeat.times <= 1 + fromOutbox + resentBySmsc;
+  };
 }

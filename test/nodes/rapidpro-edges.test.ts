@@ -170,7 +170,7 @@ describe("rapidpro-in fails closed", () => {
 
   describe("an outbox that cannot be used stops the channel (no silent loss)", () => {
     const outboxes = [
-      { name: "unknown scheme", storeUrl: "ftp://127.0.0.1/queue", reason: /outbox unusable: queue url must be empty \(embedded\), memory: or redis:\/\/\.\.\., got a "ftp:" URL/ },
+      { name: "unknown scheme", storeUrl: "ftp://127.0.0.1/queue", reason: /outbox unusable: queue url must be empty \(embedded\), memory: or redis:\/\/\.\.\. \(redis\+sentinel:\/\/\.\.\. behind Sentinel\), got a "ftp:" URL/ },
       // Port 1 on loopback: nothing listens, every connect is refused; the check gives up after 10 s.
       { name: "a Redis that cannot be reached at start", storeUrl: "redis://127.0.0.1:1/0", reason: /outbox unusable: no answer within 10 s/ },
     ];

@@ -33,7 +33,7 @@ afterEach(() => helper.unload());
 
 const cases = [
   { name: "memory: works", storeUrl: "memory:", error: undefined },
-  { name: "an unknown scheme", storeUrl: "ftp://127.0.0.1/store", error: /^correlation store unusable: store url must be empty \(embedded\), memory: or redis:\/\/\.\.\., got a "ftp:" URL$/ },
+  { name: "an unknown scheme", storeUrl: "ftp://127.0.0.1/store", error: /^correlation store unusable: store url must be empty \(embedded\), memory: or redis:\/\/\.\.\. \(redis\+sentinel:\/\/\.\.\. behind Sentinel\), got a "ftp:" URL$/ },
   // Port 1 on loopback: nothing listens; the check gives up after 10 s.
   { name: "a Redis that cannot be reached", storeUrl: "redis://127.0.0.1:1/0", error: /^correlation store unusable: no answer within 10 s$/ },
 ];

@@ -44,19 +44,19 @@ after(async () => {
 afterEach(() => helper.unload());
 
 const cases = [
-  { name: "an unknown scheme", storeUrl: "ftp://x", error: /^correlation store unusable: store url must be empty \(embedded\), memory: or redis:\/\/\.\.\., got a "ftp:" URL$/ },
+  { name: "an unknown scheme", storeUrl: "ftp://x", error: /^correlation store unusable: store url must be empty \(embedded\), memory: or redis:\/\/\.\.\. \(redis\+sentinel:\/\/\.\.\. behind Sentinel\), got a "ftp:" URL$/ },
   // Port 1 on loopback: nothing listens; the check gives up after 10 s.
   { name: "a Redis that cannot be reached", storeUrl: "redis://127.0.0.1:1", error: /^correlation store unusable: no answer within 10 s$/ },
 ];
 for (const c of cases) {
   test(`bind store at start: ${c.name} → not bound, red, MTs refused as temporary`, { timeout: 30_000 }, async () => {
     await helper.load(modules(), flow(sim.port, c.storeUrl) as never, { b1: { systemId: SYSTEM_ID, password: PASSWORD } });
-    const bind = helper.getNode("b1") as unknown as { store(): Promise<unknown>; storeError?: string; error: unknown };
+    const bind = helper.getNode("b1") as unknown as { store(): Promise<unknown>; storeError(): string | undefined; error: unknown };
     await assert.rejects(bind.store());
     await new Promise((resolve) => setImmediate(resolve));
-    assert.match(bind.storeError ?? "", c.error);
+    assert.match(bind.storeError() ?? "", c.error);
     const errors = (bind.error as { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> }).getCalls().filter((call) => call.thisValue === bind);
-    assert.ok(errors.some((call) => String(call.args[0]).includes(bind.storeError!)), "logged as an error");
+    assert.ok(errors.some((call) => String(call.args[0]).includes(bind.storeError()!)), "logged as an error");
     assert.ok(!errors.some((call) => String(call.args[0]).includes(PASSWORD)), "the password is never logged");
     for (const id of ["in1", "out1"]) assert.deepEqual(lastStatus(id), { fill: "red", shape: "ring", text: "correlation store unusable" }, `${id} is red and says why`);
 
@@ -73,8 +73,8 @@ for (const c of cases) {
 
 test("bind store at start: memory: binds", { timeout: 30_000 }, async () => {
   await helper.load(modules(), flow(sim.port, "memory:") as never, { b1: { systemId: SYSTEM_ID, password: PASSWORD } });
-  const bind = helper.getNode("b1") as unknown as { store(): Promise<unknown>; storeError?: string };
+  const bind = helper.getNode("b1") as unknown as { store(): Promise<unknown>; storeError(): string | undefined };
   await bind.store();
   await waitFor(() => sim.counters.binds.transceiver === 1, "bound once the store answered");
-  assert.equal(bind.storeError, undefined);
+  assert.equal(bind.storeError(), undefined);
 });

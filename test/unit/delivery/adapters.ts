@@ -1,7 +1,8 @@
 /**
  * The delivery core as each protocol drives it, behind one shape, so that core.test.ts runs
  * the same table against SMPP (lib/smpp/sender.ts and receiver.ts over a recording session),
- * CIMD2 (lib/cimd2/sender.ts and receiver.ts likewise) and Rapporto (lib/rapporto/client.ts
+ * CIMD2 (lib/cimd2/sender.ts and receiver.ts likewise), UCP/EMI (lib/ucp/sender.ts and
+ * receiver.ts likewise) and Rapporto (lib/rapporto/client.ts
  * against sim/rapporto, and DlrReceiver/parseMoPush).
  */
 import type { MT, Status, SubmitResult } from "../../../lib/contract";
@@ -24,9 +25,16 @@ import type { StoredPart } from "../../../lib/sms/held-parts";
 import { MemoryStore } from "../../../lib/store/memory";
 import { MemoryQueue } from "../../../lib/store/queue-memory";
 import type { CorrelationStore } from "../../../lib/store/types";
+import { decodeMo, decodeNotification } from "../../../lib/ucp/deliver";
+import { originatorOadc } from "../../../lib/ucp/address";
+import type { DeliveryAnswer as UcpDeliveryAnswer, UcpDelivery } from "../../../lib/ucp/incoming";
+import type { Fields } from "../../../lib/ucp/operations";
+import { UcpReceiver, UCP_ANSWERS } from "../../../lib/ucp/receiver";
+import { UcpSender } from "../../../lib/ucp/sender";
+import type { SubmitOutcome } from "../../../lib/ucp/session";
 import { startRapportoSim } from "../../../sim/rapporto";
 
-/** A protocol's answer as the tests compare it: SMPP command_status, HTTP status, CIMD2 response (`70`, `900:710`). */
+/** A protocol's answer as the tests compare it: SMPP command_status, HTTP status, CIMD2 response (`70`, `900:710`), UCP result (`A`, `N/04`). */
 export type AnswerCode = number | string;
 
 export type ReceiptState = "sent" | "delivered" | "failed";
@@ -347,6 +355,133 @@ export const CIMD2: Adapter = {
           { code: P.ORIGINATOR, value: originator },
           { code: P.USER_DATA, value: "hi" },
         ]);
+        return r.mo ?? "";
+      },
+      close: async () => {
+        await receiver.close(true);
+        await store.close();
+      },
+    };
+  },
+};
+
+/** A UCP result as the tests compare it. */
+const ucpResult = (answer: UcpDeliveryAnswer) => (answer.ok ? "A" : `N/${answer.code ?? ""}`);
+const UCP_RESULTS = Object.fromEntries(Object.entries(UCP_ANSWERS).map(([k, v]) => [k, ucpResult(v)])) as Record<Answer, string>;
+
+/** The UDH of an OT 51 (XSer type 01 LL <UDH: 05 00 03 ref total seq>), if any. */
+function ucpUdh(op: Fields): Buffer | undefined {
+  return op.XSER?.startsWith("01") ? Buffer.from(op.XSER.slice(4, 4 + 2 * parseInt(op.XSER.slice(2, 4), 16)), "hex") : undefined;
+}
+
+/** Whether an OT 51 begins a message: no UDH, or its part number (the UDH's last octet) is 1. */
+function ucpBegins(op: Fields): boolean {
+  const udh = ucpUdh(op);
+  return !udh || udh[udh.length - 1] === 1;
+}
+
+/** What reached the phone from OT 51 fields (GSM texts here are ASCII, so their codes read as Latin-1). */
+function ucpTexts(operations: readonly Fields[]): string[] {
+  const texts: string[] = [];
+  const open = new Map<string, number>();
+  for (const op of operations) {
+    const octets = Buffer.from(op.MSG, "hex");
+    const text = op.MT === "4" ? Buffer.from(octets).swap16().toString("utf16le") : octets.toString("latin1");
+    const udh = ucpUdh(op);
+    if (!udh || ucpBegins(op)) {
+      texts.push(text);
+      if (udh) open.set(udh.toString("hex", 0, udh.length - 2), texts.length - 1);
+    } else {
+      texts[open.get(udh.toString("hex", 0, udh.length - 2))!] += text;
+    }
+  }
+  return texts;
+}
+
+/** A notification's OAdC and SCTS from an SMS id "recipient:SCTS"; other ids (made-up ones) get a key of their own. */
+const madeUp = new Map<string, string>();
+function keyOf(smsId: string): { recipient: string; scts: string } {
+  const match = /^(\d{1,16}):(\d{12})$/.exec(smsId);
+  if (match) return { recipient: match[1], scts: match[2] };
+  if (!madeUp.has(smsId)) madeUp.set(smsId, `999:0101260${String(madeUp.size).padStart(5, "0")}`);
+  return keyOf(madeUp.get(smsId)!);
+}
+const idOfKey = (key: string) => [...madeUp].find(([, k]) => k === key)?.[0] ?? key;
+
+function delivery(kind: "mo" | "notification", fields: Fields): UcpDelivery {
+  const respond = () => undefined;
+  if (kind === "notification") {
+    const decoded = decodeNotification(fields);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    return { kind, ot: 53, fields, via: "main", respond, notification: decoded.value };
+  }
+  const decoded = decodeMo(52, fields);
+  if (!decoded.ok) throw new Error(decoded.reason);
+  return { kind, ot: 52, fields, via: "main", respond, mo: decoded.value };
+}
+
+export const UCP: Adapter = {
+  name: "UCP",
+  smsPerUcs2Part: (chars) => (chars <= 70 ? 1 : Math.ceil(chars / 67)),
+  async open(options = {}) {
+    const { r, members } = recorder();
+    const store = r.store;
+    const operations: Fields[] = [];
+    const link = {
+      id: `ucp-${++binds}`,
+      alphabet: "gsm" as const,
+      store: async () => store,
+      session: {
+        submit: async (fields: Fields): Promise<SubmitOutcome> => {
+          if (r.refuse) return { ok: false, errorCode: "06", error: { code: "06", text: "error code 06: AdC invalid", temporary: false }, attempts: 1 };
+          operations.push(fields);
+          // A//ADC:SCTS/: one SCTS a second, DDMMYYhhmmss without a leading zero (core.test.ts counts ids up).
+          const scts = `100126000${String(r.next++).padStart(3, "0")}`;
+          return { ok: true, messageId: `${fields.ADC}:${scts}`, recipient: fields.ADC, scts, attempts: 1 };
+        },
+      },
+    };
+    const sender = new UcpSender(link, { sender: options.defaultSender });
+    const receiver = new UcpReceiver(
+      async () => store,
+      Promise.resolve({ queue: new MemoryQueue<StoredPart>(), durable: false }),
+      { unmatchedWaitMs: options.waitMs ?? 100, reassemblyTimeoutMs: 60_000 },
+      {
+        mo: async (msg) => ((r.mo = msg.payload.from), r.handOver),
+        status: async (status) => (r.statuses.push(status), r.handOver),
+        unmatched: (notification) => r.unmatched.push(idOfKey(notification.key)),
+        warn: () => undefined,
+      },
+    );
+    const DST = { sent: ["1", ""], delivered: ["0", ""], failed: ["2", "107"] } as const;
+    return {
+      ...members,
+      answers: UCP_RESULTS,
+      sms: () => operations.length,
+      get phone() {
+        return ucpTexts(operations);
+      },
+      senderOf(n) {
+        const first = operations.filter(ucpBegins);
+        const oadc = first[n]?.OADC ?? "";
+        if (first[n]?.OTOA !== "5039") return oadc;
+        const decoded = decodeMo(52, { OADC: oadc, OTOA: "5039", ADC: "1", MT: "3", MSG: "" });
+        return decoded.ok ? decoded.value.from : "";
+      },
+      async send(mt) {
+        const { result } = await sender.send(mt);
+        r.refuse = false;
+        return result;
+      },
+      async receipt(smsId, state) {
+        const { recipient, scts } = keyOf(smsId);
+        const [dst, rsn] = DST[state];
+        return ucpResult(await receiver.deliver(delivery("notification", { OADC: recipient, ADC: "2020", SCTS: scts, DST: dst, RSN: rsn, MT: "3" })));
+      },
+      async moSender(number, international) {
+        const address = originatorOadc(international && /^\d+$/.test(number) ? `+${number}` : number);
+        if (!address.ok) throw new Error(address.reason);
+        await receiver.deliver(delivery("mo", { OADC: address.oadc, OTOA: address.otoa, ADC: "2020", MT: "3", MSG: "6869" }));
         return r.mo ?? "";
       },
       close: async () => {

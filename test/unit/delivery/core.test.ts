@@ -1,5 +1,5 @@
 /**
- * The delivery core's rules (lib/delivery/), one table run against the SMPP, CIMD2 and
+ * The delivery core's rules (lib/delivery/), one table run against the SMPP, CIMD2, UCP/EMI and
  * Rapporto adapters alike (adapters.ts), without Node-RED.
  *
  * Courier's splitting, reference rapidpro-external-channel.md §4.1: "Each part is a separate
@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import type { MT, Status } from "../../../lib/contract";
 import { HAND_OVER_ANSWER, type HandOver } from "../../../lib/delivery/answers";
 import { splitText } from "../../../sim/courier";
-import { CIMD2, RAPPORTO, SMPP, type Adapter, type Bridge } from "./adapters";
+import { CIMD2, RAPPORTO, SMPP, UCP, type Adapter, type Bridge } from "./adapters";
 
 const ID = "0191e180-7d60-7000-a000-0000000000c1";
 const mt = (text: string, from = "2020"): MT => ({ id: ID, to: "+4790000001", from, text });
@@ -28,7 +28,7 @@ const UCS2_2 = splitText(cyrillic(24), 160);
 /** Three UCS-2 parts. */
 const UCS2_3 = splitText(cyrillic(36), 160);
 
-for (const adapter of [SMPP, CIMD2, RAPPORTO] as Adapter[]) {
+for (const adapter of [SMPP, CIMD2, UCP, RAPPORTO] as Adapter[]) {
   describe(`delivery core through ${adapter.name}`, () => {
     const open: Bridge[] = [];
     after(async () => {
@@ -231,7 +231,7 @@ const MO_SENDERS: { name: string; number: string; international: boolean; smpp: 
 ];
 
 describe("MO sender to RapidPro in E.164 where the aggregator says or implies international", () => {
-  for (const adapter of [SMPP, CIMD2, RAPPORTO]) {
+  for (const adapter of [SMPP, CIMD2, UCP, RAPPORTO]) {
     for (const row of MO_SENDERS) {
       test(`${adapter.name}: ${row.name}`, async () => {
         const b = await adapter.open();
