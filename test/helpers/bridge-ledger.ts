@@ -46,7 +46,7 @@ export interface SmscLedger {
   answers(): Record<string, number>;
 }
 
-function smppLedger(smsc: SmscSim): SmscLedger {
+export function smppLedger(smsc: SmscSim): SmscLedger {
   return {
     submittedTexts: () => smsc.submitted.map((r) => String((r.pdu.short_message as { message?: unknown } | undefined)?.message ?? "")),
     receiptsSent: () => smsc.counters.receiptsSent,
