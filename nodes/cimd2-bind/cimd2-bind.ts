@@ -8,7 +8,8 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { CIMD2_BIND_DEFAULTS } from "../../lib/cimd2/defaults";
 import type { Delivery, DeliveryAnswer } from "../../lib/cimd2/deliver";
 import { Cimd2Session, type Cimd2SessionOptions, type SessionStatus } from "../../lib/cimd2/session";
-import { ownSession, sessionStatusView, type BindCore } from "../shared/bind";
+import { ownSession, routeDeliveries, sessionFrom, sessionStatusView, type BindCore } from "../shared/bind";
+import { seconds } from "../shared/settings";
 import { resolveEnvReference } from "../shared/env";
 import { smscAddress } from "../shared/smsc-address";
 
@@ -47,9 +48,6 @@ export interface Cimd2BindNode extends Node<Cimd2BindCredentials>, BindCore<Cimd
   storeUrl: string;
 }
 
-/** Answer while no cimd2-in is deployed: error 710, deliver again (decision 23). */
-const NO_RECEIVER: DeliveryAnswer = { ok: false, text: "no receiver, deliver again later" };
-
 export default function (RED: NodeAPI) {
   function Cimd2Bind(this: Cimd2BindNode, config: Cimd2BindDef) {
     RED.nodes.createNode(this, config);
@@ -57,17 +55,7 @@ export default function (RED: NodeAPI) {
     node.omitStatusReportRequest = config.omitStatusReportRequest === true;
     node.storeUrl = config.storeUrl ?? "";
     const built = cimd2SessionOptions(config, { username: resolveEnvReference(node.credentials?.username), password: resolveEnvReference(node.credentials?.password) });
-    if ("error" in built) {
-      node.configError = built.error;
-      node.error(built.error);
-    } else {
-      try {
-        node.session = new Cimd2Session(built.options);
-      } catch (err) {
-        node.configError = (err as Error).message;
-        node.error(node.configError);
-      }
-    }
+    node.session = sessionFrom(node, built, (options) => new Cimd2Session(options));
     const core = ownSession<SessionStatus, Cimd2DeliverHandler>(RED, node, {
       session: node.session,
       configError: node.configError,
@@ -77,24 +65,14 @@ export default function (RED: NodeAPI) {
       state: (s) => (s.state === "loggedIn" ? "bound" : s.state),
       label: "CIMD2 bind",
     });
-    node.session?.on("delivery", (delivery: Delivery) => {
-      const handler = core.receiver();
-      if (!handler) return delivery.respond(NO_RECEIVER);
-      handler(delivery).then(delivery.respond, (err: Error) => delivery.respond({ ok: false, text: err.message }));
-    });
+    // Without a cimd2-in, or when it fails: error 710, deliver again (decision 23).
+    routeDeliveries<Delivery, DeliveryAnswer>(node.session, core, (text) => ({ ok: false, text }));
     Object.assign(node, core);
   }
 
   RED.nodes.registerType<Cimd2BindNode, Cimd2BindDef, object, Cimd2BindCredentials>("cimd2-bind", Cimd2Bind, {
     credentials: { username: { type: "text" }, password: { type: "password" } },
   });
-}
-
-/** A setting in seconds as ms: the default when empty or negative (0 where `zero` turns it off). */
-function seconds(value: unknown, fallback: number, zero = false): number {
-  const n = Number(value);
-  const set = String(value ?? "").trim() !== "" && Number.isFinite(n) && (zero ? n >= 0 : n > 0);
-  return (set ? n : fallback) * 1000;
 }
 
 /** Node config to session options, or the first reason it cannot work (the session checks the rest). */

@@ -72,6 +72,42 @@ export function sessionStatusView(RED: NodeAPI, type: string, s: ShownState, bou
   }
 }
 
+/**
+ * The bind's session from its checked options, or undefined with `configError` set and logged:
+ * options that cannot work, or a session constructor that refuses them.
+ */
+export function sessionFrom<O, T>(node: Node & { configError?: string }, built: { options: O } | { error: string }, make: (options: O) => T): T | undefined {
+  try {
+    if ("error" in built) throw new Error(built.error);
+    return make(built.options);
+  } catch (err) {
+    node.configError = (err as Error).message;
+    node.error(node.configError);
+    return undefined;
+  }
+}
+
+/** A delivery (MO or report) from an SMSC that is answered once, after its hand-over (ucp-bind, cimd2-bind). */
+interface Answerable<A> {
+  respond(answer: A): void;
+}
+
+/**
+ * Hands each "delivery" the session emits to the receiving node, and answers it with what that
+ * node resolved; without a receiving node, or when it fails, with a refusal so the SMSC delivers
+ * it again later (acknowledging would lose it).
+ */
+export function routeDeliveries<D extends Answerable<A>, A>(session: EventEmitter | undefined, core: BindCore<(delivery: D) => Promise<A>>, refusal: (text: string) => A): void {
+  session?.on("delivery", (delivery: D) => {
+    const handler = core.receiver();
+    if (!handler) return delivery.respond(refusal("no receiver, deliver again later"));
+    handler(delivery).then(
+      (answer) => delivery.respond(answer),
+      (err: Error) => delivery.respond(refusal(err.message)),
+    );
+  });
+}
+
 export function ownSession<S, H>(
   RED: NodeAPI,
   node: Node,

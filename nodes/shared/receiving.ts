@@ -27,11 +27,9 @@ export interface ReceivingDef {
 
 export const RECEIVING_DEFAULTS = { ackTimeoutSeconds: 25, reassemblySeconds: 300, unmatchedWaitSeconds: 20 } as const;
 
-/** A setting in seconds as ms: the fallback when unset or out of range (0 allowed where `zero`). */
-export const seconds = (value: string | number, fallback: number, zero = false) => {
-  const n = Number(value);
-  return (Number.isFinite(n) && (zero ? n >= 0 : n > 0) ? n : fallback) * 1000;
-};
+import { seconds } from "./settings";
+
+export { seconds };
 
 /** Emits on one output and resolves with how the hand-over ended; once `closing()`, nothing waits. */
 export function outputs(node: Node, config: ReceivingDef, closing: () => boolean) {

@@ -9,7 +9,7 @@ import { ESME_RX_T_APPN, parseStatusList } from "../../lib/smpp/command-status";
 import { SMPP_BIND_DEFAULTS } from "../../lib/smpp/defaults";
 import type { MessageIdMode } from "../../lib/smpp/receipt";
 import { SmppSession, type BindMode, type DeliverHandler, type SessionStatus, type SmppSessionOptions } from "../../lib/smpp/session";
-import { ownSession, sessionStatusView, type BindCore } from "../shared/bind";
+import { ownSession, sessionFrom, sessionStatusView, type BindCore } from "../shared/bind";
 import { resolveEnvReference } from "../shared/env";
 import { smscAddress } from "../shared/smsc-address";
 import { observeSmppBind } from "../shared/observe";
@@ -61,12 +61,7 @@ export default function (RED: NodeAPI) {
       systemId: resolveEnvReference(node.credentials?.systemId),
       password: resolveEnvReference(node.credentials?.password),
     });
-    if ("error" in built) {
-      node.configError = built.error;
-      node.error(built.error);
-    } else {
-      node.session = new SmppSession(built.options);
-    }
+    node.session = sessionFrom(node, built, (options) => new SmppSession(options));
     const core = ownSession<SessionStatus, DeliverHandler>(RED, node, {
       session: node.session,
       configError: node.configError,

@@ -9,7 +9,8 @@ import { UCP_BIND_DEFAULTS } from "../../lib/ucp/defaults";
 import type { DeliveryAnswer, UcpDelivery } from "../../lib/ucp/incoming";
 import { UcpSession, type SessionStatus, type UcpSessionOptions } from "../../lib/ucp/session";
 import type { TextAlphabet } from "../../lib/ucp/submit";
-import { ownSession, sessionStatusView, type BindCore } from "../shared/bind";
+import { ownSession, routeDeliveries, sessionFrom, sessionStatusView, type BindCore } from "../shared/bind";
+import { seconds } from "../shared/settings";
 import { smscAddress } from "../shared/smsc-address";
 import { resolveEnvReference } from "../shared/env";
 
@@ -52,9 +53,6 @@ export interface UcpBindNode extends Node<UcpBindCredentials>, BindCore<UcpDeliv
   storeUrl: string;
 }
 
-/** Answer for an operation while no ucp-in is deployed: deliver again (decision 22). */
-const NO_RECEIVER: DeliveryAnswer = { ok: false, text: "no receiver, deliver again later" };
-
 export default function (RED: NodeAPI) {
   function UcpBind(this: UcpBindNode, config: UcpBindDef) {
     RED.nodes.createNode(this, config);
@@ -62,17 +60,7 @@ export default function (RED: NodeAPI) {
     node.alphabet = config.alphabet === "ira" ? "ira" : "gsm";
     node.storeUrl = config.storeUrl ?? "";
     const built = ucpSessionOptions(config, { username: resolveEnvReference(node.credentials?.username), password: resolveEnvReference(node.credentials?.password) });
-    if ("error" in built) {
-      node.configError = built.error;
-      node.error(built.error);
-    } else {
-      try {
-        node.session = new UcpSession(built.options);
-      } catch (err) {
-        node.configError = (err as Error).message;
-        node.error(node.configError);
-      }
-    }
+    node.session = sessionFrom(node, built, (options) => new UcpSession(options));
     const core = ownSession<SessionStatus, UcpDeliverHandler>(RED, node, {
       session: node.session,
       configError: node.configError,
@@ -81,23 +69,14 @@ export default function (RED: NodeAPI) {
       state: (s) => s.state,
       label: "UCP bind",
     });
-    node.session?.on("delivery", (delivery: UcpDelivery) => {
-      const handler = core.receiver();
-      if (!handler) return delivery.respond(NO_RECEIVER);
-      handler(delivery).then(delivery.respond, (err: Error) => delivery.respond({ ok: false, text: err.message }));
-    });
+    // Without a ucp-in, or when it fails: a negative result, deliver again (decision 22).
+    routeDeliveries<UcpDelivery, DeliveryAnswer>(node.session, core, (text) => ({ ok: false, text }));
     Object.assign(node, core);
   }
 
   RED.nodes.registerType<UcpBindNode, UcpBindDef, object, UcpBindCredentials>("ucp-bind", UcpBind, {
     credentials: { username: { type: "text" }, password: { type: "password" } },
   });
-}
-
-/** A setting in seconds as ms: the default when empty or not positive. */
-function seconds(value: unknown, fallback: number): number {
-  const n = Number(value);
-  return (Number.isFinite(n) && n > 0 ? n : fallback) * 1000;
 }
 
 /** Node config to session options, or the first reason it cannot work (the session checks the rest). */
