@@ -17,8 +17,8 @@
  * Every listener is guarded: an exception ends the link with a reason instead of escaping
  * from a socket event (which in Node-RED would crash the runtime).
  */
-import * as net from "node:net";
-import { connectSocket, endSocket, readyEvent, type TlsOptions } from "../session/socket";
+import { LinkBase, LinkDownError } from "../session/link-base";
+import type { TlsOptions } from "../session/socket";
 import { errorOf, errorParams } from "./errors";
 import { GENERAL_ERROR_RESPONSE, NACK, OP, operationName, requestInfo, responseCode, RESPONSE_OFFSET } from "./operations";
 import { encodePacket, numberSide, PacketNumbers, PacketReader, type DecodedPacket, type Packet, type Parameter } from "./packet";
@@ -43,9 +43,8 @@ export interface LinkOptions {
 
 export type LogFn = (level: "debug" | "info" | "warn" | "error", text: string) => void;
 
-export class LinkDownError extends Error {
-  override name = "LinkDownError";
-}
+export { LinkDownError };
+
 export class InvalidPacketError extends Error {
   override name = "InvalidPacketError";
 }
@@ -65,69 +64,41 @@ interface Pending {
   callback: RequestCallback;
 }
 
-export class Cimd2Link {
+export class Cimd2Link extends LinkBase<Pending> {
   loggedIn = false;
-  onDown?: (reason: string) => void;
   onRequest?: RequestHandler;
   /** A protocol fault that did not end the link (noise is not one). */
   onFault?: (reason: string) => void;
 
-  private socket?: net.Socket;
   private readonly reader = new PacketReader();
   private readonly numbers = new PacketNumbers("client");
-  private readonly pending = new Map<number, Pending>();
   /** The last request the SMSC sent, and our answer once given (a repeat gets it again). */
   private lastIncoming?: { number: number; op: number; answer?: Buffer };
-  private downReason?: string;
-  private openFail?: (reason: string) => void;
-  private connectTimer?: NodeJS.Timeout;
   private aliveTimer?: NodeJS.Timeout;
   private inactivityTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly options: LinkOptions,
     private readonly log: LogFn,
-  ) {}
+  ) {
+    super();
+  }
 
   get up(): boolean {
     return this.loggedIn && this.downReason === undefined;
   }
 
-  get inFlight(): number {
-    return this.pending.size;
-  }
-
   /** Connects and logs in; rejects with the reason (never containing the password). */
   open(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      this.openFail = (reason) => {
-        if (settled) return;
-        settled = true;
-        reject(new Error(reason));
-      };
-      const o = this.options;
-      try {
-        const socket = connectSocket(o);
-        this.socket = socket;
-        socket.setNoDelay(true);
-        socket.on("error", (error: Error & { code?: string }) => this.destroy(`connection error: ${error.code ? `${error.code}: ` : ""}${error.message}`));
-        socket.on("close", () => this.destroy("connection closed by the SMSC"));
-        socket.on("data", (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-        socket.on(readyEvent(o), () =>
-          this.guard(() => {
-            clearTimeout(this.connectTimer);
-            this.startInactivity();
-            this.login(() => {
-              settled = true;
-              resolve();
-            });
-          }),
-        );
-        this.connectTimer = setTimeout(() => this.destroy(`could not connect to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`), o.connectTimeoutMs);
-      } catch (error) {
-        this.destroy(`could not connect: ${(error as Error).message}`);
-      }
+    return this.connect(this.options, {
+      sniFromHost: true,
+      errorReason: (error) => `connection error: ${error.code ? `${error.code}: ` : ""}${error.message}`,
+      closeReason: "connection closed by the SMSC",
+      data: (chunk) => this.onData(chunk),
+      ready: (loggedIn) => {
+        this.startInactivity();
+        this.login(loggedIn);
+      },
     });
   }
 
@@ -169,22 +140,10 @@ export class Cimd2Link {
 
   /** Ends the link once; every pending request gets a LinkDownError. */
   destroy(reason: string, graceful = false): void {
-    if (this.downReason !== undefined) return;
-    this.downReason = reason;
-    this.loggedIn = false;
-    clearTimeout(this.connectTimer);
-    this.stopTimers();
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of pending) {
-      clearTimeout(p.timer);
-      this.guard(() => p.callback(new LinkDownError(reason)));
-    }
-    if (this.socket) endSocket(this.socket, graceful);
-    this.openFail?.(reason);
-    const onDown = this.onDown;
-    this.onDown = undefined;
-    if (onDown) this.guard(() => onDown(reason));
+    this.end(reason, graceful, () => {
+      this.loggedIn = false;
+      this.stopTimers();
+    });
   }
 
   private login(onLoggedIn: () => void): void {
@@ -374,14 +333,6 @@ export class Cimd2Link {
     this.log("warn", reason);
     const onFault = this.onFault;
     if (onFault) this.guard(() => onFault(reason));
-  }
-
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (error) {
-      this.destroy(`internal error: ${(error as Error).message}`);
-    }
   }
 }
 

@@ -9,9 +9,9 @@
  * Every listener is guarded: an exception inside one ends the link with a reason instead of
  * escaping from the socket's event handler (which in Node-RED would crash the runtime).
  */
-import * as net from "node:net";
 import * as smpp from "smpp";
-import { connectSocket, endSocket, readyEvent, type TlsOptions } from "../session/socket";
+import { LinkBase, LinkDownError } from "../session/link-base";
+import type { TlsOptions } from "../session/socket";
 import { ESME_RINVCMDID, ESME_ROK, ESME_RUNKNOWNERR, describeStatus, statusText } from "./command-status";
 import { encodeDeliverSmResp, encodeSubmitSm } from "./encode";
 import { PduReader, decodeFrame, refuseUnreadable, type Refusal } from "./frame";
@@ -54,10 +54,7 @@ export interface LinkOptions {
 
 export type LogFn = (level: "debug" | "info" | "warn" | "error", text: string) => void;
 
-/** The link went down before this request got its response. */
-export class LinkDownError extends Error {
-  override name = "LinkDownError";
-}
+export { LinkDownError };
 
 /** The request could not be encoded (e.g. short_message over 254 octets): never retry it. */
 export class InvalidPduError extends Error {
@@ -78,10 +75,8 @@ interface Pending {
   callback: RequestCallback;
 }
 
-export class Link {
+export class Link extends LinkBase<Pending> {
   bound = false;
-  /** Called once, with the reason, when the link ends for any reason. */
-  onDown?: (reason: string) => void;
   /** A deliver_sm arrived; `answer` sends deliver_sm_resp with the given status. */
   onDeliver?: (pdu: smpp.PDU, answer: (status: number) => void) => void;
   /** A request from the SMSC was refused (frame.ts): it was answered with an error and not handed on. */
@@ -89,14 +84,9 @@ export class Link {
   /** A response matched no request in flight (a sequence never sent, or already answered). */
   onStray?: (pdu: smpp.PDU) => void;
 
-  private socket?: net.Socket;
   private readonly reader = new PduReader();
-  private readonly pending = new Map<number, Pending>();
   private batch?: WriteBatch;
   private sequence = 0;
-  private downReason?: string;
-  private openFail?: (reason: string) => void;
-  private connectTimer?: NodeJS.Timeout;
   private enquireTimer?: NodeJS.Timeout;
   private inactivityTimer?: NodeJS.Timeout;
 
@@ -104,55 +94,27 @@ export class Link {
     readonly role: LinkRole,
     private readonly options: LinkOptions,
     private readonly log: LogFn,
-  ) {}
+  ) {
+    super();
+  }
 
   get up(): boolean {
     return this.bound && this.downReason === undefined;
   }
 
-  get inFlight(): number {
-    return this.pending.size;
-  }
-
   /** Connects and binds; rejects with the reason (never containing the password). */
   open(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      this.openFail = (reason) => {
-        if (settled) return;
-        settled = true;
-        reject(new Error(reason));
-      };
-      const o = this.options;
-      try {
-        // The socket is read here, not by the package's Session: it stalls after a parse
-        // error (§1.4) and fills truncated fields silently; frame.ts checks the raw octets.
-        const socket = connectSocket(o, false);
-        this.socket = socket;
+    return this.connect(this.options, {
+      sniFromHost: false,
+      // The socket is read here, not by the package's Session: it stalls after a parse
+      // error (§1.4) and fills truncated fields silently; frame.ts checks the raw octets.
+      opened: (socket) => {
         this.batch = new WriteBatch(socket, (reason) => this.destroy(reason), (fn) => this.guard(fn));
-        // Without this, Nagle holds back every submit after the first until an ACK comes
-        // back, so a window of N behaves like a window of 1 or 2 on a quiet link.
-        socket.setNoDelay(true);
-        // Kept for the life of the object: a late socket error must never be unhandled.
-        socket.on("error", (error) => this.destroy(describeSocketError(error)));
-        socket.on("close", () => this.destroy("connection closed by the peer"));
-        socket.on("data", (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-        socket.once(readyEvent(o), () =>
-          this.guard(() => {
-            clearTimeout(this.connectTimer);
-            this.bind(() => {
-              settled = true;
-              resolve();
-            });
-          }),
-        );
-        this.connectTimer = setTimeout(
-          () => this.destroy(`could not connect to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`),
-          o.connectTimeoutMs,
-        );
-      } catch (error) {
-        this.destroy(`could not connect: ${(error as Error).message}`);
-      }
+      },
+      errorReason: describeSocketError,
+      closeReason: "connection closed by the peer",
+      data: (chunk) => this.onData(chunk),
+      ready: (bound) => this.bind(bound),
     });
   }
 
@@ -207,26 +169,14 @@ export class Link {
    * `graceful` lets queued bytes (e.g. our unbind_resp) reach the peer before the socket ends.
    */
   destroy(reason: string, graceful = false): void {
-    if (this.downReason !== undefined) return;
-    this.downReason = reason;
-    this.bound = false;
-    // A graceful end sends what was written before it (e.g. our unbind_resp); otherwise the
-    // socket is destroyed and unsent PDUs go with it, like those in flight.
-    if (graceful) this.batch?.flush();
-    this.batch?.drop();
-    clearTimeout(this.connectTimer);
-    this.stopKeepAlive();
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of pending) {
-      clearTimeout(p.timer);
-      this.guard(() => p.callback(new LinkDownError(reason)));
-    }
-    if (this.socket) endSocket(this.socket, graceful);
-    this.openFail?.(reason);
-    const onDown = this.onDown;
-    this.onDown = undefined;
-    if (onDown) this.guard(() => onDown(reason));
+    this.end(reason, graceful, () => {
+      this.bound = false;
+      // A graceful end sends what was written before it (e.g. our unbind_resp); otherwise the
+      // socket is destroyed and unsent PDUs go with it, like those in flight.
+      if (graceful) this.batch?.flush();
+      this.batch?.drop();
+      this.stopKeepAlive();
+    });
   }
 
   private bind(onBound: () => void): void {
@@ -364,14 +314,6 @@ export class Link {
   private nextSequence(): number {
     this.sequence = this.sequence >= MAX_SEQUENCE ? 1 : this.sequence + 1;
     return this.sequence;
-  }
-
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (error) {
-      this.destroy(`internal error: ${(error as Error).message}`);
-    }
   }
 }
 
