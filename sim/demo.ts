@@ -10,7 +10,7 @@
  * Every MT gets a fresh time-ordered UUID (v7), so a second run's messages are new to the
  * store kept in the user directory and their receipts show again. PORT changes the editor's
  * port; DEMO_USER_DIR another user directory (the tests run two demos on one).
- * DEMO_BRIDGE=cimd2 (or BRIDGE=cimd2) runs the CIMD2 bridge example instead (user directory
+ * DEMO_BRIDGE=cimd2 runs the CIMD2 bridge example instead (user directory
  * `.node-red-cimd2/`), with the CIMD2 simulator unless CIMD2_HOST is set; DEMO_BRIDGE=ucp the
  * UCP/EMI one (`.node-red-ucp/`), with the UCP simulator unless UCP_HOST is set.
  */
@@ -20,16 +20,68 @@ import path from "node:path";
 import { newMessageUuid } from "../lib/rapidpro/uuid";
 import { PACKAGE_ROOT, startNodeRed, type NodeRed } from "./node-red";
 import { DEFAULT_SEND_BODY, describeCall, sendMt, startCourier, type CourierSim } from "./courier";
-import { deliverRespName, startSmsc, type SmscSim } from "./smsc";
-import { startCimd2Sim, type Cimd2Sim } from "./cimd2";
-import { startUcpSmsc, type UcpSim } from "./ucp";
+import { deliverRespName, startSmsc } from "./smsc";
+import { startCimd2Sim } from "./cimd2";
+import { startUcpSmsc } from "./ucp";
 
 const PORT = Number(process.env.PORT) || 1880;
-const BRIDGE = process.env.DEMO_BRIDGE ?? process.env.BRIDGE ?? "smpp";
-const CIMD2 = BRIDGE === "cimd2";
-const UCP = BRIDGE === "ucp";
-const USER_DIR = process.env.DEMO_USER_DIR ? path.resolve(process.env.DEMO_USER_DIR) : path.join(PACKAGE_ROOT, CIMD2 ? ".node-red-cimd2" : UCP ? ".node-red-ucp" : ".node-red");
-const EXAMPLE = path.join(PACKAGE_ROOT, "examples", CIMD2 ? "rapidpro-cimd2-bridge.json" : UCP ? "rapidpro-ucp-bridge.json" : "rapidpro-smpp-bridge.json");
+/** An SMSC simulator the demo runs: the variables that point the example at it, and a phone that sends MO through it. */
+interface DemoSmsc {
+  env: Record<string, string>;
+  port: number;
+  /** Sends an MO; resolves with how the bridge answered, as the protocol names it. */
+  sendMo(mo: { from: string; to: string; text: string }): Promise<string>;
+  close(): Promise<unknown>;
+}
+
+/** The bridges `DEMO_BRIDGE` chooses from: example flow, user directory, and the simulator unless `<host>` is set. */
+const BRIDGES: Record<string, { example: string; userDir: string; host: string; name: string; start(): Promise<DemoSmsc> }> = {
+  smpp: {
+    example: "rapidpro-smpp-bridge.json",
+    userDir: ".node-red",
+    host: "SMPP_HOST",
+    name: "SMSC simulator",
+    async start() {
+      const sim = await startSmsc({ port: 0, receiptDelayMs: 1500, redeliverMs: 2000, keepSubmitted: false });
+      return {
+        env: { SMPP_HOST: "127.0.0.1", SMPP_PORT: String(sim.port), SMPP_SYSTEM_ID: "demo", SMPP_PASSWORD: "demo" },
+        port: sim.port,
+        sendMo: (mo) => sim.sendMo(mo).then((statuses) => `deliver_sm_resp ${statuses.map(deliverRespName).join(", ")}`),
+        close: () => sim.close(),
+      };
+    },
+  },
+  ucp: {
+    example: "rapidpro-ucp-bridge.json",
+    userDir: ".node-red-ucp",
+    host: "UCP_HOST",
+    name: "UCP/EMI SMSC simulator",
+    async start() {
+      const sim = await startUcpSmsc({ port: 0, notifyDelayMs: 1500, redeliverMs: 2000 });
+      return {
+        env: { UCP_HOST: "127.0.0.1", UCP_PORT: String(sim.port), UCP_USERNAME: "demo", UCP_PASSWORD: "demo" },
+        port: sim.port,
+        sendMo: (mo) => sim.sendMo(mo).then((results) => `UCP results ${results.join(",")}`),
+        close: () => sim.close(),
+      };
+    },
+  },
+  cimd2: {
+    example: "rapidpro-cimd2-bridge.json",
+    userDir: ".node-red-cimd2",
+    host: "CIMD2_HOST",
+    name: "CIMD2 SMSC simulator",
+    async start() {
+      const sim = await startCimd2Sim({ reportDelayMs: 1500, redeliverMs: 2000, keepSubmitted: false });
+      return {
+        env: { CIMD2_HOST: "127.0.0.1", CIMD2_PORT: String(sim.port), CIMD2_USERNAME: "demo", CIMD2_PASSWORD: "demo" },
+        port: sim.port,
+        sendMo: (mo) => sim.sendMo(mo).then((answers) => `CIMD2 answers ${answers.join(",")}`),
+        close: () => sim.close(),
+      };
+    },
+  },
+};
 const DEMO_CHANNEL = "8eb23e93-5ecb-45ba-b726-3b064e0c56ab";
 const DEMO_AUTH = "Token demo-secret";
 
@@ -43,53 +95,46 @@ function portInUse(port: number): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
+  const choice = process.env.DEMO_BRIDGE ?? "smpp";
+  const bridge = BRIDGES[choice];
+  if (!bridge) {
+    console.error(`[demo] DEMO_BRIDGE must be one of ${Object.keys(BRIDGES).join(", ")}, not "${choice}"`);
+    process.exit(1);
+  }
+  const userDir = process.env.DEMO_USER_DIR ? path.resolve(process.env.DEMO_USER_DIR) : path.join(PACKAGE_ROOT, bridge.userDir);
   if (await portInUse(PORT)) {
     console.error(`[demo] port ${PORT} is in use: set PORT to another port, e.g. PORT=${PORT + 1} npm start`);
     process.exit(1);
   }
   const env: Record<string, string> = {};
   let courier: CourierSim | undefined;
-  let smsc: SmscSim | undefined;
-  let cimd2: Cimd2Sim | undefined;
-  let ucp: UcpSim | undefined;
+  let smsc: DemoSmsc | undefined;
   if (!process.env.RAPIDPRO_URL) {
     courier = await startCourier({ channelUuid: DEMO_CHANNEL });
     Object.assign(env, { RAPIDPRO_URL: courier.url, RAPIDPRO_CHANNEL_UUID: DEMO_CHANNEL, RAPIDPRO_AUTH: DEMO_AUTH });
     console.log(`[demo] courier simulator on ${courier.url} (set RAPIDPRO_URL and friends to use a real RapidPro)`);
   }
-  if (CIMD2 && !process.env.CIMD2_HOST) {
-    cimd2 = await startCimd2Sim({ reportDelayMs: 1500, redeliverMs: 2000, keepSubmitted: false });
-    Object.assign(env, { CIMD2_HOST: "127.0.0.1", CIMD2_PORT: String(cimd2.port), CIMD2_USERNAME: "demo", CIMD2_PASSWORD: "demo" });
-    console.log(`[demo] CIMD2 SMSC simulator on 127.0.0.1:${cimd2.port} (set CIMD2_HOST and friends to use a real SMSC)`);
-  }
-  if (UCP && !process.env.UCP_HOST) {
-    ucp = await startUcpSmsc({ port: 0, notifyDelayMs: 1500, redeliverMs: 2000 });
-    Object.assign(env, { UCP_HOST: "127.0.0.1", UCP_PORT: String(ucp.port), UCP_USERNAME: "demo", UCP_PASSWORD: "demo" });
-    console.log(`[demo] UCP/EMI SMSC simulator on 127.0.0.1:${ucp.port} (set UCP_HOST and friends to use a real SMSC)`);
-  }
-  if (!CIMD2 && !UCP && !process.env.SMPP_HOST) {
-    smsc = await startSmsc({ port: 0, receiptDelayMs: 1500, redeliverMs: 2000, keepSubmitted: false });
-    Object.assign(env, { SMPP_HOST: "127.0.0.1", SMPP_PORT: String(smsc.port), SMPP_SYSTEM_ID: "demo", SMPP_PASSWORD: "demo" });
-    console.log(`[demo] SMSC simulator on 127.0.0.1:${smsc.port} (set SMPP_HOST and friends to use a real SMSC)`);
+  if (!process.env[bridge.host]) {
+    smsc = await bridge.start();
+    Object.assign(env, smsc.env);
+    console.log(`[demo] ${bridge.name} on 127.0.0.1:${smsc.port} (set ${bridge.host} and friends to use a real SMSC)`);
   }
 
-  const firstRun = !fs.existsSync(path.join(USER_DIR, "flows.json"));
+  const firstRun = !fs.existsSync(path.join(userDir, "flows.json"));
   const red = await startNodeRed({
-    userDir: USER_DIR,
+    userDir,
     port: PORT,
     env,
     loadFromWorkingTree: true,
     echo: process.env.DEMO_QUIET !== "1",
-    flows: firstRun ? JSON.parse(fs.readFileSync(EXAMPLE, "utf8")) : undefined,
+    flows: firstRun ? JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, "examples", bridge.example), "utf8")) : undefined,
   });
-  console.log(`[demo] Node-RED editor: ${red.url}/  (flows kept in ${USER_DIR}; delete it to start over)`);
+  console.log(`[demo] Node-RED editor: ${red.url}/  (flows kept in ${userDir}; delete it to start over)`);
   printHowToSend(red, courier);
 
   const timers: NodeJS.Timeout[] = [];
   if (courier) timers.push(playCourier(red, courier));
-  if (smsc) timers.push(playPhones((mo) => smsc.sendMo(mo).then((statuses) => `deliver_sm_resp ${statuses.map(deliverRespName).join(", ")}`)));
-  if (ucp) timers.push(playPhones((mo) => ucp.sendMo(mo).then((results) => `UCP results ${results.join(",")}`)));
-  if (cimd2) timers.push(playPhones((mo) => cimd2.sendMo(mo).then((answers) => `CIMD2 answers ${answers.join(",")}`)));
+  if (smsc) timers.push(playPhones(smsc));
 
   let stopping = false;
   const stop = async () => {
@@ -99,8 +144,6 @@ async function main(): Promise<void> {
     await red.stop();
     await courier?.close();
     await smsc?.close();
-    await cimd2?.close();
-    await ucp?.close();
     process.exit(0);
   };
   process.on("SIGINT", stop);
@@ -148,12 +191,13 @@ function playCourier(red: NodeRed, courier: CourierSim): NodeJS.Timeout {
 }
 
 /** A phone answers now and then: an MO through the SMSC simulator every 10 s. */
-function playPhones(sendMo: (mo: { from: string; to: string; text: string }) => Promise<string>): NodeJS.Timeout {
+function playPhones(smsc: DemoSmsc): NodeJS.Timeout {
   let n = 0;
   return setInterval(() => {
     n++;
     const text = n % 2 ? `Reply ${n} from a phone` : `Ответ ${n} с телефона ☺`;
-    sendMo({ from: "+250788123123", to: "2020", text })
+    smsc
+      .sendMo({ from: "+250788123123", to: "2020", text })
       .then((answered) => console.log(`[demo] phone -> SMSC -> bridge: MO "${text}" -> ${answered}`))
       .catch((err: Error) => console.log(`[demo] MO failed: ${err.message}`));
   }, 10_000);
