@@ -10,7 +10,6 @@ import type { MO, Status } from "../contract";
 import type { AnswerTable, HandOver } from "../delivery/answers";
 import { MoDesk, type KeptParts } from "../delivery/mo-desk";
 import { ReceiptDesk, UNMATCHED_LOOKUPS, type PartReceipt, type ReceiptStore } from "../delivery/receipts";
-import type { PartHandle } from "../sms/held-parts";
 import type { DeliveredMessage, Delivery, DeliveryAnswer } from "./deliver";
 import { REDELIVER_ERROR } from "./errors";
 import type { StatusReport } from "./report";
@@ -109,23 +108,9 @@ export class Cimd2Receiver {
       return { ok: false, code: NOT_TEXT_ERROR, text: reason };
     }
     const date = new Date((this.options.now ?? Date.now)()).toISOString();
-    const handle: PartHandle = {};
-    if (!part.concat || part.concat.total === 1) {
-      return CIMD2_ANSWERS[await this.mos.complete({ from: part.from, to: part.to, text: part.text, date }, 1, [handle])];
-    }
-    const reassembler = await this.mos.reassembler();
-    const added = reassembler.add({ from: part.from, to: part.to, concat: part.concat, octets: part.octets, alphabet: part.alphabet, context: handle });
-    switch (added.status) {
-      case "complete":
-        // Only the completing part is answered with an error, so only it will come again.
-        return CIMD2_ANSWERS[await this.mos.complete({ from: part.from, to: part.to, text: added.message.text, date }, added.message.parts, added.message.contexts)];
-      case "pending":
-        return CIMD2_ANSWERS[await this.mos.pending(handle)];
-      case "duplicate":
-        return CIMD2_ANSWERS.taken;
-      case "invalid":
-        this.events.warn(`MO part from ${part.from} refused with error 712: ${added.reason}`);
-        return { ok: false, code: 712, text: added.reason };
-    }
+    const outcome = await this.mos.deliver({ ...part, alphabet: part.alphabet, text: part.text }, date);
+    if ("answer" in outcome) return CIMD2_ANSWERS[outcome.answer];
+    this.events.warn(`MO part from ${part.from} refused with error 712: ${outcome.invalid}`);
+    return { ok: false, code: 712, text: outcome.invalid };
   }
 }

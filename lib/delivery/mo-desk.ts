@@ -7,7 +7,9 @@
  */
 import type { MO } from "../contract";
 import { HeldParts, type PartHandle, type SharedPartGroups, type StoredPart } from "../sms/held-parts";
+import type { Alphabet } from "../sms/alphabet";
 import type { PartialMessage, Reassembler } from "../sms/reassembly";
+import type { ConcatInfo } from "../sms/udh";
 import type { DurableQueue } from "../store/queue";
 import { HAND_OVER_ANSWER, type Answer, type HandOver } from "./answers";
 
@@ -24,6 +26,18 @@ export interface MoDeskEvents {
   /** Emits the MO and resolves with how its hand-over ended (lib/delivery/hand-over.ts). */
   mo(msg: MoHandOver): Promise<HandOver>;
   warn(text: string): void;
+}
+
+/** One SMS of an MO as a protocol decoded it: the whole text, or a part of a long one. */
+export interface DeliveredSms {
+  from: string;
+  to: string;
+  /** The text of a single SMS (a part's text is reassembled from `octets`). */
+  text: string;
+  concat?: ConcatInfo;
+  /** The text octets (UDH removed), in `alphabet`. */
+  octets: Buffer;
+  alphabet: Alphabet;
 }
 
 /** Where kept MO parts live, and whether that survives a restart. */
@@ -61,6 +75,29 @@ export class MoDesk {
   /** The reassembler parts go through, once kept parts were restored. */
   async reassembler(): Promise<Reassembler<PartHandle>> {
     return (this.held ?? (await this.ready)).reassembler;
+  }
+
+  /**
+   * One SMS of an MO from a protocol that decodes its own parts (UCP OT 52, CIMD2 op 20): a whole
+   * message is handed over, a part of a long one reassembled (kept, or completing the message);
+   * `invalid` is a part the reassembler refuses, for the protocol's own error code.
+   */
+  async deliver(sms: DeliveredSms, date: string): Promise<{ answer: Answer } | { invalid: string }> {
+    const handle: PartHandle = {};
+    if (!sms.concat || sms.concat.total === 1) return { answer: await this.complete({ from: sms.from, to: sms.to, text: sms.text, date }, 1, [handle]) };
+    const reassembler = await this.reassembler();
+    const added = reassembler.add({ from: sms.from, to: sms.to, concat: sms.concat, octets: sms.octets, alphabet: sms.alphabet, context: handle });
+    switch (added.status) {
+      case "complete":
+        // Only the completing part is answered with an error, so only it will come again.
+        return { answer: await this.complete({ from: sms.from, to: sms.to, text: added.message.text, date }, added.message.parts, added.message.contexts) };
+      case "pending":
+        return { answer: await this.pending(handle) };
+      case "duplicate":
+        return { answer: "taken" };
+      case "invalid":
+        return { invalid: added.reason };
+    }
   }
 
   /**

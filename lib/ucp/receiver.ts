@@ -9,7 +9,6 @@ import type { MO, Status } from "../contract";
 import type { AnswerTable, HandOver } from "../delivery/answers";
 import { MoDesk, type KeptParts } from "../delivery/mo-desk";
 import { ReceiptDesk, UNMATCHED_LOOKUPS, type PartReceipt, type ReceiptStore } from "../delivery/receipts";
-import type { PartHandle } from "../sms/held-parts";
 import type { MoPart, Notification } from "./deliver";
 import { REDELIVER_ERROR_CODE, SYNTAX_ERROR_CODE } from "./errors";
 import type { DeliveryAnswer, UcpDelivery } from "./incoming";
@@ -100,22 +99,9 @@ export class UcpReceiver {
       return { ok: false, code: SYNTAX_ERROR_CODE, text: reason };
     }
     const date = part.date ?? new Date((this.options.now ?? Date.now)()).toISOString();
-    const handle: PartHandle = {};
-    if (!part.concat || part.concat.total === 1) {
-      return UCP_ANSWERS[await this.mos.complete({ from: part.from, to: part.to, text: part.text, date }, 1, [handle])];
-    }
-    const reassembler = await this.mos.reassembler();
-    const added = reassembler.add({ from: part.from, to: part.to, concat: part.concat, octets: part.octets, alphabet: part.alphabet, context: handle });
-    switch (added.status) {
-      case "complete":
-        return UCP_ANSWERS[await this.mos.complete({ from: part.from, to: part.to, text: added.message.text, date }, added.message.parts, added.message.contexts)];
-      case "pending":
-        return UCP_ANSWERS[await this.mos.pending(handle)];
-      case "duplicate":
-        return UCP_ANSWERS.taken;
-      case "invalid":
-        this.events.warn(`MO part from ${part.from} refused: ${added.reason}`);
-        return { ok: false, code: SYNTAX_ERROR_CODE, text: added.reason };
-    }
+    const outcome = await this.mos.deliver({ ...part, alphabet: part.alphabet, text: part.text }, date);
+    if ("answer" in outcome) return UCP_ANSWERS[outcome.answer];
+    this.events.warn(`MO part from ${part.from} refused: ${outcome.invalid}`);
+    return { ok: false, code: SYNTAX_ERROR_CODE, text: outcome.invalid };
   }
 }
