@@ -176,6 +176,11 @@ export class SubmitWindow<P, R extends object> {
     } finally {
       this.pumping = false;
     }
+    // The status must leave "throttled" when the pause ends, even with nothing left to send; and a
+    // timer can fire a few ms early by Date.now() (Node arms it from the loop's cached clock), so
+    // re-arm until the pause is really over.
+    const paused = this.pausedUntil - Date.now();
+    if (paused > 0 && !this.pumpTimer && !this.closed) this.wakeIn(paused);
     this.report();
   }
 
@@ -264,8 +269,6 @@ export class SubmitWindow<P, R extends object> {
     const text = `SMSC answered ${reason}; pausing submits for ${pause} ms`;
     this.hooks.log("warn", text);
     this.report(text);
-    // Even with nothing left to send, the status must leave "throttled" when the pause ends.
-    if (!this.pumpTimer) this.wakeIn(pause);
   }
 
   /** Back to its original place in the FIFO (the queue is ordered by `order`). */

@@ -68,6 +68,24 @@ describe("SubmitWindow", () => {
     assert.deepEqual(await a, { ok: true, attempts: 1, id: "1" });
   });
 
+  test("a pause timer that fires before Date.now() reaches the pause's end still clears 'throttled' (nothing left to send)", async () => {
+    // Node arms timers from the loop's cached clock: after a long tick one fires a few ms early by Date.now().
+    const realNow = Date.now;
+    const { queue, sent, changes } = rig({ throttlePauseMs: 20 });
+    try {
+      const a = queue.offer("a", Date.now() + 5);
+      sent[0].done({ kind: "refused", code: 10, error: { code: 10, text: "error 10 (congestion)", temporary: true, throttled: true }, throttling: true });
+      assert.equal((await a).ok, false, "the pause ends after the caller's deadline");
+      Date.now = () => realNow() - 10;
+      const cleared = realNow() + 500;
+      while (changes.at(-1)?.throttled !== false && realNow() < cleared) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(changes.at(-1)?.throttled, false, "the status stayed 'throttled' after the pause");
+    } finally {
+      Date.now = realNow;
+      queue.close();
+    }
+  });
+
   test("any other refusal settles with its code and error; a failed send settles as given", async () => {
     const { queue, sent } = rig();
     const a = queue.offer("a");
