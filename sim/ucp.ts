@@ -18,6 +18,7 @@ import { fieldsOf, negativeResultFields, operationFields, positiveResultFields, 
 import { buildSubmit } from "../lib/ucp/submit";
 import { ucpTime } from "../lib/ucp/time";
 import { iraHex } from "../lib/ucp/session";
+import { sendUntilAcknowledged } from "./store-and-forward";
 
 export type NotifyOutcome = "delivered" | "failed" | "buffered";
 
@@ -314,18 +315,13 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
     });
   }
 
-  async function deliver(ot: OperationType, values: Fields): Promise<SimAnswer> {
-    let result = await deliverOnce(ot, values);
-    const held = options.redeliverMs !== undefined && options.redeliverMs > 0 && result !== "A";
-    if (held) counters.undelivered += 1;
-    while (options.redeliverMs && result !== "A" && !closed) {
-      await new Promise<void>((resolve) => later(options.redeliverMs!, resolve));
-      if (closed) break;
-      counters.redeliveries += 1;
-      result = await deliverOnce(ot, values);
-    }
-    if (held && result === "A") counters.undelivered -= 1;
-    return result;
+  function deliver(ot: OperationType, values: Fields): Promise<SimAnswer> {
+    return sendUntilAcknowledged(() => deliverOnce(ot, values), (result) => result === "A", {
+      redeliverMs: options.redeliverMs,
+      wait: (ms) => new Promise<void>((resolve) => later(ms, resolve)),
+      closed: () => closed,
+      counters,
+    });
   }
 
   const server = options.tls
