@@ -37,6 +37,8 @@ export interface UcpSimOptions {
   /** Deliver OT 52/53 by connecting to this address (the client's receive port). */
   deliverTo?: { host: string; port: number };
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Keep every accepted submit in `submitted` (default true); the benchmark keeps only counters. */
+  keepSubmitted?: boolean;
 }
 
 export interface UcpSimFaults {
@@ -261,7 +263,7 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
       }
       const record: UcpSubmitRecord = { fields, recipient: fields.ADC, scts: sctsFor(fields.ADC), at: Date.now() };
       counters.accepted += 1;
-      submitted.push(record);
+      if (options.keepSubmitted !== false) submitted.push(record);
       answer(peer, op, positiveResultFields(51, `${record.recipient}:${record.scts}`));
       sim.emit("submit", record);
       scheduleNotification(record);
