@@ -37,9 +37,8 @@ async function startUcp(): Promise<Pick<Awaited<ReturnType<typeof startSmsc>>, "
     credentials: { username: config.systemId, password: config.password },
     notifyDelayMs: config.receiptDelayMs,
     notifyOutcome: () => (receipts ? (NOTIFY[receipts] ?? null) : null),
+    keepSubmitted: false,
   });
-  // Only counters are kept, as keepSubmitted: false does for SMPP.
-  sim.on("submit", () => void sim.submitted.splice(0));
   return {
     port: sim.port,
     on: sim.on.bind(sim) as never,

@@ -12,6 +12,7 @@
 import { EventEmitter } from "events";
 import * as smpp from "smpp";
 import { describeStatus } from "../lib/smpp/command-status";
+import { sendUntilAcknowledged } from "./store-and-forward";
 
 export type ReceiptStat = "DELIVRD" | "EXPIRED" | "DELETED" | "UNDELIV" | "ACCEPTD" | "UNKNOWN" | "REJECTD" | "ENROUTE";
 
@@ -257,18 +258,13 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
   }
 
   /** Sends until acknowledged when redeliverMs is set; resolves with the last answer's status. */
-  async function deliver(params: smpp.PduParams, hint: DeliverHint): Promise<number> {
-    let status = await deliverOnce(params, hint);
-    if (!options.redeliverMs || status === ESME_ROK) return status;
-    counters.undelivered += 1;
-    while (status !== ESME_ROK && !closed) {
-      await new Promise<void>((resolve) => later(options.redeliverMs!, resolve));
-      if (closed) break;
-      counters.redeliveries += 1;
-      status = await deliverOnce(params, hint);
-    }
-    counters.undelivered -= 1;
-    return status;
+  function deliver(params: smpp.PduParams, hint: DeliverHint): Promise<number> {
+    return sendUntilAcknowledged(() => deliverOnce(params, hint), (status) => status === ESME_ROK, {
+      redeliverMs: options.redeliverMs,
+      wait: (ms) => new Promise<void>((resolve) => later(ms, resolve)),
+      closed: () => closed,
+      counters,
+    });
   }
 
   function deliverOnce(params: smpp.PduParams, hint: DeliverHint): Promise<number> {

@@ -18,6 +18,7 @@ import { fieldsOf, negativeResultFields, operationFields, positiveResultFields, 
 import { buildSubmit } from "../lib/ucp/submit";
 import { ucpTime } from "../lib/ucp/time";
 import { iraHex } from "../lib/ucp/session";
+import { sendUntilAcknowledged } from "./store-and-forward";
 
 export type NotifyOutcome = "delivered" | "failed" | "buffered";
 
@@ -36,6 +37,8 @@ export interface UcpSimOptions {
   /** Deliver OT 52/53 by connecting to this address (the client's receive port). */
   deliverTo?: { host: string; port: number };
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Keep every accepted submit in `submitted` (default true); the benchmark keeps only counters. */
+  keepSubmitted?: boolean;
 }
 
 export interface UcpSimFaults {
@@ -260,7 +263,7 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
       }
       const record: UcpSubmitRecord = { fields, recipient: fields.ADC, scts: sctsFor(fields.ADC), at: Date.now() };
       counters.accepted += 1;
-      submitted.push(record);
+      if (options.keepSubmitted !== false) submitted.push(record);
       answer(peer, op, positiveResultFields(51, `${record.recipient}:${record.scts}`));
       sim.emit("submit", record);
       scheduleNotification(record);
@@ -314,18 +317,13 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
     });
   }
 
-  async function deliver(ot: OperationType, values: Fields): Promise<SimAnswer> {
-    let result = await deliverOnce(ot, values);
-    const held = options.redeliverMs !== undefined && options.redeliverMs > 0 && result !== "A";
-    if (held) counters.undelivered += 1;
-    while (options.redeliverMs && result !== "A" && !closed) {
-      await new Promise<void>((resolve) => later(options.redeliverMs!, resolve));
-      if (closed) break;
-      counters.redeliveries += 1;
-      result = await deliverOnce(ot, values);
-    }
-    if (held && result === "A") counters.undelivered -= 1;
-    return result;
+  function deliver(ot: OperationType, values: Fields): Promise<SimAnswer> {
+    return sendUntilAcknowledged(() => deliverOnce(ot, values), (result) => result === "A", {
+      redeliverMs: options.redeliverMs,
+      wait: (ms) => new Promise<void>((resolve) => later(ms, resolve)),
+      closed: () => closed,
+      counters,
+    });
   }
 
   const server = options.tls

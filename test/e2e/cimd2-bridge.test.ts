@@ -52,7 +52,7 @@ describe("RapidPro ⇄ CIMD2 bridge", () => {
     test(`${c.name}: each MT answered 200, submitted once, one 'delivered' (long and Unicode texts whole)`, async () => {
       const texts = [`Hello over CIMD2 ${n} {braces} €`, "Привет 👋", LONG_CYRILLIC];
       const replies = await Promise.all(
-        texts.map((text, i) => sendMt({ ...c.config(bridge.sendUrl()), authorization: AUTH, channelUuid: CHANNEL }, { uuid: uuid(n * 10 + i), to: "+250788383383", text })),
+        texts.map((text, i) => sendMt({ ...c.config(bridge.sendUrl), authorization: AUTH, channelUuid: CHANNEL }, { uuid: uuid(n * 10 + i), to: "+250788383383", text })),
       );
       assert.deepEqual(replies.map((r) => r.map((p) => p.status)), texts.map(() => [200]));
       const ids = texts.map((_, i) => uuid(n * 10 + i));
@@ -62,7 +62,7 @@ describe("RapidPro ⇄ CIMD2 bridge", () => {
       // What reached the SMSC, parts joined by their UDH reference, is what RapidPro sent.
       const byRef = new Map<string, string>();
       const whole: string[] = [];
-      for (const s of bridge.sim.submitted.filter((r) => r.destination.endsWith("250788383383"))) {
+      for (const s of bridge.smsc.submitted.filter((r) => r.destination.endsWith("250788383383"))) {
         if (!s.udh) whole.push(s.text ?? "");
         else byRef.set(s.udh.slice(6, 8), (byRef.get(s.udh.slice(6, 8)) ?? "") + (s.text ?? ""));
       }
@@ -71,12 +71,12 @@ describe("RapidPro ⇄ CIMD2 bridge", () => {
   });
 
   test("061:3 with 062 becomes a failed status with the reason; a resend of an accepted MT is answered from the store", async () => {
-    const config = { ...CONFIGS[0].config(bridge.sendUrl()), authorization: AUTH, channelUuid: CHANNEL };
-    const before = bridge.sim.counters.submits;
+    const config = { ...CONFIGS[0].config(bridge.sendUrl), authorization: AUTH, channelUuid: CHANNEL };
+    const before = bridge.smsc.counters.submits;
     const [first] = await sendMt(config, { uuid: uuid(900), to: "+250788383383", text: "fail this one" });
     const [again] = await sendMt(config, { uuid: uuid(900), to: "+250788383383", text: "fail this one" });
     assert.deepEqual([first.status, again.status], [200, 200]);
-    assert.equal(bridge.sim.counters.submits - before, 1, "the resend was not submitted");
+    assert.equal(bridge.smsc.counters.submits - before, 1, "the resend was not submitted");
     await waitFor(() => actionsOf(bridge.courier, uuid(900)).includes("failed"), "the failed status", 20_000);
     const failed = bridge.courier.accepted.find((c) => c.action === "failed" && (c.params.uuid ?? c.params.id) === uuid(900));
     assert.ok(failed);
@@ -85,9 +85,9 @@ describe("RapidPro ⇄ CIMD2 bridge", () => {
   test("MOs: GSM with escapes, UCS-2 with an emoji, 3 parts out of order: each at courier once, answered 70 only after RapidPro took it", async () => {
     const long = "A long MO in three parts with {braces}, [brackets], ~tilde~ and € " + "abcdefghij".repeat(30);
     const answers = await Promise.all([
-      bridge.sim.sendMo({ from: "+250788123123", to: "2020", text: "Hei {ä} [ö] € ~" }),
-      bridge.sim.sendMo({ from: "+250788123123", to: "2020", text: "Ответ 😀", encoding: "ucs2" }),
-      bridge.sim.sendMo({ from: "+250788123123", to: "2020", text: long, order: [2, 0, 1] }),
+      bridge.smsc.sendMo({ from: "+250788123123", to: "2020", text: "Hei {ä} [ö] € ~" }),
+      bridge.smsc.sendMo({ from: "+250788123123", to: "2020", text: "Ответ 😀", encoding: "ucs2" }),
+      bridge.smsc.sendMo({ from: "+250788123123", to: "2020", text: long, order: [2, 0, 1] }),
     ]);
     assert.ok(answers.flat().every((a) => a === "70"), JSON.stringify(answers));
     await waitFor(() => bridge.courier.accepted.filter((c) => c.action === "receive").length >= 3, "every MO at courier", 15_000);
@@ -97,15 +97,15 @@ describe("RapidPro ⇄ CIMD2 bridge", () => {
   });
 
   test("bad input: a request without text or with a wrong token is refused with a reason and nothing is submitted", async () => {
-    const before = bridge.sim.counters.submits;
-    const noText = await fetch(bridge.sendUrl(), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", authorization: AUTH }, body: "id=1&to=%2B250788383383&from=2020" });
+    const before = bridge.smsc.counters.submits;
+    const noText = await fetch(bridge.sendUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", authorization: AUTH }, body: "id=1&to=%2B250788383383&from=2020" });
     assert.ok(noText.status >= 400 && noText.status < 500, `no text: ${noText.status}`);
     assert.ok((await noText.text()).length > 0);
-    const wrongToken = await fetch(bridge.sendUrl(), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Token wrong" }, body: "id=2&to=%2B250788383383&from=2020&text=hi" });
+    const wrongToken = await fetch(bridge.sendUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Token wrong" }, body: "id=2&to=%2B250788383383&from=2020&text=hi" });
     assert.equal(wrongToken.status, 401);
-    const badNumber = await sendMt({ ...CONFIGS[0].config(bridge.sendUrl()), authorization: AUTH, channelUuid: CHANNEL }, { uuid: uuid(950), to: "not-a-number", text: "hi" });
+    const badNumber = await sendMt({ ...CONFIGS[0].config(bridge.sendUrl), authorization: AUTH, channelUuid: CHANNEL }, { uuid: uuid(950), to: "not-a-number", text: "hi" });
     assert.ok(badNumber[0].status >= 400 && badNumber[0].status < 500, `bad number: ${badNumber[0].status}`);
-    assert.equal(bridge.sim.counters.submits, before);
+    assert.equal(bridge.smsc.counters.submits, before);
     assert.ok(!bridge.log().includes("cimd2-bridge-secret"), "the password is in no log");
   });
 });

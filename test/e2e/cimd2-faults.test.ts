@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { callKey, installedTemplate, mtUuid, outboxCalls, sendAllMt, tempWork, type MtOutcome } from "../helpers/bridge-ledger";
+import { installedTemplate, mtUuid, outboxCalls, repeatedCalls, repeatsOfKill, sendAllMt, tempWork, type MtOutcome } from "../helpers/bridge-ledger";
 import { startCimd2Bridge, type Cimd2Bridge } from "../helpers/cimd2-bridge";
 
 interface Counts {
@@ -29,18 +29,13 @@ interface Counts {
 
 function count(bridge: Cimd2Bridge, outcomes: MtOutcome[], moTexts: string[]): Counts {
   const actions = new Map<string, string[]>();
-  const seen = new Map<string, { times: number; first: number }>();
-  bridge.courier.accepted.forEach((call, index) => {
-    const key = callKey(call.action, call.params);
-    const entry = seen.get(key);
-    if (entry) entry.times += 1;
-    else seen.set(key, { times: 1, first: index });
-    if (call.action === "receive" || call.action === "stopped") return;
+  for (const call of bridge.courier.accepted) {
+    if (call.action === "receive" || call.action === "stopped") continue;
     const uuid = call.params.uuid ?? call.params.id;
     actions.set(uuid, [...(actions.get(uuid) ?? []), call.action]);
-  });
+  }
   const submits = new Map<string, number>();
-  for (const s of bridge.sim.submitted) submits.set(s.text ?? "", (submits.get(s.text ?? "") ?? 0) + 1);
+  for (const s of bridge.smsc.submitted) submits.set(s.text ?? "", (submits.get(s.text ?? "") ?? 0) + 1);
   const received = new Set(bridge.courier.accepted.filter((c) => c.action === "receive").map((c) => c.params.text));
   return {
     not200: outcomes.filter((o) => o.status !== 200).map((o) => `${o.uuid} ${o.history.join(",")}`),
@@ -51,7 +46,7 @@ function count(bridge: Cimd2Bridge, outcomes: MtOutcome[], moTexts: string[]): C
     }).map((o) => o.uuid),
     submittedTwice: [...submits].filter(([, n]) => n > 1).map(([text]) => text),
     missingMo: moTexts.filter((t) => !received.has(t)),
-    repeated: [...seen].filter(([, e]) => e.times > 1),
+    repeated: [...repeatedCalls(bridge)],
     refused: bridge.courier.refused.length,
   };
 }
@@ -107,21 +102,21 @@ describe("CIMD2 bridge under faults: every message counted at both ends", { time
     const bridge = await bridgeFor("drops", 300);
     let drops = 0;
     const outcomes = await sendAllMt({
-      sendUrl: bridge.sendUrl(),
+      sendUrl: bridge.sendUrl,
       uuids: Array.from({ length: 500 }, (_, i) => mtUuid(11, i)),
       textOf: (i) => `drops MT ${i}`,
       concurrency: 20,
       deadlineMs: 150_000,
       onAnswered: (n) => {
         if (n === 160 || n === 330) {
-          bridge.sim.dropConnections();
+          bridge.smsc.dropConnections();
           drops += 1;
         }
       },
     });
     const counts = await settle(bridge, outcomes, [], 60_000);
     assert.equal(drops, 2);
-    assert.ok(bridge.sim.counters.logins >= 3, `logged in again after each drop: ${bridge.sim.counters.logins}`);
+    assert.ok(bridge.smsc.counters.logins >= 3, `logged in again after each drop: ${bridge.smsc.counters.logins}`);
     // A submit in flight when the connection dropped may have been accepted with its 53 lost:
     // it goes again (at-least-once, decision 24), so the phone may get that one twice.
     assertNothingLost(counts, { submittedTwice: 2 * 1 });
@@ -136,7 +131,7 @@ describe("CIMD2 bridge under faults: every message counted at both ends", { time
     let moAwaiting: string | undefined;
     let moAtKill: string | undefined;
     const sending = sendAllMt({
-      sendUrl: bridge.sendUrl(),
+      sendUrl: bridge.sendUrl,
       uuids: Array.from({ length: 300 }, (_, i) => mtUuid(12, i)),
       textOf: (i) => `kill MT ${i}`,
       concurrency: 20,
@@ -150,7 +145,7 @@ describe("CIMD2 bridge under faults: every message counted at both ends", { time
     const mos = (async () => {
       for (const text of moTexts) {
         moAwaiting = text;
-        await bridge.sim.sendMo({ from: "+250788123123", to: "2020", text });
+        await bridge.smsc.sendMo({ from: "+250788123123", to: "2020", text });
         moAwaiting = undefined;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -159,18 +154,14 @@ describe("CIMD2 bridge under faults: every message counted at both ends", { time
     while (!killed && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     assert.ok(killed, "the kill happened");
     await killed;
-    const outbox = new Set(outboxCalls(path.join(work, "kill")));
+    const outbox = new Set(outboxCalls(bridge.userDir));
     await new Promise((r) => setTimeout(r, 2000));
     const courierAccepted = bridge.courier.accepted.length;
     await bridge.restart();
     const outcomes = await sending;
     await mos;
     const counts = await settle(bridge, outcomes, moTexts, 60_000);
-    const inFlightAtKill = (key: string, repeat: { times: number; first: number }) => {
-      const resentBySmsc = moAtKill !== undefined && key === callKey("receive", { text: moAtKill }) ? 1 : 0;
-      const fromOutbox = repeat.first < courierAccepted && outbox.has(key) ? 1 : 0;
-      return fromOutbox + resentBySmsc > 0 && repeat.times <= 1 + fromOutbox + resentBySmsc;
-    };
+    const inFlightAtKill = repeatsOfKill({ moAtKill, courierAccepted, outbox });
     // An MT the SMSC accepted whose store write the kill cut off is submitted again (docs/design.md, "What a kill -9 can still repeat").
     assertNothingLost(counts, { submittedTwice: 20, mayRepeat: inFlightAtKill });
   });
@@ -179,11 +170,11 @@ describe("CIMD2 bridge under faults: every message counted at both ends", { time
     const bridge = await bridgeFor("rapidpro-down", 500);
     const uuids = Array.from({ length: 200 }, (_, i) => mtUuid(13, i));
     const moTexts = Array.from({ length: 40 }, (_, i) => `down MO ${i}`);
-    const first = await sendAllMt({ sendUrl: bridge.sendUrl(), uuids: uuids.slice(0, 100), textOf: (i) => `down MT ${i}`, concurrency: 20, deadlineMs: 60_000 });
+    const first = await sendAllMt({ sendUrl: bridge.sendUrl, uuids: uuids.slice(0, 100), textOf: (i) => `down MT ${i}`, concurrency: 20, deadlineMs: 60_000 });
     bridge.courier.setMode("down");
     const downAt = bridge.courier.accepted.length;
-    const during = sendAllMt({ sendUrl: bridge.sendUrl(), uuids: uuids.slice(100), textOf: (i) => `down MT ${100 + i}`, concurrency: 20, deadlineMs: 60_000 });
-    const mos = Promise.all(moTexts.map((text, i) => new Promise((r) => setTimeout(r, i * 500)).then(() => bridge.sim.sendMo({ from: "+250788123123", to: "2020", text }))));
+    const during = sendAllMt({ sendUrl: bridge.sendUrl, uuids: uuids.slice(100), textOf: (i) => `down MT ${100 + i}`, concurrency: 20, deadlineMs: 60_000 });
+    const mos = Promise.all(moTexts.map((text, i) => new Promise((r) => setTimeout(r, i * 500)).then(() => bridge.smsc.sendMo({ from: "+250788123123", to: "2020", text }))));
     await new Promise((r) => setTimeout(r, 30_000));
     const acceptedWhileDown = bridge.courier.accepted.length - downAt;
     bridge.courier.setMode("ok");

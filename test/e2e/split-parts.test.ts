@@ -175,7 +175,7 @@ splitCases(
   async () => {
     cimd2 = await startCimd2Bridge({ template, userDir: path.join(work, "cimd2"), sim: { reportDelayMs: RECEIPT_DELAY_MS, redeliverMs: 500 } });
     const bridge = cimd2;
-    return { courier: bridge.courier, red: bridge.red, phone: () => bridge.sim.submitted.map((r) => r.text ?? ""), kill: bridge.kill, restart: bridge.restart, log: bridge.log };
+    return { courier: bridge.courier, red: () => bridge.red, phone: () => bridge.smsc.submitted.map((r) => r.text ?? ""), kill: bridge.kill, restart: bridge.restart, log: bridge.log };
   },
   async () => {
     await cimd2?.close();

@@ -70,11 +70,10 @@ export function ucpLedger(sim: UcpSim): SmscLedger {
   };
 }
 
-export interface Bridge<S = SmscSim> {
+/** A bridge example running in Node-RED between the courier simulator and an SMSC simulator. */
+export interface ExampleBridge<S> {
   courier: CourierSim;
   smsc: S;
-  /** The SMSC as the ledger counts it. */
-  counts: SmscLedger;
   red: NodeRed;
   userDir: string;
   env: Record<string, string>;
@@ -89,23 +88,37 @@ export interface Bridge<S = SmscSim> {
   close(): Promise<void>;
 }
 
-/** The SMSC variables of each bridge example: host, port, login, password. */
+export interface Bridge<S = SmscSim> extends ExampleBridge<S> {
+  /** The SMSC as the ledger counts it. */
+  counts: SmscLedger;
+}
+
+/** The SMSC variables of each bridge example (host, port, login, password) and the login its simulator accepts. */
 const SMSC_VARIABLES = {
-  smpp: ["SMPP_HOST", "SMPP_PORT", "SMPP_SYSTEM_ID", "SMPP_PASSWORD"],
-  ucp: ["UCP_HOST", "UCP_PORT", "UCP_USERNAME", "UCP_PASSWORD"],
+  smpp: { names: ["SMPP_HOST", "SMPP_PORT", "SMPP_SYSTEM_ID", "SMPP_PASSWORD"], login: "bridge", password: "secret" },
+  ucp: { names: ["UCP_HOST", "UCP_PORT", "UCP_USERNAME", "UCP_PASSWORD"], login: "4470", password: "secret" },
+  // A password no other string in the tests contains, so test/e2e/cimd2-bridge.test.ts can look for it in the logs.
+  cimd2: { names: ["CIMD2_HOST", "CIMD2_PORT", "CIMD2_USERNAME", "CIMD2_PASSWORD"], login: "bridge", password: "cimd2-bridge-secret" },
 } as const;
+
+/** The login the SMSC simulator of a bridge example accepts. */
+export function smscLogin(protocol: keyof typeof SMSC_VARIABLES): { login: string; password: string } {
+  const { login, password } = SMSC_VARIABLES[protocol];
+  return { login, password };
+}
 
 /** The environment examples/rapidpro-<protocol>-bridge.json reads, pointed at a courier and an SMSC on 127.0.0.1. */
 export function bridgeEnv(protocol: keyof typeof SMSC_VARIABLES, options: { courierUrl: string; smscPort: number; auth: string; storeUrl?: string }): Record<string, string> {
-  const [host, port, login, password] = SMSC_VARIABLES[protocol];
+  const { names, login, password } = SMSC_VARIABLES[protocol];
+  const [host, port, loginName, passwordName] = names;
   return {
     RAPIDPRO_URL: options.courierUrl,
     RAPIDPRO_CHANNEL_UUID: CHANNEL,
     RAPIDPRO_AUTH: options.auth,
     [host]: "127.0.0.1",
     [port]: String(options.smscPort),
-    [login]: protocol === "ucp" ? "4470" : "bridge",
-    [password]: "secret",
+    [loginName]: login,
+    [passwordName]: password,
     ...(options.storeUrl !== undefined ? { STORE_URL: options.storeUrl } : {}),
   };
 }
@@ -199,14 +212,24 @@ export async function startUcpBridge(options: { template: string; userDir: strin
   });
 }
 
-/** Starts courier and Node-RED with the protocol's example around a started SMSC simulator. */
+/** Starts courier and Node-RED with the protocol's example around a started SMSC simulator, and counts it. */
 async function launch<S>(protocol: "smpp" | "ucp", options: { template: string; userDir: string; storeUrl?: string }, smsc: S, counts: SmscLedger, closeSmsc: () => Promise<void>): Promise<Bridge<S>> {
+  const smscPort = (smsc as { port: number }).port;
+  const env = (courierUrl: string) => bridgeEnv(protocol, { courierUrl, smscPort, auth: AUTH, storeUrl: options.storeUrl ?? "" });
+  const bridge = await launchExample(`rapidpro-${protocol}-bridge.json`, options, env, smsc, closeSmsc);
+  return Object.assign(bridge, { counts });
+}
+
+/**
+ * Copies the template user directory, starts courier and Node-RED with examples/`example`
+ * deployed unchanged, configured by `env(courier's URL)` only, around a started SMSC simulator.
+ */
+export async function launchExample<S>(example: string, options: { template: string; userDir: string }, envFor: (courierUrl: string) => Record<string, string>, smsc: S, closeSmsc: () => Promise<void>): Promise<ExampleBridge<S>> {
   fs.cpSync(options.template, options.userDir, { recursive: true });
   const courier = await startCourier({ channelUuid: CHANNEL });
-  const smscPort = (smsc as { port: number }).port;
-  const env = bridgeEnv(protocol, { courierUrl: courier.url, smscPort, auth: AUTH, storeUrl: options.storeUrl ?? "" });
+  const env = envFor(courier.url);
   const port = await freePort();
-  const flows = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, "examples", `rapidpro-${protocol}-bridge.json`), "utf8")) as unknown[];
+  const flows = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, "examples", example), "utf8")) as unknown[];
   let red: NodeRed;
   try {
     red = await startNodeRed({ userDir: options.userDir, port, flows, env });
@@ -217,10 +240,9 @@ async function launch<S>(protocol: "smpp" | "ucp", options: { template: string; 
     throw error;
   }
   let earlierLogs = "";
-  const bridge: Bridge<S> = {
+  return {
     courier,
     smsc,
-    counts,
     get red() {
       return red;
     },
@@ -242,7 +264,6 @@ async function launch<S>(protocol: "smpp" | "ucp", options: { template: string; 
       await courier.close().catch(() => undefined);
     },
   };
-  return bridge;
 }
 
 export interface MtOutcome {
@@ -479,7 +500,7 @@ export function tempWork(prefix: string): string {
 }
 
 /** Calls courier accepted more than once: "action key" (callKey) → how often, and the index of the first. */
-export function repeatedCalls(bridge: Bridge<unknown>): Map<string, { times: number; first: number }> {
+export function repeatedCalls(bridge: Pick<ExampleBridge<unknown>, "courier">): Map<string, { times: number; first: number }> {
   const seen = new Map<string, { times: number; first: number }>();
   bridge.courier.accepted.forEach((call, index) => {
     const key = callKey(call.action, call.params);
@@ -494,7 +515,7 @@ export function repeatedCalls(bridge: Bridge<unknown>): Map<string, { times: num
  * Asserts what every fault test promises: nothing lost, nothing out of order, and no call
  * accepted by courier twice, except the repeats `mayRepeat` accounts for (only a kill -9 causes any).
  */
-export function assertNothingLost(report: LedgerReport, bridge: Bridge<unknown>, options: { notFound?: number; mayRepeat?: (key: string, repeat: { times: number; first: number }) => boolean } = {}): void {
+export function assertNothingLost(report: LedgerReport, bridge: Pick<ExampleBridge<unknown>, "courier">, options: { notFound?: number; mayRepeat?: (key: string, repeat: { times: number; first: number }) => boolean } = {}): void {
   assert.deepEqual(report.mtNot200, [], "every MT answered 200 after courier-style retries");
   assert.equal(report.courierRefused, 0, "courier refused no call");
   assert.equal(report.strangerStatuses, 0, "no status for a uuid that was never sent");

@@ -152,6 +152,25 @@ describe("UCP simulator", () => {
     }
   });
 
+  test("keepSubmitted false answers and counts submits without keeping them (the benchmark's long runs)", async () => {
+    const sim = await startUcpSmsc({ keepSubmitted: false, notifyOutcome: null });
+    const c = await raw(sim);
+    let events = 0;
+    sim.on("submit", () => events++);
+    try {
+      c.send(LOGIN);
+      await c.next(isResult(60), "the login");
+      c.sendFrame({ trn: 1, direction: "O", ot: 51, fields: ["012345", "09876", "", "1", "", "3", ...Array(12).fill(""), "3", "", "4869", ...Array(12).fill("")] });
+      assert.match(fieldsOf(await c.next(isResult(51), "the result")).SM, /^012345:\d{12}$/);
+      assert.equal(sim.counters.accepted, 1);
+      assert.equal(events, 1);
+      assert.equal(sim.submitted.length, 0);
+    } finally {
+      c.end();
+      await sim.close();
+    }
+  });
+
   test("an unreadable frame from the client closes its connection", async () => {
     const sim = await startUcpSmsc();
     const c = await raw(sim);
