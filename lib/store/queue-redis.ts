@@ -16,8 +16,8 @@
  *
  * The scripts name keys they compute themselves, so this does not run on Redis Cluster
  * (connectRedis refuses a Cluster node). A push resolves once the replicas the URL asks for
- * have it (`WAIT`); an `ack` does not wait: lost in a failover, it makes the item come again
- * (a repeat, never a loss).
+ * have it (`WAIT`); an `ack` waits for them too but never fails for them: lost in a failover,
+ * it makes the item come again (a repeat, never a loss).
  */
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
