@@ -22,7 +22,7 @@
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { checkLimit, checkOnceId, checkPush, checkQueueName, checkRememberMs, DEFAULT_REMEMBER_MS, serialiseEntry, type DurableQueue, type QueueItem } from "./queue";
-import { closeRedis, connectRedis } from "./redis";
+import { closeRedis, connectRedis } from "./redis-connection";
 
 /** Waiting items one `peek` looks at: bounds the time the script holds Redis. */
 const PEEK_MAX_SCAN = 1_000;
