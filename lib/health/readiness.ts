@@ -8,6 +8,8 @@
  * at least one is up (a bind bound, an account usable). The report names binds and accounts by
  * their node name and stores by backend only: no host, URL, system_id or password.
  */
+import type { OpenResource } from "../store/index";
+import { withinMs } from "../time-limit";
 
 export type SenderKind = "smpp-bind" | "rapporto-account";
 
@@ -22,14 +24,6 @@ export interface Sender {
   kind: SenderKind;
   name: string;
   state(): SenderState;
-}
-
-export interface ProbedResource {
-  kind: "store" | "queue";
-  name: string;
-  backend: string;
-  /** Resolves with a queue's depth (undefined for a store); rejects when unreachable. */
-  probe(): Promise<number | undefined>;
 }
 
 export interface HealthReport {
@@ -50,7 +44,7 @@ export class Readiness {
   private readonly senders = new Set<Sender>();
 
   constructor(
-    private readonly resources: () => ProbedResource[],
+    private readonly resources: () => OpenResource[],
     private readonly probeTimeoutMs = PROBE_TIMEOUT_MS,
   ) {}
 
@@ -67,7 +61,7 @@ export class Readiness {
   async report(): Promise<HealthReport> {
     const probed = await Promise.all(
       this.resources().map(async (r) => {
-        const outcome = await withTimeout(r.probe(), this.probeTimeoutMs).then(
+        const outcome = await withinMs(r.probe(), this.probeTimeoutMs, `no answer within ${this.probeTimeoutMs} ms`).then(
           (depth) => ({ reachable: true, depth }),
           () => ({ reachable: false, depth: undefined }),
         );
@@ -113,14 +107,6 @@ function publicName(r: { kind: "store" | "queue"; name: string }): string {
   if (r.name.startsWith("courier-")) return "outbox";
   if (r.name.startsWith("mo-parts-")) return "long-mo-parts";
   return "queue";
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -13,7 +13,7 @@
  * deliver that part again). A claim whose holder died runs out after `claimMs`.
  */
 import type Redis from "ioredis";
-import { closeRedis, connectRedis } from "./redis";
+import { closeRedis, connectRedis } from "./redis-connection";
 
 /** KEYS: group, index. ARGV: member, seq, total, part JSON, now, claimMs, ttlMs. */
 const ADD = `

@@ -16,13 +16,13 @@
  *
  * The scripts name keys they compute themselves, so this does not run on Redis Cluster
  * (connectRedis refuses a Cluster node). A push resolves once the replicas the URL asks for
- * have it (`WAIT`); an `ack` does not wait: lost in a failover, it makes the item come again
- * (a repeat, never a loss).
+ * have it (`WAIT`); an `ack` waits for them too but never fails for them: lost in a failover,
+ * it makes the item come again (a repeat, never a loss).
  */
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { checkLimit, checkOnceId, checkPush, checkQueueName, checkRememberMs, DEFAULT_REMEMBER_MS, serialiseEntry, type DurableQueue, type QueueItem } from "./queue";
-import { closeRedis, connectRedis } from "./redis";
+import { closeRedis, connectRedis } from "./redis-connection";
 
 /** Waiting items one `peek` looks at: bounds the time the script holds Redis. */
 const PEEK_MAX_SCAN = 1_000;

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
-import { closeRedis, connectRedis } from "./redis";
+import { closeRedis, connectRedis } from "./redis-connection";
 
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

@@ -10,7 +10,7 @@
  * connection can do nothing else); both follow a Sentinel failover as the store does.
  */
 import type Redis from "ioredis";
-import { closeRedis, connectRedis } from "./redis";
+import { closeRedis, connectRedis } from "./redis-connection";
 
 /** Part ids in one message, at most: a put names a handful; anything bigger is not ours. */
 const MAX_IDS = 1_000;

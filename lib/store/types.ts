@@ -18,7 +18,7 @@ export type PartState = "pending" | "sent" | "delivered" | "failed";
 /** One accepted submission of one courier request: a part's text, sent as one or more SMS. */
 export interface Submission {
   /**
-   * Digest of the request's text (lib/delivery/request.ts), never the text itself. Absent in
+   * Digest of the request's text (`textDigest` in lib/delivery/submissions.ts), never the text itself. Absent in
    * submissions written by 0.1.0, which stored no text: such a submission matches no resend.
    */
   text?: string;

@@ -1,5 +1,5 @@
 /**
- * The Redis store and outbox behind Sentinel (redis-url.ts, connectRedis in redis.ts): a
+ * The Redis store and outbox behind Sentinel (redis-url.ts, connectRedis in redis-connection.ts): a
  * master, a replica and three sentinels on 127.0.0.1. Writes go on while the master is
  * killed with SIGKILL and Sentinel promotes the replica; every write that resolved must be
  * there afterwards. Also: a Redis Cluster node is refused with the reason. Skipped, with the

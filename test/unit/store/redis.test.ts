@@ -6,7 +6,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import Redis from "ioredis";
-import { RedisStore, describeRedisUrl } from "../../../lib/store/redis";
+import { RedisStore } from "../../../lib/store/redis";
+import { parseRedisUrl } from "../../../lib/store/redis-url";
 import { redisSkipReason, startRedis, type RedisServer } from "../../helpers/redis-server";
 import { storeSemantics } from "./semantics";
 
@@ -220,10 +221,10 @@ describe("redis store secrets", { skip }, () => {
 
 describe("redis URL description", () => {
   test("hides the password however it is spelled", () => {
-    const { location, secrets } = describeRedisUrl("redis://user:p%40ss%20word@redis.example:6380/2");
+    const { location, secrets } = parseRedisUrl("redis://user:p%40ss%20word@redis.example:6380/2");
     assert.equal(location, "redis://user:***@redis.example:6380/2");
     assert.deepEqual(secrets.sort(), ["p%40ss%20word", "p@ss word"].sort());
-    assert.throws(() => describeRedisUrl("http://user:hunter2@x"), (e: Error) => /redis:\/\/ or rediss:\/\//.test(e.message) && !e.message.includes("hunter2"));
-    assert.throws(() => describeRedisUrl("not a url hunter2"), (e: Error) => !e.message.includes("hunter2"));
+    assert.throws(() => parseRedisUrl("http://user:hunter2@x"), (e: Error) => /redis:\/\/ or rediss:\/\//.test(e.message) && !e.message.includes("hunter2"));
+    assert.throws(() => parseRedisUrl("not a url hunter2"), (e: Error) => !e.message.includes("hunter2"));
   });
 });
