@@ -17,7 +17,8 @@
  * the error answer too (docs/design.md, the CIMD2 decision).
  */
 import { SessionBase } from "../session/base";
-import { boundedWait, SubmitWindow, type SendResult } from "../session/window";
+import { PendingDeliveries } from "../session/deliveries";
+import { SubmitWindow, type SendResult } from "../session/window";
 import { toDelivery, type DeliveryAnswer } from "./deliver";
 import { classifyError, describeError, errorCodeOf, errorParams, REDELIVER_ERROR } from "./errors";
 import { Cimd2Link, InvalidPacketError } from "./link";
@@ -33,9 +34,8 @@ export * from "./session-options";
 export class Cimd2Session extends SessionBase<SessionStatus> {
   private readonly o: Resolved;
   private readonly submits: SubmitWindow<Parameter[], Accepted>;
+  private readonly deliveries: PendingDeliveries;
   private link?: Cimd2Link;
-  private deliveriesPending = 0;
-  private idleWaiters: Array<() => void> = [];
 
   constructor(options: Cimd2SessionOptions) {
     super({ state: "idle", throttled: false, windowFull: false, inFlight: 0, queued: 0, faults: 0 }, STATUS_KEYS);
@@ -49,6 +49,7 @@ export class Cimd2Session extends SessionBase<SessionStatus> {
       lastError: () => this.current.lastError,
     };
     this.submits = new SubmitWindow(this.o, sender, hooks, "CIMD2");
+    this.deliveries = new PendingDeliveries(this.o.deliverTimeoutMs);
   }
 
   get status(): SessionStatus {
@@ -115,16 +116,11 @@ export class Cimd2Session extends SessionBase<SessionStatus> {
     this.setStatus({ state: "closing" });
     this.sleeps.cancel();
     this.submits.close();
-    await Promise.all([this.submits.waitIdle(this.o.drainTimeoutMs), this.deliveriesDone(this.o.drainTimeoutMs)]);
+    await Promise.all([this.submits.waitIdle(this.o.drainTimeoutMs), this.deliveries.waitIdle(this.o.drainTimeoutMs)]);
     if (this.link) await this.link.logout(this.o.logoutTimeoutMs);
     this.link?.destroy("session closed");
     await this.loop;
     this.setStatus({ state: "closed", throttled: false, windowFull: false, retryInMs: undefined });
-  }
-
-  /** Resolves when every delivery has been answered, or after `timeoutMs`. */
-  private deliveriesDone(timeoutMs: number): Promise<void> {
-    return this.deliveriesPending === 0 ? Promise.resolve() : boundedWait(this.idleWaiters, timeoutMs);
   }
 
   private send(params: Parameter[], done: (result: SendResult<Accepted>) => void): void {
@@ -153,20 +149,11 @@ export class Cimd2Session extends SessionBase<SessionStatus> {
   }
 
   private onRequest(packet: DecodedPacket, answer: (params: Parameter[]) => void): void {
-    this.deliveriesPending += 1;
-    let answered = false;
-    const respond = (reply: DeliveryAnswer) => {
-      if (answered) return;
-      answered = true;
-      clearTimeout(timer);
-      this.deliveriesPending -= 1;
-      answer(reply && reply.ok === true ? [] : errorParams(reply?.code ?? REDELIVER_ERROR, reply?.text));
-      if (this.deliveriesPending === 0) for (const w of this.idleWaiters.splice(0)) w();
-    };
-    const timer = setTimeout(() => {
+    const send = (reply: DeliveryAnswer) => answer(reply && reply.ok === true ? [] : errorParams(reply?.code ?? REDELIVER_ERROR, reply?.text));
+    const respond = this.deliveries.take(send, (): DeliveryAnswer => {
       this.log("warn", `no answer for ${packet.op === OP.DELIVER_MESSAGE ? "a message" : "a status report"} within ${this.o.deliverTimeoutMs} ms; answered error ${REDELIVER_ERROR}`);
-      respond({ ok: false, text: "not handed over in time" });
-    }, this.o.deliverTimeoutMs);
+      return { ok: false, text: "not handed over in time" };
+    });
     const delivery = toDelivery(packet, respond);
     if (this.listenerCount("delivery") === 0) {
       this.log("warn", `answered error ${REDELIVER_ERROR}: nothing receives deliveries`);

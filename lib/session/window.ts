@@ -75,8 +75,6 @@ export interface WindowHooks {
   log(level: "info" | "warn", text: string): void;
   /** The last connection error, for a submit that expires waiting. */
   lastError(): string | undefined;
-  /** Nothing is in flight any more. */
-  onIdle?(): void;
 }
 
 /** One submit, from `offer` to its outcome. */
@@ -145,10 +143,7 @@ export class SubmitWindow<P, R extends object> {
     if (!this.sending.delete(entry)) return;
     entry.inFlight = false;
     this.settle(entry, result);
-    if (this.sending.size === 0) {
-      for (const wake of this.idleWaiters.splice(0)) wake();
-      this.hooks.onIdle?.();
-    }
+    if (this.sending.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     this.pump();
   }
 

@@ -13,7 +13,7 @@
 import type * as smpp from "smpp";
 import { SessionBase, type SessionStatusFields } from "../session/base";
 import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS, type SessionOptions, type ThrottlePauseOptions } from "../session/defaults";
-import { boundedWait } from "../session/window";
+import { PendingDeliveries } from "../session/deliveries";
 import { ESME_ROK, ESME_RX_T_APPN, describeStatus, makeStatusPolicy } from "./command-status";
 import { SMPP_BIND_DEFAULTS } from "./defaults";
 import { Link, LinkDownError, type LinkRole, type Refusal } from "./link";
@@ -112,8 +112,7 @@ export class SmppSession extends SessionBase<SessionStatus> {
   private links: Link[] = [];
   private transmitter?: Link;
   private deliverHandler?: DeliverHandler;
-  private deliveriesPending = 0;
-  private idleWaiters: Array<() => void> = [];
+  private readonly deliveries: PendingDeliveries;
   private readonly strays = new Map<string, number>();
 
   constructor(options: SmppSessionOptions) {
@@ -130,11 +129,11 @@ export class SmppSession extends SessionBase<SessionStatus> {
         },
         canSend: () => !this.closing && this.transmitter?.up === true,
         onState: (state) => this.setStatus(state),
-        onIdle: () => this.checkIdle(),
         lastError: () => this.current.lastError,
         log: (level, text) => this.log(level, text),
       },
     );
+    this.deliveries = new PendingDeliveries(this.o.deliverTimeoutMs);
     this.current = { ...this.current, mode: this.o.mode };
   }
 
@@ -210,26 +209,11 @@ export class SmppSession extends SessionBase<SessionStatus> {
     this.setStatus({ state: "closing" });
     this.sleeps.cancel();
     this.window.close();
-    await this.waitIdle(this.o.drainTimeoutMs);
+    await Promise.all([this.window.waitIdle(this.o.drainTimeoutMs), this.deliveries.waitIdle(this.o.drainTimeoutMs)]);
     await Promise.all(this.links.map((link) => link.unbind(this.o.unbindTimeoutMs)));
     for (const link of this.links) link.destroy("session closed");
     await this.loop;
     this.setStatus({ state: "closed", throttled: false, windowFull: false, retryInMs: undefined });
-  }
-
-  private waitIdle(timeoutMs: number): Promise<void> {
-    return this.isIdle() ? Promise.resolve() : boundedWait(this.idleWaiters, timeoutMs);
-  }
-
-  private isIdle(): boolean {
-    return this.window.inFlight === 0 && this.deliveriesPending === 0;
-  }
-
-  private checkIdle(): void {
-    if (!this.isIdle()) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
   }
 
   // --- deliveries ----------------------------------------------------------------------
@@ -242,20 +226,10 @@ export class SmppSession extends SessionBase<SessionStatus> {
       answer(ESME_RX_T_APPN);
       return;
     }
-    this.deliveriesPending += 1;
-    let answered = false;
-    const reply = (status: number) => {
-      if (answered) return;
-      answered = true;
-      clearTimeout(timer);
-      this.deliveriesPending -= 1;
-      answer(status);
-      this.checkIdle();
-    };
-    const timer = setTimeout(() => {
+    const reply = this.deliveries.take(answer, () => {
       this.log("warn", `deliver_sm handler took over ${this.o.deliverTimeoutMs} ms; answered ESME_RX_T_APPN`);
-      reply(ESME_RX_T_APPN);
-    }, this.o.deliverTimeoutMs);
+      return ESME_RX_T_APPN;
+    });
     let result: Promise<number | void>;
     try {
       result = Promise.resolve(handler(pdu));

@@ -45,8 +45,6 @@ export interface WindowHooks {
   canSend(): boolean;
   /** A shown state changed: throttled (with the reason), or the window full with submits waiting. */
   onState(state: { throttled: boolean; windowFull: boolean; lastError?: string }): void;
-  /** The window has nothing in flight any more. */
-  onIdle(): void;
   /** Why the bind last failed or paused, for a submit that expires waiting. */
   lastError(): string | undefined;
   log: LogFn;
@@ -62,7 +60,7 @@ export class SubmitWindow {
       ready: () => hooks.canSend(),
       send: (params: smpp.PduParams, done: (result: SendResult<Accepted>) => void) => hooks.send(params, (error, pdu) => done(sendResult(o.policy, error, pdu))),
     };
-    this.window = new Window(o, sender, { onChange: (state) => hooks.onState(state), log: (level, text) => hooks.log(level, text), lastError: () => hooks.lastError(), onIdle: () => hooks.onIdle() }, "SMPP");
+    this.window = new Window(o, sender, { onChange: (state) => hooks.onState(state), log: (level, text) => hooks.log(level, text), lastError: () => hooks.lastError() }, "SMPP");
   }
 
   get inFlight(): number {
@@ -89,6 +87,11 @@ export class SubmitWindow {
   /** Fails everything queued as CLOSED and sends nothing more; submits in flight still complete. */
   close(): void {
     this.window.close();
+  }
+
+  /** Resolves when nothing is in flight, or after `timeoutMs`. */
+  waitIdle(timeoutMs: number): Promise<void> {
+    return this.window.waitIdle(timeoutMs);
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import * as net from "node:net";
 import { AllowList } from "../net/allowlist";
+import { PendingDeliveries } from "../session/deliveries";
 import { UcpConnection, type Answer, type ConnectionOptions, type LogFn } from "./connection";
 import { decodeMo, decodeNotification, type MoPart, type Notification } from "./deliver";
 import { SYNTAX_ERROR_CODE } from "./errors";
@@ -42,14 +43,16 @@ export interface IncomingOptions {
 
 export class IncomingOperations {
   /** Operations handed up and not yet answered. */
-  pending = 0;
+  readonly unanswered: PendingDeliveries;
 
   constructor(
     private readonly options: IncomingOptions,
     /** Hands a delivery to the listeners; false when there are none. */
     private readonly emit: (delivery: UcpDelivery) => boolean,
     private readonly log: LogFn,
-  ) {}
+  ) {
+    this.unanswered = new PendingDeliveries(options.deliverTimeoutMs);
+  }
 
   handle(frame: Frame, answer: Answer, via: "main" | "receiver"): void {
     const o = this.options;
@@ -59,21 +62,15 @@ export class IncomingOperations {
       this.log("warn", `operation ${frame.ot} from the SMSC refused: ${decoded.reason}`);
       return answer(negativeResultFields(SYNTAX_ERROR_CODE, smText(decoded.reason)));
     }
-    this.pending += 1;
-    let answered = false;
-    const respond = (result: DeliveryAnswer) => {
-      if (answered) return;
-      answered = true;
-      clearTimeout(timer);
-      this.pending -= 1;
+    const send = (result: DeliveryAnswer) => {
       if (result?.ok === true) return answer(positiveResultFields(frame.ot as 1 | 52 | 53));
       const code = result && /^\d{2}$/.test(result.code ?? "") ? (result.code as string) : o.redeliverErrorCode;
       answer(negativeResultFields(code, smText(result?.text ?? "deliver again later")));
     };
-    const timer = setTimeout(() => {
+    const respond = this.unanswered.take(send, (): DeliveryAnswer => {
       this.log("warn", `operation ${frame.ot} not answered within ${o.deliverTimeoutMs} ms; answered error code ${o.redeliverErrorCode}`);
-      respond({ ok: false, text: "not handed over in time" });
-    }, o.deliverTimeoutMs);
+      return { ok: false, text: "not handed over in time" };
+    });
     const base = { fields, via, respond };
     const delivery: UcpDelivery =
       frame.ot === 53

@@ -219,16 +219,11 @@ export class UcpSession extends SessionBase<SessionStatus> {
     this.setStatus({ state: "closing" });
     this.sleeps.cancel();
     this.window.close();
-    await this.waitIdle();
+    await Promise.all([this.window.waitIdle(this.o.drainTimeoutMs), this.deliveries.unanswered.waitIdle(this.o.drainTimeoutMs)]);
     this.connection?.destroy("session closed", true);
     await this.receivePort?.close();
     await this.loop;
     this.setStatus({ state: "closed", throttled: false, windowFull: false, retryInMs: undefined });
-  }
-
-  private async waitIdle(): Promise<void> {
-    const until = Date.now() + this.o.drainTimeoutMs;
-    while ((this.window.inFlight > 0 || this.deliveries.pending > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   }
 
   // --- submits -------------------------------------------------------------------------

@@ -45,7 +45,6 @@ function harness(options: Partial<WindowOptions> = {}): Harness {
       },
       canSend: () => h.connected,
       onState: (state) => h.states.push(state),
-      onIdle: () => undefined,
       lastError: () => "the last reason",
       log: (level, text) => h.logs.push(`${level}: ${text}`),
     },
