@@ -4,6 +4,8 @@
  * field of an object it got once, and lib/metrics/registry.ts reads them when scraped.
  */
 import type { SubmitResult } from "../contract";
+import type { ReceiptHandling } from "../delivery/receipts";
+import type { DlrHandling } from "../rapporto/receiver";
 import { LatencyHistogram } from "./histogram";
 
 /**
@@ -38,6 +40,60 @@ export function refusalClass(error: { temporary: boolean; throttled?: boolean } 
   return error?.temporary ? "temporary" : "permanent";
 }
 
+/** What became of an MT, from its final answer (`msg.submit`). */
+export function mtOutcome(result: SubmitResult): "accepted" | "repeat" | RefusalClass {
+  if (result.repeat) return "repeat";
+  return result.accepted ? "accepted" : refusalClass(result.error);
+}
+
+/**
+ * A session's state (the names lib/smpp/session.ts uses, and nodes/shared/bind.ts shows) as a
+ * connection state.
+ */
+export function connectionState(session: { state: string; throttled: boolean }): ConnectionState {
+  switch (session.state) {
+    case "bound":
+      return session.throttled ? "throttled" : "up";
+    case "reconnecting":
+      return "reconnecting";
+    case "closing":
+    case "closed":
+      return "down";
+    default:
+      return "connecting";
+  }
+}
+
+/**
+ * How a receipt the delivery core handled (lib/delivery/receipts.ts) met its message; undefined
+ * when it was not looked up to the end (the flow stopping, the store failing): not counted.
+ */
+export function receiptOutcome(handling: ReceiptHandling): ReceiptOutcome | undefined {
+  switch (handling.kind) {
+    case "reported":
+    case "no-change":
+      return handling.early ? "early" : "matched";
+    case "not-yet":
+      return "early";
+    case "unmatched":
+      return "unmatched";
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The same for a Rapporto DLR push (lib/rapporto/receiver.ts): `report` and `no-change` met
+ * their message, `retry-later` came before its correlation (Rapporto pushes it again),
+ * `unknown` never met one.
+ */
+export function dlrOutcome(kind: DlrHandling["kind"]): ReceiptOutcome | undefined {
+  if (kind === "report" || kind === "no-change") return "matched";
+  if (kind === "retry-later") return "early";
+  if (kind === "unknown") return "unmatched";
+  return undefined;
+}
+
 export class ConnectionCounters {
   mtReceived = 0;
   mtAccepted = 0;
@@ -60,9 +116,10 @@ export class ConnectionCounters {
   /** One MT's final answer (what the out node puts in `msg.submit`). */
   mtAnswered(result: SubmitResult): void {
     this.mtReceived++;
-    if (result.repeat) this.mtRepeats++;
-    else if (result.accepted) this.mtAccepted++;
-    else this.mtRefused[refusalClass(result.error)]++;
+    const outcome = mtOutcome(result);
+    if (outcome === "repeat") this.mtRepeats++;
+    else if (outcome === "accepted") this.mtAccepted++;
+    else this.mtRefused[outcome]++;
   }
 
   receipt(outcome: ReceiptOutcome): void {
@@ -115,11 +172,9 @@ export class ChannelCounters {
     public name: string,
   ) {}
 
+  /** One answer to courier's MT request; without a result, the flow did not answer in time. */
   mtAnswered(result: SubmitResult | undefined): void {
-    if (!result) this.mtAnswers.timeout++;
-    else if (result.repeat) this.mtAnswers.repeat++;
-    else if (result.accepted) this.mtAnswers.accepted++;
-    else this.mtAnswers[refusalClass(result.error)]++;
+    this.mtAnswers[result ? mtOutcome(result) : "timeout"]++;
   }
 
   call(action: string, status: number | undefined, seconds: number): void {

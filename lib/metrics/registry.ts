@@ -53,8 +53,6 @@ export interface ChannelView {
 
 export class BridgeMetrics {
   readonly registry = new Registry();
-  /** Off: nodes install no hooks at all (the benchmark's comparison, `rapidproSms.metrics: false`). */
-  enabled = true;
   private readonly connections = new Map<string, ConnectionCounters>();
   private readonly channels = new Map<string, ChannelCounters>();
   private readonly history = new History();

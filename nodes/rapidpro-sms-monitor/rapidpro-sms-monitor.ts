@@ -29,8 +29,8 @@ let sampler: NodeJS.Timeout | undefined;
 export default function (RED: NodeAPI) {
   (RED as unknown as PluginAPI).plugins.registerPlugin("rapidpro-sms-monitor", {});
   const needs = (permission: string): Middleware => RED.auth.needsPermission(permission) as Middleware;
+  // Off (`rapidproSms.metrics: false`): the nodes install no hooks (nodes/shared/observe.ts), so no series and no samples.
   const enabled = metricsEnabled(RED);
-  bridgeMetrics.enabled = enabled;
   const settings = (RED.settings as unknown as { rapidproSms?: { metricsOn?: string } }).rapidproSms;
 
   const metrics = (_req: Request, res: Response) => {

@@ -10,7 +10,7 @@ import type { Status } from "../../lib/contract";
 import { textReply } from "../../lib/http/reply";
 import { readPushParams } from "../../lib/rapporto/mo";
 import { DlrPoller } from "../../lib/rapporto/poll";
-import { DlrReceiver } from "../../lib/rapporto/receiver";
+import { DlrReceiver, type DlrHandling } from "../../lib/rapporto/receiver";
 import type { HandOver } from "../../lib/delivery/answers";
 import { handOver, releaseHandOvers } from "../../lib/delivery/hand-over";
 import { openEndpoint, type Endpoint } from "../shared/endpoint";
@@ -117,7 +117,7 @@ export default function (RED: NodeAPI) {
       }
     }
 
-    function note(kind: string, text: string | undefined): void {
+    function note(kind: DlrHandling["kind"], text: string | undefined): void {
       observeDlr(account!, kind);
       if (kind === "report") counts.reported++;
       else if (kind === "retry-later") counts.early++;

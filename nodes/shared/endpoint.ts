@@ -318,17 +318,16 @@ function captureBody(req: IncomingMessage & CapturedFields, res: ServerResponse,
     if (finished) return;
     finished = true;
     const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    const contentType = req.headers["content-type"];
+    const body = bytes.toString("utf8");
     const invalid =
       bodyUtf8Refusal(bytes) ??
       (queryAt < 0 ? undefined : formUtf8Refusal(url.slice(queryAt + 1), "query")) ??
-      (bytes.length > 0 && route.decodesFormBody(contentType) ? formUtf8Refusal(bytes.toString("utf8"), "form body") : undefined);
+      (body.length > 0 && route.decodesFormBody(req.headers["content-type"]) ? formUtf8Refusal(body, "form body") : undefined);
     if (invalid) {
       // Decoding would send U+FFFD to a phone in place of what the peer meant (issue #14).
       refuse(invalid, 400);
       return;
     }
-    const body = bytes.toString("utf8");
     if (directRoute(route.root, route, fullPath, method)) {
       route.serve(req, res, url, body);
       return;

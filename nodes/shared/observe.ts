@@ -11,9 +11,10 @@ import type { CourierCall } from "../../lib/rapidpro/callbacks";
 import type { CourierOutcome } from "../../lib/rapidpro/courier-client";
 import type { Receipt } from "../../lib/smpp/receipt";
 import type { ReceiptHandling } from "../../lib/delivery/receipts";
+import type { DlrHandling } from "../../lib/rapporto/receiver";
 import type { SessionStatus, SubmitOutcome } from "../../lib/smpp/session";
 import type { DurableQueue } from "../../lib/store/queue";
-import type { ChannelCounters, ConnectionCounters, ConnectionState, ReceiptOutcome } from "../../lib/metrics/counters";
+import { connectionState, dlrOutcome, receiptOutcome, type ChannelCounters, type ConnectionCounters } from "../../lib/metrics/counters";
 import { bridgeMetrics } from "../../lib/metrics/registry";
 import { traceLog } from "../../lib/trace/log";
 import type { RapidproChannelNode } from "../rapidpro-channel/rapidpro-channel";
@@ -41,8 +42,7 @@ export function metricsEnabled(RED: NodeAPI): boolean {
 
 /** A connection of any kind joins the metrics; its series go when the node is deleted, not on redeploy. */
 function registerConnection(RED: NodeAPI, kind: string, node: Node): ConnectionCounters | undefined {
-  bridgeMetrics.enabled = metricsEnabled(RED);
-  if (!bridgeMetrics.enabled) return undefined;
+  if (!metricsEnabled(RED)) return undefined;
   const counters = bridgeMetrics.connection(kind, node.id, node.name || node.id);
   connections.set(node, counters);
   node.on("close", (removed: boolean, done: () => void) => {
@@ -60,7 +60,7 @@ export function observeSmppBind(RED: NodeAPI, node: SmppBindNode): void {
     counters.probe = { state: () => "misconfigured", inFlight: () => 0, detail: () => node.configError };
     return;
   }
-  counters.probe = { state: () => smppState(session.status), inFlight: () => session.status.inFlight, detail: () => session.status.lastError };
+  counters.probe = { state: () => connectionState(session.status), inFlight: () => session.status.inFlight, detail: () => session.status.lastError };
   let previous = session.status;
   session.on("status", (status: SessionStatus) => {
     if (status.state === "reconnecting" && previous.state !== "reconnecting") counters.reconnects++;
@@ -77,20 +77,6 @@ export function observeSmppBind(RED: NodeAPI, node: SmppBindNode): void {
       return outcome;
     });
   };
-}
-
-function smppState(s: SessionStatus): ConnectionState {
-  switch (s.state) {
-    case "bound":
-      return s.throttled ? "throttled" : "up";
-    case "reconnecting":
-      return "reconnecting";
-    case "closing":
-    case "closed":
-      return "down";
-    default:
-      return "connecting";
-  }
 }
 
 export function observeRapportoAccount(RED: NodeAPI, node: RapportoAccountNode): void {
@@ -135,8 +121,7 @@ export function observeRapportoAccount(RED: NodeAPI, node: RapportoAccountNode):
 }
 
 export function observeChannel(RED: NodeAPI, node: RapidproChannelNode): void {
-  bridgeMetrics.enabled = metricsEnabled(RED);
-  if (!bridgeMetrics.enabled) return;
+  if (!metricsEnabled(RED)) return;
   const counters = bridgeMetrics.channel(node.id, node.name || node.channelUuid || node.id);
   counters.configError = node.configError;
   channels.set(node, counters);
@@ -278,30 +263,22 @@ function traceSubmit(via: Node, mt: MT, sentAt: number | undefined, index: numbe
   });
 }
 
-/** smpp-in (and any receipt node): a receipt, matched to a RapidPro id or not. */
-export function observeReceipt(connection: Node, receipt: Pick<Receipt, "messageId" | "stat" | "status" | "reason">, rapidproId: string | undefined, outcome: ReceiptOutcome, at = Date.now()): void {
+/** smpp-in (and any receipt node): a receipt as the delivery core handled it, counted once per delivery of it. */
+export function observeReceipts(connection: Node, receipt: Pick<Receipt, "messageId" | "stat" | "status" | "reason">, handling: ReceiptHandling, arrivedAt: number): void {
   const counters = connections.get(connection);
-  if (!counters) return;
+  const outcome = receiptOutcome(handling);
+  if (!counters || !outcome) return;
   counters.receipt(outcome);
   traceLog.record({
-    at,
+    at: arrivedAt,
     step: "receipt",
-    id: rapidproId,
+    id: handling.kind === "reported" ? String(handling.status.id) : undefined,
     smscIds: [receipt.messageId],
     via: connection.id,
     ok: receipt.status !== "failed",
     status: receipt.stat || receipt.status,
     detail: outcome === "matched" ? receipt.reason : `${outcome}${receipt.reason ? `: ${receipt.reason}` : ""}`,
   });
-}
-
-
-/** A receipt as the delivery core handled it (lib/delivery/receipts.ts): counted once per delivery of it. */
-export function observeReceipts(connection: Node, receipt: Pick<Receipt, "messageId" | "stat" | "status" | "reason">, handling: ReceiptHandling, arrivedAt: number): void {
-  if (handling.kind === "reported") observeReceipt(connection, receipt, String(handling.status.id), handling.early ? "early" : "matched", arrivedAt);
-  else if (handling.kind === "no-change") observeReceipt(connection, receipt, undefined, handling.early ? "early" : "matched", arrivedAt);
-  else if (handling.kind === "unmatched") observeReceipt(connection, receipt, undefined, "unmatched", arrivedAt);
-  else if (handling.kind === "not-yet") observeReceipt(connection, receipt, undefined, "early", arrivedAt);
 }
 
 /** smpp-in (and any MO node): an MO, and whether RapidPro (or the outbox) took it. */
@@ -313,16 +290,11 @@ export function observeMo(connection: Node, mo: MO, parts: number, handedOver: b
   traceLog.record({ at: Date.now(), step: "mo-handed-over", phone: mo.from, via: connection.id, parts, ok: handedOver, detail: handedOver ? undefined : "not taken yet: the aggregator delivers it again" });
 }
 
-/**
- * rapporto-dlr: how a DLR push was handled. `report` and `no-change` met their message,
- * `retry-later` came before its correlation (Rapporto pushes it again), `unknown` never met one.
- */
-export function observeDlr(connection: Node, kind: string): void {
+/** rapporto-dlr: how a DLR push was handled (lib/metrics/counters.ts dlrOutcome). */
+export function observeDlr(connection: Node, kind: DlrHandling["kind"]): void {
   const counters = connections.get(connection);
-  if (!counters) return;
-  if (kind === "report" || kind === "no-change") counters.receipt("matched");
-  else if (kind === "retry-later") counters.receipt("early");
-  else if (kind === "unknown") counters.receipt("unmatched");
+  const outcome = dlrOutcome(kind);
+  if (counters && outcome) counters.receipt(outcome);
 }
 
 /** rapporto-dlr: a receipt that became a status for RapidPro, for the trace. */
