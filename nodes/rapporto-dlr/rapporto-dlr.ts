@@ -9,7 +9,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { Status } from "../../lib/contract";
 import { textReply } from "../../lib/http/reply";
 import { readPushParams } from "../../lib/rapporto/mo";
-import { DlrPoller } from "../../lib/rapporto/poll";
+import { DlrIntake } from "../../lib/rapporto/dlr-intake";
+import type { PollOptions } from "../../lib/rapporto/poll";
 import { DlrReceiver, type DlrHandling } from "../../lib/rapporto/receiver";
 import type { HandOver } from "../../lib/delivery/answers";
 import { handOver, releaseHandOvers } from "../../lib/delivery/hand-over";
@@ -20,6 +21,7 @@ import { shortStatusText, throttledStatus } from "../shared/status";
 import { logLine } from "../../lib/text/peer-value";
 import { DLR_ANSWERS, type DlrPush } from "../../lib/rapporto/dlr";
 import { observeDlr, traceDlr } from "../shared/observe";
+import { seconds } from "../shared/settings";
 
 interface RapportoDlrDef extends NodeDef {
   account: string;
@@ -38,8 +40,6 @@ const BODY_LIMIT_BYTES = 64 * 1024;
 /** The DLR push is synchronous like the MO push; answer within the same 10 s. */
 const ACK_WITHIN_MS = 9_000;
 const DEFAULT_MAX_TRIES = 5;
-/** Outcomes after which a polled status needs no further polling. */
-const TAKEN = new Set(["report", "no-change", "unknown"]);
 
 export default function (RED: NodeAPI) {
   function RapportoDlr(this: Node, config: RapportoDlrDef) {
@@ -71,51 +71,28 @@ export default function (RED: NodeAPI) {
       });
     }
 
-    let receiver: DlrReceiver | undefined;
-    const ready = account.store().then(
-      (store) => {
-        receiver = new DlrReceiver({ maxTries, ...account.sources }, store, {
-          status: handOn,
-          unknown: (dlr) => node.send([null, { payload: dlr, topic: "unknown" }]),
-        });
-        return receiver;
-      },
-      (err: Error) => {
-        node.error(logLine(`correlation store: ${err.message}`));
-        showStatus();
-        return undefined;
+    const intake = new DlrIntake(
+      account.store().then(
+        (store) =>
+          new DlrReceiver({ maxTries, ...account.sources }, store, {
+            status: handOn,
+            unknown: (dlr) => node.send([null, { payload: dlr, topic: "unknown" }]),
+          }),
+        (err: Error) => {
+          node.error(logLine(`correlation store: ${err.message}`));
+          showStatus();
+          return undefined;
+        },
+      ),
+      config.poll ? pollOptions(config, account.login()) : undefined,
+      {
+        handled: note,
+        pollExpired: (id, why) => node.warn(logLine(`polling ${id} given up: ${why}`)),
+        pollError: (id, reason) => node.debug(logLine(`polling ${id}: ${reason}`)),
+        pollUnusable: (reason) => node.error(logLine(`polling: ${reason}`)),
       },
     );
-
-    let poller: DlrPoller | undefined;
-    if (config.poll) {
-      try {
-        poller = new DlrPoller(
-          {
-            urlTemplate: config.pollUrl ?? "",
-            statusPattern: config.pollPattern ?? "",
-            ...account.login(),
-            intervalMs: (Number(config.pollInterval) > 0 ? Number(config.pollInterval) : 60) * 1000,
-            maxOutstanding: Number(config.pollMax) > 0 ? Number(config.pollMax) : 1000,
-            maxAgeMs: (Number(config.pollMaxAge) > 0 ? Number(config.pollMaxAge) : 48) * 3_600_000,
-          },
-          {
-            status: async (params) => {
-              const h = await (await ready)?.handle({ params, internal: true });
-              if (!h) return false;
-              note(h.kind, h.note);
-              return TAKEN.has(h.kind);
-            },
-            expired: (id, why) => node.warn(logLine(`polling ${id} given up: ${why}`)),
-            error: (id, reason) => node.debug(logLine(`polling ${id}: ${reason}`)),
-          },
-        );
-        poller.start();
-        cleanup.push(account.onAccepted((id, ptag) => poller?.track(id, ptag)));
-      } catch (err) {
-        node.error(logLine(`polling: ${(err as Error).message}`));
-      }
-    }
+    if (config.poll) cleanup.push(account.onAccepted((id, ptag) => intake.accepted(id, ptag)));
 
     function note(kind: DlrHandling["kind"], text: string | undefined): void {
       observeDlr(account!, kind);
@@ -135,16 +112,9 @@ export default function (RED: NodeAPI) {
       limitBytes: BODY_LIMIT_BYTES,
       onError: (err) => node.error(err),
       onRequest(call, respond) {
-        const params = readPushParams(call.query, call.body);
-        void ready
-          .then(async (r) => {
-            // Store unusable: "400 … or 500 make the provider retry" (http_status.rst); 503 is not named there.
-            if (!r) return respond(textReply(DLR_ANSWERS.again, "temporary failure: correlation store unusable"));
-            const handling = await r.handle({ peer: call.remoteAddress, forwardedFor: call.headers["x-forwarded-for"], params });
-            if (handling.kind === "report" && typeof params.transactionId === "string") poller?.forget(params.transactionId);
-            note(handling.kind, handling.note);
-            respond(textReply(handling.answer.status, handling.answer.body));
-          })
+        intake
+          .push({ peer: call.remoteAddress, forwardedFor: call.headers["x-forwarded-for"], params: readPushParams(call.query, call.body) })
+          .then((answer) => respond(textReply(answer.status, answer.body)))
           .catch((err: Error) => {
             node.error(logLine(`DLR push: ${err.message}`));
             respond(textReply(DLR_ANSWERS.again, "temporary failure"));
@@ -154,7 +124,7 @@ export default function (RED: NodeAPI) {
     if ("error" in opened) {
       node.status({ fill: "red", shape: "ring", text: shortStatusText(opened.error) });
       node.error(opened.error);
-      poller?.stop();
+      intake.close();
       for (const c of cleanup) c();
       return;
     }
@@ -163,9 +133,8 @@ export default function (RED: NodeAPI) {
 
     node.on("close", (_removed: boolean, done: () => void) => {
       endpoint.close();
-      poller?.stop();
       for (const c of cleanup) c();
-      receiver?.close();
+      intake.close();
       releaseHandOvers(pendingAcks, node.id);
       showStatus.cancel();
       node.status({});
@@ -174,4 +143,16 @@ export default function (RED: NodeAPI) {
   }
 
   RED.nodes.registerType("rapporto-dlr", RapportoDlr);
+}
+
+/** The node's polling fields as options; an empty field means the default. */
+function pollOptions(config: RapportoDlrDef, login: { serviceId: string; pass: string }): PollOptions {
+  return {
+    urlTemplate: config.pollUrl ?? "",
+    statusPattern: config.pollPattern ?? "",
+    ...login,
+    intervalMs: seconds(config.pollInterval, 60),
+    maxOutstanding: Number(config.pollMax) > 0 ? Number(config.pollMax) : 1000,
+    maxAgeMs: seconds(config.pollMaxAge, 48) * 3600,
+  };
 }
