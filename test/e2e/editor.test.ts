@@ -20,7 +20,7 @@ import { declaredNodeTypes, exampleEnv, exampleFlows, freePort, installTarball, 
 import { startCourier, type CourierSim } from "../../sim/courier";
 import { startSmsc, type SmscSim } from "../../sim/smsc";
 import { startUcpSmsc, type UcpSim } from "../../sim/ucp";
-import { browserUnavailable, launchBrowser, type Browser, type Page } from "../helpers/browser";
+import { browserUnavailable, launchBrowser, withoutEditorTips, type Browser, type Page } from "../helpers/browser";
 
 // The editor's global; the functions passed to page.evaluate run in the page, where it exists.
 // This project compiles without the DOM library, so the page's globals are declared loosely here.
@@ -109,6 +109,7 @@ function editorSuite(label: string, runtime: { nodeBinary?: string; redJs?: stri
       work = fs.mkdtempSync(path.join(os.tmpdir(), "rp-editor-"));
       const userDir = path.join(work, "user");
       installTarball(userDir, packPackage(work));
+      withoutEditorTips(userDir);
       courier = await startCourier({ channelUuid: "8eb23e93-5ecb-45ba-b726-3b064e0c56ab" });
       smsc = await startSmsc({});
       ucp = await startUcpSmsc({});
@@ -324,7 +325,8 @@ function editorSuite(label: string, runtime: { nodeBinary?: string; redJs?: stri
       });
     }
 
-    test("the editor logged no page error", () => {
+    test("the editor logged no page error", async () => {
+      assert.equal(await page.evaluate(() => RED.settings.get("editor.view.view-show-tips")), false, "the info tips are still on (withoutEditorTips)");
       assert.deepEqual(pageErrors, []);
     });
   });

@@ -13,7 +13,7 @@ import path from "node:path";
 import { freePort, nodeRed5, PACKAGE_ROOT, startNodeRed, type NodeRed } from "../../sim/node-red";
 import { DEFAULT_SEND_BODY, sendMt, startCourier, type CourierSim } from "../../sim/courier";
 import { startSmsc, type SmscSim } from "../../sim/smsc";
-import { browserUnavailable, launchBrowser, type Browser, type Page } from "../helpers/browser";
+import { browserUnavailable, launchBrowser, withoutEditorTips, type Browser, type Page } from "../helpers/browser";
 import { AUTH, CHANNEL, mtUuid, smppBridgeEnv } from "../helpers/bridge-ledger";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -61,6 +61,7 @@ function sidebarSuite(label: string, run: number, runtime: { nodeBinary?: string
       smsc = await startSmsc({ port: 0, receiptDelayMs: 100 });
       const env = smppBridgeEnv({ courierUrl: courier.url, smscPort: smsc.port, auth: AUTH, storeUrl: "" });
       const flows = JSON.parse(fs.readFileSync(EXAMPLE, "utf8")) as unknown[];
+      withoutEditorTips(path.join(work, "user"));
       red = await startNodeRed({ userDir: path.join(work, "user"), port: await freePort(), env, flows, loadFromWorkingTree: true, ...runtime });
       const base = process.env.SIDEBAR_SCREENSHOTS || path.join(os.tmpdir(), "rapidpro-sms-sidebar-screenshots");
       shots = path.join(base, label.replace(/\W+/g, "-"));

@@ -89,6 +89,17 @@ function requireFrom(dir: string): Playwright {
   return require(require.resolve("playwright-core", { paths: [dir] })) as Playwright;
 }
 
+/**
+ * Turns the editor's rotating info tips off for the anonymous user of a Node-RED user directory
+ * (its `.config.users.json`). Node-RED's own tips timer can fire before the tips element exists
+ * on a loaded machine ("Cannot read properties of undefined (reading 'html')" in red.min.js's
+ * infotips), a page error that is not ours and would hide ours.
+ */
+export function withoutEditorTips(userDir: string): void {
+  fs.mkdirSync(userDir, { recursive: true });
+  fs.writeFileSync(path.join(userDir, ".config.users.json"), JSON.stringify({ _: { editor: { view: { "view-show-tips": false } } } }));
+}
+
 export interface Browser {
   context: BrowserContext;
   close(): Promise<void>;
