@@ -128,6 +128,8 @@ export interface HostileSmsc {
   responseTo(sequence: number, timeoutMs?: number): Promise<ReceivedPdu>;
   /** When false, submit_sm is not answered (the test answers, or sends strays). */
   answerSubmits: boolean;
+  /** Destroys the bound connection at once, whatever it was sending (a peer that vanishes). */
+  drop(): void;
   close(): Promise<void>;
 }
 
@@ -207,6 +209,10 @@ export async function startHostileSmsc(): Promise<HostileSmsc> {
     },
     sendDeliverSm(sequence: number, fields: DeliverSmFields = {}) {
       smsc.send(pduBytes(COMMAND_IDS.deliver_sm, sequence, deliverSmBody(fields).body));
+    },
+    drop() {
+      if (!bound) throw new Error("no ESME is bound");
+      bound.destroy();
     },
     async responseTo(sequence: number, timeoutMs = 3_000) {
       const find = () => received.find((p) => (p.commandId & 0x80000000) !== 0 && p.sequence === sequence);
