@@ -22,10 +22,12 @@ import { AUTH, CHANNEL, installedTemplate, launchExample, smppBridgeEnv, tempWor
 import { COMMAND_IDS, deliverSmBody, pduBytes, startHostileSmsc, type DeliverSmFields, type HostileSmsc } from "../helpers/hostile-smsc";
 import {
   ROK,
+  RINVCMDID,
   RINVCMDLEN,
   RULES,
   STRAY_LOG_LINES,
   UNREADABLE_HEADER_CASES,
+  UNSERVED_REQUEST_CASES,
   deliverSmBurst,
   refusedCaseName,
   refusedDeliverSmCases,
@@ -155,6 +157,21 @@ describe("the SMPP bridge example in Node-RED against a hostile SMSC", { timeout
       assert.ok(!/^\[error\] forged/m.test(log()), "no forged line");
       assert.deepEqual(courierSnapshot(), before, "nothing posted to courier");
     });
+  });
+
+  describe("requests the bridge does not serve: ESME_RINVCMDID, logged, nothing posted, the link stays up", () => {
+    for (const c of UNSERVED_REQUEST_CASES) {
+      test(c.name, async () => {
+        const before = courierSnapshot();
+        const binds = smsc.counters.binds;
+        smsc.send(c.bytes);
+        const answer = await smsc.responseTo(c.sequence, 10_000);
+        assert.deepEqual([answer.command, statusName(answer.status)], [c.answer, statusName(RINVCMDID)]);
+        await logLine(/\[warn\] \[smpp-bind:SMSC\]/, c.logged);
+        assert.deepEqual(courierSnapshot(), before, "nothing posted to courier");
+        assert.equal(smsc.counters.binds, binds, "the link stays up");
+      });
+    }
   });
 
   describe(`stray responses: logged once per kind with a counter, the bridge unaffected (${RULES.neverSilent})`, () => {

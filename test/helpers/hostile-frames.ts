@@ -14,6 +14,7 @@ import { COMMAND_IDS, deliverSmBody, pduBytes } from "./hostile-smsc";
 export const ROK = 0x00;
 export const RINVMSGLEN = 0x01;
 export const RINVCMDLEN = 0x02;
+export const RINVCMDID = 0x03;
 export const RINVSRCADR = 0x0a;
 export const RINVDSTADR = 0x0b;
 export const RINVOPTPARSTREAM = 0xc0;
@@ -23,6 +24,7 @@ const STATUS_NAMES: Readonly<Record<number, string>> = {
   [ROK]: "ESME_ROK",
   [RINVMSGLEN]: "ESME_RINVMSGLEN",
   [RINVCMDLEN]: "ESME_RINVCMDLEN",
+  [RINVCMDID]: "ESME_RINVCMDID",
   [RINVSRCADR]: "ESME_RINVSRCADR",
   [RINVDSTADR]: "ESME_RINVDSTADR",
   [RINVOPTPARSTREAM]: "ESME_RINVOPTPARSTREAM",
@@ -183,6 +185,24 @@ export const UNREADABLE_HEADER_CASES: readonly UnreadableCase[] = [
     bytes: pduBytes(COMMAND_IDS.deliver_sm, 77, Buffer.alloc(0), 0, 0),
     sequence: 0,
     reason: /command_length 0 is below/,
+  },
+];
+
+/** Requests the ESME does not serve: answered ESME_RINVCMDID, reported, and the link stays up. */
+export const UNSERVED_REQUEST_CASES: ReadonlyArray<{ name: string; bytes: Buffer; sequence: number; answer: string; logged: RegExp }> = [
+  {
+    name: `an unknown command id 0x00000099 → generic_nack ESME_RINVCMDID (${RULES.nack})`,
+    bytes: pduBytes(0x00000099, 5501, Buffer.from("abc")),
+    sequence: 5501,
+    answer: "generic_nack",
+    logged: /refused command 0x00000099 \(sequence 5501\) with generic_nack ESME_RINVCMDID \(0x03\): unknown command id/,
+  },
+  {
+    name: 'data_sm, a request this ESME does not serve → data_sm_resp ESME_RINVCMDID (SMPP 3.4 table 5-2: "invalid command id")',
+    bytes: pduBytes(COMMAND_IDS.data_sm, 5502, Buffer.from("abc")),
+    sequence: 5502,
+    answer: "data_sm_resp",
+    logged: /refused data_sm \(sequence 5502\) with data_sm_resp ESME_RINVCMDID \(0x03\): a request this ESME does not serve/,
   },
 ];
 

@@ -22,6 +22,8 @@ export const COMMAND_IDS: Readonly<Record<string, number>> = {
   bind_transceiver: 0x00000009,
   enquire_link: 0x00000015,
   enquire_link_resp: 0x80000015,
+  data_sm: 0x00000103,
+  data_sm_resp: 0x80000103,
 };
 const NAMES = new Map(Object.entries(COMMAND_IDS).map(([name, id]) => [id, name]));
 

@@ -13,10 +13,12 @@ import { SmppSession, type Refusal, type Stray } from "../../../lib/smpp/session
 import { COMMAND_IDS, deliverSmBody, pduBytes, startHostileSmsc, type HostileSmsc } from "../../helpers/hostile-smsc";
 import {
   ROK,
+  RINVCMDID,
   RINVCMDLEN,
   RULES,
   STRAY_LOG_LINES,
   UNREADABLE_HEADER_CASES,
+  UNSERVED_REQUEST_CASES,
   deliverSmBurst,
   refusedCaseName,
   refusedDeliverSmCases,
@@ -139,6 +141,27 @@ describe(`an unreadable header: generic_nack ESME_RINVCMDLEN, then the link clos
         assert.deepEqual([r.refused[0]?.answer, r.refused[0]?.status], ["generic_nack", RINVCMDLEN]);
         assert.match(r.refused[0].reason, c.reason);
         assert.ok(r.logs.some((l) => c.reason.test(l)));
+      } finally {
+        await close(r);
+      }
+    });
+  }
+});
+
+describe("requests the ESME does not serve: ESME_RINVCMDID, reported, the link stays up", () => {
+  for (const c of UNSERVED_REQUEST_CASES) {
+    test(c.name, async () => {
+      const r = await rig();
+      try {
+        r.smsc.send(c.bytes);
+        const answer = await r.smsc.responseTo(c.sequence);
+        assert.deepEqual([answer.command, answer.status], [c.answer, RINVCMDID]);
+        assert.deepEqual([r.refused[0]?.answer, r.refused[0]?.sequence, r.refused[0]?.status], [c.answer, c.sequence, RINVCMDID]);
+        assert.ok(r.logs.some((l) => l.startsWith("warn: ") && c.logged.test(l)), r.logs.join("\n"));
+        assert.equal(r.delivered.length, 0);
+        const after = await deliver(r, deliverSmBody().body);
+        assert.equal(after.status, ROK, "the next deliver_sm is taken on the same link");
+        assert.equal(r.smsc.counters.binds, 1);
       } finally {
         await close(r);
       }
