@@ -17,7 +17,7 @@ import * as smpp from "smpp";
 import type { Alphabet } from "../sms/alphabet";
 import { describeDataCoding } from "../sms/dcs";
 import { splitUdh } from "../sms/udh";
-import { controlCharacterRefusal } from "../text/peer-value";
+import { controlCharacterAt } from "../text/peer-value";
 import {
   ESME_RINVCMDLEN,
   ESME_RINVMSGLEN,
@@ -94,6 +94,7 @@ export interface Refusal {
   answer: string;
   sequence: number;
   status: number;
+  /** May quote what the SMSC sent as it is: the session's log escapes it (lib/session/base.ts). */
   reason: string;
 }
 
@@ -163,8 +164,8 @@ const CSTRING_MAX: Readonly<Record<string, readonly [octets: number, status: str
 
 /**
  * Addresses become the MO's `from` and `to`: a control character in one is no number and no
- * alphanumeric sender (it would reach RapidPro and the logs as it is), so it is refused with
- * the field's status above, as courier's own edges refuse control characters in numbers.
+ * alphanumeric sender (it would reach RapidPro as it is), so it is refused with the field's
+ * status above, as the HTTP edges refuse control characters in numbers (docs/design.md 25, 40).
  */
 const ADDRESS_FIELDS: ReadonlySet<string> = new Set(["source_addr", "destination_addr"]);
 
@@ -209,8 +210,12 @@ export function checkRequestBody(command: string, frame: Buffer): BodyCheck {
       const max = CSTRING_MAX[name];
       if (max && nul + 1 - at > max[0]) return fault(commandStatus(max[1]), `${name} is ${nul - at} characters, more than the ${max[0] - 1} allowed`);
       if (max && ADDRESS_FIELDS.has(name)) {
-        const control = controlCharacterRefusal(name, frame.toString("latin1", at, nul));
-        if (control) return fault(commandStatus(max[1]), control);
+        const value = frame.toString("latin1", at, nul);
+        const control = controlCharacterAt(value);
+        if (control >= 0) {
+          const code = value.charCodeAt(control).toString(16).padStart(2, "0");
+          return fault(commandStatus(max[1]), `${name} "${value}" holds a control character (0x${code}) at character ${control}`);
+        }
       }
       at = nul + 1;
     } else if (LENGTH_PREFIXED.has(type)) {
