@@ -17,6 +17,7 @@ import * as smpp from "smpp";
 import type { Alphabet } from "../sms/alphabet";
 import { describeDataCoding } from "../sms/dcs";
 import { splitUdh } from "../sms/udh";
+import { controlCharacterAt } from "../text/peer-value";
 import {
   ESME_RINVCMDLEN,
   ESME_RINVMSGLEN,
@@ -93,6 +94,7 @@ export interface Refusal {
   answer: string;
   sequence: number;
   status: number;
+  /** May quote what the SMSC sent as it is: the session's log escapes it (lib/session/base.ts). */
   reason: string;
 }
 
@@ -160,6 +162,13 @@ const CSTRING_MAX: Readonly<Record<string, readonly [octets: number, status: str
   validity_period: [17, "ESME_RINVEXPIRY"],
 };
 
+/**
+ * Addresses become the MO's `from` and `to`: a control character in one is no number and no
+ * alphanumeric sender (it would reach RapidPro as it is), so it is refused with the field's
+ * status above, as the HTTP edges refuse control characters in numbers (docs/design.md 25, 40).
+ */
+const ADDRESS_FIELDS: ReadonlySet<string> = new Set(["source_addr", "destination_addr"]);
+
 /** Fixed sizes of the package's value types; C-strings and length-prefixed octets are read apart. */
 const FIXED_OCTETS = new Map<smpp.FieldType, number>([
   [smpp.types.int8, 1],
@@ -200,6 +209,14 @@ export function checkRequestBody(command: string, frame: Buffer): BodyCheck {
       if (nul < 0) return fault(ESME_RINVCMDLEN, `${command} ends inside ${name} (no NUL before command_length ${end})`);
       const max = CSTRING_MAX[name];
       if (max && nul + 1 - at > max[0]) return fault(commandStatus(max[1]), `${name} is ${nul - at} characters, more than the ${max[0] - 1} allowed`);
+      if (max && ADDRESS_FIELDS.has(name)) {
+        const value = frame.toString("latin1", at, nul);
+        const control = controlCharacterAt(value);
+        if (control >= 0) {
+          const code = value.charCodeAt(control).toString(16).padStart(2, "0");
+          return fault(commandStatus(max[1]), `${name} "${value}" holds a control character (0x${code}) at character ${control}`);
+        }
+      }
       at = nul + 1;
     } else if (LENGTH_PREFIXED.has(type)) {
       if (at + 1 > end) return fault(ESME_RINVCMDLEN, `${command} ends before ${name === "short_message" ? "sm_length" : name}`);

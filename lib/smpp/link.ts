@@ -256,11 +256,22 @@ export class Link extends LinkBase<Pending> {
           this.answer(pdu, ESME_RINVCMDID);
         }
         return;
-      default:
+      default: {
         if (NO_RESPONSE_COMMANDS.has(pdu.command)) return;
         // An unknown command id gets generic_nack (PDU.response does that); a known one we
-        // do not serve gets its own _resp with ESME_RINVCMDID, as Kannel does.
-        this.write(pdu.response({ command_status: ESME_RINVCMDID }));
+        // do not serve gets its own _resp with ESME_RINVCMDID, as Kannel does. Either is a
+        // refusal, reported like the malformed ones (smpp-and-gateways.md §9.3: never silently).
+        const response = pdu.response({ command_status: ESME_RINVCMDID });
+        const unknown = pdu.command === "unknown";
+        this.onRefused?.({
+          command: unknown ? `command 0x${(pdu.command_id >>> 0).toString(16).padStart(8, "0")}` : pdu.command,
+          answer: response.command,
+          sequence: pdu.sequence_number,
+          status: ESME_RINVCMDID,
+          reason: unknown ? "unknown command id" : "a request this ESME does not serve",
+        });
+        this.write(response);
+      }
     }
   }
 

@@ -22,6 +22,8 @@ export const COMMAND_IDS: Readonly<Record<string, number>> = {
   bind_transceiver: 0x00000009,
   enquire_link: 0x00000015,
   enquire_link_resp: 0x80000015,
+  data_sm: 0x00000103,
+  data_sm_resp: 0x80000103,
 };
 const NAMES = new Map(Object.entries(COMMAND_IDS).map(([name, id]) => [id, name]));
 
@@ -128,6 +130,8 @@ export interface HostileSmsc {
   responseTo(sequence: number, timeoutMs?: number): Promise<ReceivedPdu>;
   /** When false, submit_sm is not answered (the test answers, or sends strays). */
   answerSubmits: boolean;
+  /** Destroys the bound connection at once, whatever it was sending (a peer that vanishes). */
+  drop(): void;
   close(): Promise<void>;
 }
 
@@ -207,6 +211,10 @@ export async function startHostileSmsc(): Promise<HostileSmsc> {
     },
     sendDeliverSm(sequence: number, fields: DeliverSmFields = {}) {
       smsc.send(pduBytes(COMMAND_IDS.deliver_sm, sequence, deliverSmBody(fields).body));
+    },
+    drop() {
+      if (!bound) throw new Error("no ESME is bound");
+      bound.destroy();
     },
     async responseTo(sequence: number, timeoutMs = 3_000) {
       const find = () => received.find((p) => (p.commandId & 0x80000000) !== 0 && p.sequence === sequence);
