@@ -148,8 +148,9 @@ describe("CIMD2 bridge under faults: every message counted at both ends", { time
   test("kill -9 of Node-RED between submits and their reports, then restart", async () => {
     const bridge = await bridgeFor("kill", 3000);
     const moTexts = Array.from({ length: 30 }, (_, i) => `kill MO ${i}`);
-    // The MT and the MO stop at the same deadline; settle() is bounded on its own.
-    const deadline = Date.now() + 150_000;
+    // The MT and the MO share one deadline (a normal run is done in under 40 s); with an MT request still open
+    // at it, 20 s more; then settle()'s 63 s: a hang fails with its reason within the suite's 300 s.
+    const deadline = Date.now() + 120_000;
     let killed: Promise<void> | undefined;
     let moAwaiting: string | undefined;
     let moAtKill: string | undefined;
@@ -184,7 +185,7 @@ describe("CIMD2 bridge under faults: every message counted at both ends", { time
     await new Promise((r) => setTimeout(r, 2000));
     const courierAccepted = bridge.courier.accepted.length;
     await bridge.restart();
-    const outcomes = await sending;
+    const outcomes = await byDeadline(deadline + 20_000, sending, "every MT answered (courier-style sender)", state);
     await mos;
     const counts = await settle(bridge, outcomes, moTexts, 60_000);
     const inFlightAtKill = repeatsOfKill({ moAtKill, courierAccepted, outbox });
