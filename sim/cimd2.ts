@@ -3,15 +3,22 @@
  * listens on 127.0.0.1, checks the login (op 01), answers submits (op 03) with a unique
  * `060` service centre timestamp per destination, sends status reports (op 23) after a delay
  * with a chosen `061` outcome, generates MO (op 20; long ones as `032` UDH parts, UCS-2 in
- * `034`), keeps unanswered or refused deliveries and sends them again (store and forward),
- * and injects faults on command: dropped connections, slow or missing responses, error
- * responses, noise between packets and garbage.
+ * `034`), keeps unanswered or refused deliveries and sends them again (store and forward, the
+ * loop sim/store-and-forward.ts shares with the SMPP and UCP/EMI simulators), and injects
+ * faults on command: dropped connections, slow or missing responses, error responses, noise
+ * between packets and garbage.
+ *
+ * Deliveries (op 20, op 23) wait for a logged-in connection with room in its delivery window;
+ * each goes under an even packet number no unanswered delivery on that connection holds
+ * (lib/cimd2/packet.ts's PacketNumbers.takeFree), since the response is matched by number
+ * and there are only 128 of them (aggregator-protocols.md §3.2).
  *
  * Usage: `const smsc = await startCimd2Sim({ port: 0 }); … await smsc.close();`
  * CLI:   `rapidpro-sms-sim cimd2 [--port 9971] [--user u --password p]`.
  */
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
+import { sendUntilAcknowledged, type RedeliveryCounters } from "./store-and-forward";
 import { buildSubmit } from "../lib/cimd2/submit";
 import { decodeCimd2Text } from "../lib/cimd2/text";
 import { encodePacket, PacketNumbers, PacketReader, param, params, type DecodedPacket, type Parameter } from "../lib/cimd2/packet";
@@ -30,6 +37,14 @@ export interface Cimd2SimOptions {
   reportErrorCode?: number;
   /** Send op 20 / 23 again this many ms after it went unanswered or was refused. Unset: once. */
   redeliverMs?: number;
+  /** How long an op 20 / 23 waits for its response before it counts as unanswered (default 5000). */
+  answerTimeoutMs?: number;
+  /**
+   * Deliveries sent on one connection before their responses came back (1 to 127, default 64).
+   * At most 127, so a free number other than the last one sent is always left: the client takes
+   * a request repeating the previous number as a retransmission (§3.2).
+   */
+  deliverWindow?: number;
   /** Write checksums (default true). */
   checksum?: boolean;
   keepSubmitted?: boolean;
@@ -69,7 +84,7 @@ export interface Cimd2MoRequest {
   order?: number[];
 }
 
-export interface Cimd2SimCounters {
+export interface Cimd2SimCounters extends RedeliveryCounters {
   logins: number;
   refusedLogins: number;
   submits: number;
@@ -82,11 +97,10 @@ export interface Cimd2SimCounters {
   logouts: number;
 }
 
+/** One try of an op 20 / 23: resolved with the response ("70", "73 error 710"), "unanswered" or "closed". */
 interface Outgoing {
   params: Parameter[];
   op: number;
-  number?: number;
-  timer?: NodeJS.Timeout;
   resolve: (answer: string) => void;
 }
 
@@ -95,8 +109,12 @@ interface Peer {
   reader: PacketReader;
   numbers: PacketNumbers;
   loggedIn: boolean;
+  /** Deliveries sent on this connection and not yet answered, by packet number. */
   waiting: Map<number, Outgoing>;
 }
+
+const DEFAULT_ANSWER_TIMEOUT_MS = 5_000;
+const DEFAULT_DELIVER_WINDOW = 64;
 
 /** YYMMDDhhmmss in UTC. */
 export function cimd2Time(ms: number): string {
@@ -107,12 +125,16 @@ export function cimd2Time(ms: number): string {
 
 export class Cimd2Sim extends EventEmitter {
   readonly submitted: Cimd2SubmitRecord[] = [];
-  readonly counters: Cimd2SimCounters = { logins: 0, refusedLogins: 0, submits: 0, reports: 0, mo: 0, answered: 0, refusedAnswers: 0, invalid: 0, connections: 0, logouts: 0 };
+  readonly counters: Cimd2SimCounters = {
+    logins: 0, refusedLogins: 0, submits: 0, reports: 0, mo: 0, answered: 0, refusedAnswers: 0, invalid: 0, connections: 0, logouts: 0, redeliveries: 0, undelivered: 0,
+  };
   private faults: Cimd2SimFaults = { ...NO_FAULTS };
   private readonly peers = new Set<Peer>();
   private readonly server: net.Server;
-  /** Deliveries not yet acknowledged, waiting for a logged-in peer. */
-  private readonly backlog: Outgoing[] = [];
+  /** Tries of deliveries waiting for a logged-in peer with room in its window, oldest first. */
+  private readonly queue: Outgoing[] = [];
+  private readonly window: number;
+  private holding = 0;
   /** Last `060` second used per destination, so every (060, 021) pair is unique. */
   private readonly lastSecond = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -120,12 +142,19 @@ export class Cimd2Sim extends EventEmitter {
 
   constructor(private readonly options: Cimd2SimOptions = {}) {
     super();
+    this.window = options.deliverWindow ?? DEFAULT_DELIVER_WINDOW;
+    if (!Number.isInteger(this.window) || this.window < 1 || this.window > 127) throw new RangeError("deliverWindow must be 1 to 127");
     this.server = net.createServer((socket) => this.accept(socket));
     this.on("error", () => undefined);
   }
 
   get port(): number {
     return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Reports and MO not yet answered with a plain 70 / 73 nor given up: queued, in flight or waiting to go again. */
+  get held(): number {
+    return this.holding;
   }
 
   get loggedInPeers(): number {
@@ -193,9 +222,10 @@ export class Cimd2Sim extends EventEmitter {
   async close(): Promise<void> {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
-    for (const item of this.backlog.splice(0)) item.resolve("closed");
+    for (const item of this.queue.splice(0)) item.resolve("closed");
     for (const peer of this.peers) {
       for (const item of peer.waiting.values()) item.resolve("closed");
+      peer.waiting.clear();
       peer.socket.destroy();
     }
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -217,9 +247,10 @@ export class Cimd2Sim extends EventEmitter {
     socket.on("error", () => undefined);
     socket.on("close", () => {
       this.peers.delete(peer);
-      // Unanswered deliveries go back to the backlog for the next connection.
-      for (const item of peer.waiting.values()) this.retry(item);
+      // Unanswered: the store-and-forward loop sends them again (on the next connection).
+      const unanswered = [...peer.waiting.values()];
       peer.waiting.clear();
+      for (const item of unanswered) item.resolve("unanswered");
     });
     socket.on("data", (chunk: Buffer) => {
       for (const event of peer.reader.push(chunk)) {
@@ -289,7 +320,7 @@ export class Cimd2Sim extends EventEmitter {
     this.counters.logins += 1;
     peer.loggedIn = true;
     answer();
-    this.flushBacklog();
+    this.pump();
   }
 
   private onSubmit(packet: DecodedPacket, answer: (p?: Parameter[]) => void): void {
@@ -342,37 +373,53 @@ export class Cimd2Sim extends EventEmitter {
     return cimd2Time(second * 1000);
   }
 
+  /** Store and forward: tries until answered with a plain 70 / 73 (with `redeliverMs`), or once. */
   private deliver(op: number, parameters: Parameter[]): Promise<string> {
+    const acknowledged = String(responseCode(op));
+    this.holding += 1;
+    return sendUntilAcknowledged(() => this.deliverOnce(op, parameters), (answer) => answer === acknowledged, {
+      redeliverMs: this.options.redeliverMs,
+      wait: (ms) => new Promise<void>((resolve) => this.later(ms, resolve)),
+      closed: () => this.closed,
+      counters: this.counters,
+    }).finally(() => (this.holding -= 1));
+  }
+
+  /** One try: waits for a peer with room, sends, resolves with the answer or why there was none. */
+  private deliverOnce(op: number, parameters: Parameter[]): Promise<string> {
+    if (this.closed) return Promise.resolve("closed");
     return new Promise<string>((resolve) => {
-      const item: Outgoing = { op, params: parameters, resolve };
-      this.backlog.push(item);
-      this.flushBacklog();
+      this.queue.push({ op, params: parameters, resolve });
+      this.pump();
     });
   }
 
-  private flushBacklog(): void {
-    const peer = [...this.peers].find((p) => p.loggedIn);
-    if (!peer) return;
-    for (const item of this.backlog.splice(0)) {
-      const number = peer.numbers.take();
-      item.number = number;
-      peer.waiting.set(number, item);
-      this.write(peer, item.op, number, item.params);
-      if (this.options.redeliverMs !== undefined) {
-        item.timer = setTimeout(() => {
-          if (peer.waiting.get(number) !== item) return;
-          peer.waiting.delete(number);
-          this.retry(item);
-        }, this.options.redeliverMs);
-      }
+  /** Sends waiting tries while a logged-in peer has room in its window. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const peer = [...this.peers].find((p) => p.loggedIn && !p.socket.destroyed && p.waiting.size < this.window);
+      if (!peer) return;
+      this.sendTo(peer, this.queue.shift()!);
     }
+  }
+
+  private sendTo(peer: Peer, item: Outgoing): void {
+    const number = peer.numbers.takeFree((n) => peer.waiting.has(n))!;
+    const timer = setTimeout(() => settle("unanswered"), this.options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS);
+    const settle = (answer: string) => {
+      clearTimeout(timer);
+      if (peer.waiting.get(number) === entry) peer.waiting.delete(number);
+      item.resolve(answer);
+      this.pump();
+    };
+    const entry: Outgoing = { op: item.op, params: item.params, resolve: settle };
+    peer.waiting.set(number, entry);
+    this.write(peer, item.op, number, item.params);
   }
 
   private onAnswer(peer: Peer, packet: DecodedPacket): void {
     const item = peer.waiting.get(packet.number);
     if (!item || packet.op !== responseCode(item.op)) return;
-    peer.waiting.delete(packet.number);
-    clearTimeout(item.timer);
     const code = param(packet, P.ERROR_CODE);
     if (code === undefined || code === "0") {
       this.counters.answered += 1;
@@ -381,19 +428,7 @@ export class Cimd2Sim extends EventEmitter {
     }
     this.counters.refusedAnswers += 1;
     this.emit("refused", { op: item.op, code: Number(code), text: param(packet, P.ERROR_TEXT) });
-    if (this.options.redeliverMs === undefined) item.resolve(`${packet.op} error ${code}`);
-    else this.retry(item);
-  }
-
-  /** Store and forward: sent again later, or given up when the simulator does not redeliver. */
-  private retry(item: Outgoing): void {
-    clearTimeout(item.timer);
-    if (this.closed) return item.resolve("closed");
-    if (this.options.redeliverMs === undefined) return item.resolve("unanswered");
-    this.later(this.options.redeliverMs, () => {
-      this.backlog.push(item);
-      this.flushBacklog();
-    });
+    item.resolve(`${packet.op} error ${code}`);
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * Store and forward, as a real SMSC does it: a delivery (receipt, notification or MO part)
  * that the client did not acknowledge is sent again every `redeliverMs` until it is, or the
- * simulator closes. One loop for the SMPP and UCP/EMI simulators (sim/smsc.ts, sim/ucp.ts);
- * sim/cimd2.ts keeps a backlog instead, since a CIMD2 delivery waits for a logged-in peer.
+ * simulator closes. One loop for the SMPP, UCP/EMI and CIMD2 simulators (sim/smsc.ts,
+ * sim/ucp.ts, sim/cimd2.ts); each says what one try is (a CIMD2 try waits for a logged-in peer
+ * with room in its window).
  */
 export interface RedeliveryCounters {
   /** Deliveries sent again because an earlier try was not acknowledged. */

@@ -172,7 +172,7 @@ export class Cimd2Link extends LinkBase<Pending> {
   }
 
   private send(entry: Pending): void {
-    const number = this.freeNumber();
+    const number = this.numbers.takeFree((n) => this.pending.has(n));
     if (number === undefined) {
       entry.callback(new LinkDownError("no free packet number: too many requests in flight"));
       return;
@@ -182,15 +182,6 @@ export class Cimd2Link extends LinkBase<Pending> {
     entry.timer = setTimeout(() => this.destroy(`no response to ${operationName(entry.packet.op)} ${pad3(number)} within ${entry.timeoutMs} ms`), entry.timeoutMs);
     this.pending.set(number, entry);
     this.write(encodePacket(entry.packet, { checksum: this.options.checksum }), operationName(entry.packet.op));
-  }
-
-  /** The next odd number no request in flight uses (a window under 128 always finds one). */
-  private freeNumber(): number | undefined {
-    for (let i = 0; i < 128; i++) {
-      const number = this.numbers.take();
-      if (!this.pending.has(number)) return number;
-    }
-    return undefined;
   }
 
   private onData(chunk: Buffer): void {

@@ -233,6 +233,20 @@ export class PacketNumbers {
     return number;
   }
 
+  /**
+   * The next number no request still awaiting its response holds (`inUse`), since a response
+   * is matched by its number alone; undefined when all 128 are in use. Whoever keeps at most
+   * 127 in flight is always given one other than the number it took last, which the peer
+   * would read as a retransmission (§3.2).
+   */
+  takeFree(inUse: (number: number) => boolean): number | undefined {
+    for (let i = 0; i < 128; i++) {
+      const number = this.take();
+      if (!inUse(number)) return number;
+    }
+    return undefined;
+  }
+
   reset(): void {
     this.next = this.first;
   }

@@ -157,6 +157,26 @@ describe("packet numbers (§3.2)", () => {
     numbers.reset();
     assert.equal(numbers.take(), 1);
   });
+  test("\"A response carries the number of its request\": takeFree skips numbers still awaiting theirs", () => {
+    const numbers = new PacketNumbers("smsc");
+    const inUse = new Set([0, 2, 6]);
+    assert.equal(numbers.takeFree((n) => inUse.has(n)), 4);
+    assert.equal(numbers.takeFree((n) => inUse.has(n)), 8);
+    const all = new Set(Array.from({ length: 128 }, (_, i) => i * 2));
+    assert.equal(numbers.takeFree((n) => all.has(n)), undefined, "all 128 even numbers awaiting a response");
+  });
+  test("\"A repeated request number (same as the previous one) is treated as a retransmission\": with 127 in flight the next number is a different one", () => {
+    const numbers = new PacketNumbers("smsc");
+    const inUse = new Set(Array.from({ length: 128 }, (_, i) => i * 2));
+    inUse.delete(10);
+    inUse.delete(20);
+    const first = numbers.takeFree((n) => inUse.has(n));
+    assert.equal(first, 10);
+    // 10 is answered at once: two numbers are free again, the last one sent among them.
+    const second = numbers.takeFree((n) => inUse.has(n));
+    assert.notEqual(second, first);
+    assert.equal(second, 20);
+  });
   test("a number says which side sent the request", () => {
     assert.equal(numberSide(1), "client");
     assert.equal(numberSide(255), "client");
