@@ -9,7 +9,7 @@ import { CIMD2_BIND_DEFAULTS } from "../../lib/cimd2/defaults";
 import type { Delivery, DeliveryAnswer } from "../../lib/cimd2/deliver";
 import { Cimd2Session, type Cimd2SessionOptions, type SessionStatus } from "../../lib/cimd2/session";
 import { ownSession, routeDeliveries, sessionFrom, sessionStatusView, type BindCore } from "../shared/bind";
-import { seconds } from "../shared/settings";
+import { countUpTo, positive, seconds } from "../shared/settings";
 import { resolveEnvReference } from "../shared/env";
 import { smscAddress } from "../shared/smsc-address";
 
@@ -80,9 +80,8 @@ export function cimd2SessionOptions(config: Partial<Cimd2BindDef>, credentials: 
   const where = smscAddress(config);
   if ("error" in where) return where;
   if (!credentials.username) return { error: "user identity is empty" };
-  const window = String(config.window ?? "").trim() === "" ? CIMD2_BIND_DEFAULTS.window : Number(config.window);
-  if (!Number.isInteger(window) || window < 1 || window > 127) return { error: `window "${String(config.window)}" is not 1 to 127` };
-  const throughput = Number(config.throughput);
+  const window = countUpTo("window", config.window, CIMD2_BIND_DEFAULTS.window, 127);
+  if (typeof window !== "number") return window;
   return {
     options: {
       ...where.address,
@@ -92,7 +91,7 @@ export function cimd2SessionOptions(config: Partial<Cimd2BindDef>, credentials: 
       responseTimeoutMs: seconds(config.responseTimeout, CIMD2_BIND_DEFAULTS.responseTimeoutSeconds),
       aliveIntervalMs: seconds(config.aliveInterval, CIMD2_BIND_DEFAULTS.aliveIntervalSeconds, true),
       inactivityTimeoutMs: seconds(config.inactivityTimeout, CIMD2_BIND_DEFAULTS.inactivityTimeoutSeconds, true),
-      throughput: Number.isFinite(throughput) && throughput > 0 ? throughput : CIMD2_BIND_DEFAULTS.throughput,
+      throughput: positive(config.throughput, CIMD2_BIND_DEFAULTS.throughput),
       reconnectMaxMs: seconds(config.reconnectMax, CIMD2_BIND_DEFAULTS.reconnectMaxSeconds),
     },
   };

@@ -21,7 +21,7 @@ import { shortStatusText, throttledStatus } from "../shared/status";
 import { logLine } from "../../lib/text/peer-value";
 import { DLR_ANSWERS, type DlrPush } from "../../lib/rapporto/dlr";
 import { observeDlr, traceDlr } from "../shared/observe";
-import { seconds } from "../shared/settings";
+import { positive, seconds } from "../shared/settings";
 
 interface RapportoDlrDef extends NodeDef {
   account: string;
@@ -152,7 +152,7 @@ function pollOptions(config: RapportoDlrDef, login: { serviceId: string; pass: s
     statusPattern: config.pollPattern ?? "",
     ...login,
     intervalMs: seconds(config.pollInterval, 60),
-    maxOutstanding: Number(config.pollMax) > 0 ? Number(config.pollMax) : 1000,
+    maxOutstanding: positive(config.pollMax, 1000),
     maxAgeMs: seconds(config.pollMaxAge, 48) * 3600,
   };
 }

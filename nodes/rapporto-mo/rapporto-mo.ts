@@ -20,6 +20,7 @@ import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
 import { shortStatusText, throttledStatus } from "../shared/status";
 import { logLine } from "../../lib/text/peer-value";
 import { observeMo } from "../shared/observe";
+import { seconds } from "../shared/settings";
 
 interface RapportoMoDef extends NodeDef {
   account: string;
@@ -75,7 +76,7 @@ export default function (RED: NodeAPI) {
           allowed: account.sources.allowed,
           trustedProxies: account.sources.trustedProxies,
           signatureKey: account.signatureKey,
-          duplicateWindowMs: (Number(config.duplicateWindow) > 0 ? Number(config.duplicateWindow) : 86_400) * 1000,
+          duplicateWindowMs: seconds(config.duplicateWindow, 86_400),
         },
         (push) => handOn(push).then((outcome) => (observeMo(account, push.mo, push.parts ?? 1, outcome.kind !== "not-handed-on"), outcome)),
       );

@@ -11,6 +11,7 @@ import type { SendOptions } from "../../lib/rapporto/client";
 import type { RapportoAccountNode } from "../rapporto-account/rapporto-account";
 import { shortStatusText, throttledStatus } from "../shared/status";
 import { logLine } from "../../lib/text/peer-value";
+import { seconds } from "../shared/settings";
 
 interface RapportoMtDef extends NodeDef {
   account: string;
@@ -40,7 +41,7 @@ export default function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
     const node = this;
     const account = RED.nodes.getNode(config.account) as RapportoAccountNode | null;
-    const budgetMs = (Number(config.budget) > 0 ? Number(config.budget) : DEFAULT_BUDGET_S) * 1000;
+    const budgetMs = seconds(config.budget, DEFAULT_BUDGET_S);
     let inFlight = 0;
     let lastError: string | undefined;
 

@@ -9,3 +9,15 @@ export function seconds(value: unknown, fallback: number, zero = false): number 
   const set = String(value ?? "").trim() !== "" && Number.isFinite(n) && (zero ? n >= 0 : n > 0);
   return (set ? n : fallback) * 1000;
 }
+
+/** A positive number, or the fallback when empty, zero, negative or not a number. */
+export function positive(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+/** A whole number from 1 to `max` (the fallback when empty), or the reason it is not one. */
+export function countUpTo(name: string, value: unknown, fallback: number, max: number): number | { error: string } {
+  const n = String(value ?? "").trim() === "" ? fallback : Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= max ? n : { error: `${name} "${String(value)}" is not 1 to ${max}` };
+}

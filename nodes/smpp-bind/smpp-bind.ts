@@ -13,6 +13,7 @@ import { ownSession, sessionFrom, sessionStatusView, type BindCore } from "../sh
 import { resolveEnvReference } from "../shared/env";
 import { smscAddress } from "../shared/smsc-address";
 import { observeSmppBind } from "../shared/observe";
+import { positive, seconds } from "../shared/settings";
 
 export interface SmppBindDef extends NodeDef {
   host: string;
@@ -81,11 +82,6 @@ export default function (RED: NodeAPI) {
   });
 }
 
-function positive(value: unknown, fallback: number): number {
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : fallback;
-}
-
 /** Node config to session options, or the first reason it cannot work. */
 export function sessionOptions(
   config: Partial<SmppBindDef>,
@@ -101,7 +97,6 @@ export function sessionOptions(
   } catch (err) {
     return { error: `temporary statuses: ${(err as Error).message}` };
   }
-  const throughput = Number(config.throughput);
   return {
     options: {
       ...where.address,
@@ -111,10 +106,10 @@ export function sessionOptions(
       mode,
       addressRange: config.addressRange ?? "",
       interfaceVersion: Number(config.interfaceVersion) || 0x34,
-      enquireLinkMs: positive(config.enquireLink, SMPP_BIND_DEFAULTS.enquireLinkSeconds) * 1000,
-      responseTimeoutMs: positive(config.responseTimeout, SMPP_BIND_DEFAULTS.responseTimeoutSeconds) * 1000,
+      enquireLinkMs: seconds(config.enquireLink, SMPP_BIND_DEFAULTS.enquireLinkSeconds),
+      responseTimeoutMs: seconds(config.responseTimeout, SMPP_BIND_DEFAULTS.responseTimeoutSeconds),
       window: Math.floor(positive(config.window, SMPP_BIND_DEFAULTS.window)),
-      throughput: Number.isFinite(throughput) && throughput > 0 ? throughput : SMPP_BIND_DEFAULTS.throughput,
+      throughput: positive(config.throughput, SMPP_BIND_DEFAULTS.throughput),
       temporaryStatuses,
     },
   };

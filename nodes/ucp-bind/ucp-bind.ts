@@ -10,7 +10,7 @@ import type { DeliveryAnswer, UcpDelivery } from "../../lib/ucp/incoming";
 import { UcpSession, type SessionStatus, type UcpSessionOptions } from "../../lib/ucp/session";
 import type { TextAlphabet } from "../../lib/ucp/submit";
 import { ownSession, routeDeliveries, sessionFrom, sessionStatusView, type BindCore } from "../shared/bind";
-import { seconds } from "../shared/settings";
+import { countUpTo, positive, seconds } from "../shared/settings";
 import { smscAddress } from "../shared/smsc-address";
 import { resolveEnvReference } from "../shared/env";
 
@@ -84,8 +84,8 @@ export function ucpSessionOptions(config: Partial<UcpBindDef>, credentials: { us
   const where = smscAddress(config);
   if ("error" in where) return where;
   if (!credentials.username) return { error: "username is empty" };
-  const window = String(config.window ?? "").trim() === "" ? UCP_BIND_DEFAULTS.window : Number(config.window);
-  if (!Number.isInteger(window) || window < 1 || window > 100) return { error: `window "${String(config.window)}" is not 1 to 100` };
+  const window = countUpTo("window", config.window, UCP_BIND_DEFAULTS.window, 100);
+  if (typeof window !== "number") return window;
   let receiver: UcpSessionOptions["receiver"];
   const receivePort = String(config.receivePort ?? "").trim();
   if (receivePort !== "") {
@@ -95,7 +95,6 @@ export function ucpSessionOptions(config: Partial<UcpBindDef>, credentials: { us
     // Listening beyond this machine only when an allow-list says who may connect.
     receiver = { port: p, host: allow.length > 0 ? "0.0.0.0" : "127.0.0.1", allow };
   }
-  const throughput = Number(config.throughput);
   return {
     options: {
       ...where.address,
@@ -106,7 +105,7 @@ export function ucpSessionOptions(config: Partial<UcpBindDef>, credentials: { us
       responseTimeoutMs: seconds(config.responseTimeout, UCP_BIND_DEFAULTS.responseTimeoutSeconds),
       keepAliveMs: seconds(config.keepAlive, UCP_BIND_DEFAULTS.keepAliveSeconds),
       inactivityTimeoutMs: seconds(config.inactivityTimeout, UCP_BIND_DEFAULTS.inactivityTimeoutSeconds),
-      throughput: Number.isFinite(throughput) && throughput > 0 ? throughput : UCP_BIND_DEFAULTS.throughput,
+      throughput: positive(config.throughput, UCP_BIND_DEFAULTS.throughput),
       reconnectMaxMs: seconds(config.reconnectMax, UCP_BIND_DEFAULTS.reconnectMaxSeconds),
       alphabet: config.alphabet === "ira" ? "ira" : "gsm",
       receiver,
