@@ -155,7 +155,8 @@ export class RedisPartGroups {
   async unclaim(group: string): Promise<void> {
     this.checkOpen();
     try {
-      await this.client.hdel(this.groupKey(group), "claim", "claimer");
+      // Refused during a failover, the claim would hold the message for claimMs.
+      await this.retryRefused(() => this.client.hdel(this.groupKey(group), "claim", "claimer"));
     } catch (err) {
       throw this.error("giving a claim back", err);
     }

@@ -81,7 +81,9 @@ export class RedisLocks {
     try {
       return await fn(true);
     } finally {
-      await this.client.releaseLock(key, token).catch(() => undefined);
+      // Refused during a failover (NOREPLICAS until the new master's replica is back), a release
+      // left the message's receipts waiting for HOLD_MS: it is sent again like any write.
+      await this.retryRefused(() => this.client.releaseLock(key, token)).catch(() => undefined);
     }
   }
 
