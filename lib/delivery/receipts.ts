@@ -122,6 +122,12 @@ export class ReceiptDesk<R extends PartReceipt = PartReceipt> {
     const start = this.now();
     const step = waitMs / Math.max(1, lookups);
     let unknown = this.unknown.get(receipt.messageId);
+    // The wait counts from the first delivery of this receipt, not from this one; the first one
+    // counts from its arrival, not from after its first lookup (a lookup slowed by load must not
+    // leave the delivery short of its wait, answered "not yet" instead of given up).
+    const since = unknown?.since ?? start;
+    const deadline = Math.min(start + waitMs, since + giveUpAfterMs);
+    let now = start;
     let watch: PartWatch | undefined;
     try {
       for (let lookup = 0; !this.closed; lookup++) {
@@ -143,10 +149,13 @@ export class ReceiptDesk<R extends PartReceipt = PartReceipt> {
           );
           return early && (handling.kind === "reported" || handling.kind === "no-change") ? { ...handling, early } : handling;
         }
-        // The wait counts from the first delivery of this receipt, not from this one.
-        unknown ??= this.firstSeen(receipt.messageId);
-        const left = Math.min(start + waitMs, unknown.since + giveUpAfterMs) - this.now();
-        if (left <= 0 || lookup >= lookups) break;
+        unknown ??= this.firstSeen(receipt.messageId, since);
+        now = this.now();
+        // Until the time is really over, never at a count of lookups: a timer can end a few ms
+        // early by Date.now() (Node arms it from the loop's cached clock), and a delivery that
+        // stopped then would be answered "not yet" with no later delivery to give it up.
+        const left = deadline - now;
+        if (left <= 0) break;
         if (watch) await watch.ended(Math.min(step, left));
         else await new Promise((resolve) => setTimeout(resolve, Math.min(step, left)));
       }
@@ -154,9 +163,9 @@ export class ReceiptDesk<R extends PartReceipt = PartReceipt> {
       if (watch) this.forget(watch);
     }
     if (this.closed) return { kind: "stopping", answer: "again" };
-    unknown ??= this.firstSeen(receipt.messageId);
+    unknown ??= this.firstSeen(receipt.messageId, since);
     unknown.deliveries++;
-    const givenUp = this.now() - unknown.since >= giveUpAfterMs || unknown.deliveries >= (this.options.giveUpAfterDeliveries ?? Infinity);
+    const givenUp = now - unknown.since >= giveUpAfterMs || unknown.deliveries >= (this.options.giveUpAfterDeliveries ?? Infinity);
     if (!givenUp) return { kind: "not-yet", answer: "not-yet", deliveries: unknown.deliveries };
     const status = this.handlers.fallback?.(receipt);
     if (status) {
@@ -188,10 +197,10 @@ export class ReceiptDesk<R extends PartReceipt = PartReceipt> {
     return { kind: "reported", answer, status, handOver };
   }
 
-  private firstSeen(messageId: string): Unknown {
+  private firstSeen(messageId: string, since: number): Unknown {
     let entry = this.unknown.get(messageId);
     if (!entry) {
-      entry = { since: this.now(), deliveries: 0, emitted: false };
+      entry = { since, deliveries: 0, emitted: false };
       this.unknown.set(messageId, entry);
       if (this.unknown.size > (this.options.remembered ?? 10_000)) this.unknown.delete(this.unknown.keys().next().value as string);
     }

@@ -4,18 +4,22 @@
  *
  * Keys under `<prefix>mo-parts:<bind>:`:
  * - `g:<group>`  hash of one message's parts: `p:<seq>` the stored part, `n` how many,
- *                `claim` until when (epoch ms) one instance is handing the message over;
+ *                `claim` until when (epoch ms) one instance is handing the message over,
+ *                `claimer` the token of the add that claimed it;
  * - `groups`     sorted set of groups by their first part's arrival, for the timeout sweep.
  *
  * One script per step, so two instances never both complete a message: the part that
  * completes a group is not stored, it claims the group and gets the others back; the claim
  * ends with `release` (handed over: the group goes) or `unclaim` (it was not: the SMSC will
- * deliver that part again). A claim whose holder died runs out after `claimMs`.
+ * deliver that part again). A claim whose holder died runs out after `claimMs`. An add sent
+ * again by ioredis (its reply lost to a reconnect) finds its own claim by its token and
+ * completes again instead of answering "busy" until the claim runs out.
  */
+import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { closeRedis, connectRedis } from "./redis-connection";
 
-/** KEYS: group, index. ARGV: member, seq, total, part JSON, now, claimMs, ttlMs. */
+/** KEYS: group, index. ARGV: member, seq, total, part JSON, now, claimMs, ttlMs, claim token. */
 const ADD = `
 local member, seq, total, json = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local now, claimMs, ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -28,8 +32,8 @@ if n + 1 < total then
   return {'kept'}
 end
 local claim = tonumber(redis.call('HGET', KEYS[1], 'claim') or '0')
-if claim > now then return {'busy'} end
-redis.call('HSET', KEYS[1], 'claim', now + claimMs)
+if claim > now and redis.call('HGET', KEYS[1], 'claimer') ~= ARGV[8] then return {'busy'} end
+redis.call('HSET', KEYS[1], 'claim', now + claimMs, 'claimer', ARGV[8])
 local out = {'complete'}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
@@ -49,6 +53,7 @@ for _, m in ipairs(members) do
     redis.call('ZREM', KEYS[1], m)
   elseif tonumber(redis.call('HGET', key, 'claim') or '0') <= now then
     redis.call('HSET', key, 'claim', now + claimMs)
+    redis.call('HDEL', key, 'claimer')
     local parts = {}
     local all = redis.call('HGETALL', key)
     for i = 1, #all, 2 do
@@ -104,8 +109,9 @@ export class RedisPartGroups {
   /** Adds a part; resolves once it is durable (replicated) when kept. */
   async add(group: string, seq: number, total: number, part: string, options: { now: number; claimMs: number; ttlMs: number }): Promise<AddOutcome> {
     this.checkOpen();
+    const claimer = randomUUID();
     try {
-      const reply = await this.retryRefused(() => this.client.addPart(this.groupKey(group), this.indexKey(), group, seq, total, part, options.now, options.claimMs, Math.ceil(options.ttlMs)));
+      const reply = await this.retryRefused(() => this.client.addPart(this.groupKey(group), this.indexKey(), group, seq, total, part, options.now, options.claimMs, Math.ceil(options.ttlMs), claimer));
       const [status, ...parts] = reply;
       if (status === "kept") await this.replicated();
       if (status === "complete") return { status, parts };
@@ -149,7 +155,8 @@ export class RedisPartGroups {
   async unclaim(group: string): Promise<void> {
     this.checkOpen();
     try {
-      await this.client.hdel(this.groupKey(group), "claim");
+      // Refused during a failover, the claim would hold the message for claimMs.
+      await this.retryRefused(() => this.client.hdel(this.groupKey(group), "claim", "claimer"));
     } catch (err) {
       throw this.error("giving a claim back", err);
     }

@@ -14,6 +14,18 @@ import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { closeRedis, connectRedis } from "./redis-connection";
 
+/**
+ * KEYS: the lock. ARGV: token, hold ms. Takes the lock, or answers 1 when it already holds this
+ * token: ioredis sends a command again when a reconnect lost its reply (a Redis restart cuts the
+ * connection after running it), and a plain SET NX, run twice, found its own first run and waited
+ * for the lock it held until HOLD_MS, leaving the message's receipts unanswered that long.
+ */
+const TAKE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
+`;
+
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -25,7 +37,10 @@ const HOLD_MS = 60_000;
 const WAIT_MS = 20_000;
 const POLL_MS = 15;
 
-type RedisWithRelease = Redis & { releaseLock(key: string, token: string): Promise<number> };
+type RedisWithRelease = Redis & {
+  takeLock(key: string, token: string, holdMs: number): Promise<number>;
+  releaseLock(key: string, token: string): Promise<number>;
+};
 
 export class RedisLocks {
   private readonly client: RedisWithRelease;
@@ -39,6 +54,7 @@ export class RedisLocks {
     this.retryRefused = connection.retryRefused;
     this.scrub = connection.scrub;
     this.prefix = `${options.prefix ?? "rapidpro-sms:"}lock:`;
+    this.client.defineCommand("takeLock", { numberOfKeys: 1, lua: TAKE });
     this.client.defineCommand("releaseLock", { numberOfKeys: 1, lua: RELEASE });
   }
 
@@ -52,20 +68,22 @@ export class RedisLocks {
     const token = randomUUID();
     const until = Date.now() + (options.waitMs ?? WAIT_MS);
     for (;;) {
-      let taken: string | null;
+      let taken: number;
       try {
-        taken = await this.retryRefused(() => this.client.set(key, token, "PX", options.holdMs ?? HOLD_MS, "NX"));
+        taken = await this.retryRefused(() => this.client.takeLock(key, token, options.holdMs ?? HOLD_MS));
       } catch (err) {
         throw new Error(`message lock for ${JSON.stringify(name)} failed: ${this.scrub(err)}`);
       }
-      if (taken === "OK") break;
+      if (taken === 1) break;
       if (Date.now() > until) throw new Error(`another instance has held message ${JSON.stringify(name)} for over ${options.waitMs ?? WAIT_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
     try {
       return await fn(true);
     } finally {
-      await this.client.releaseLock(key, token).catch(() => undefined);
+      // Refused during a failover (NOREPLICAS until the new master's replica is back), a release
+      // left the message's receipts waiting for HOLD_MS: it is sent again like any write.
+      await this.retryRefused(() => this.client.releaseLock(key, token)).catch(() => undefined);
     }
   }
 
