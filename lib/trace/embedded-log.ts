@@ -1,0 +1,239 @@
+/**
+ * The trace beside the embedded store: its own LMDB environment in `trace/` inside the store's
+ * directory, so it outlives a restart (docs/design.md decision 33).
+ *
+ * Written for the MT path's sake: each write is one batch (the events of one event-loop turn,
+ * lib/trace/log.ts) as one JSON value, one `put`, committed by lmdb's writer thread without an
+ * fsync (`noSync`): a trace is no delivery guarantee, and its own environment means neither its
+ * commits nor a damaged file after a power cut can touch the correlation store. An index by id
+ * would cost a `put` per id per event; instead a query scans the batches of the last 72 h, looking
+ * for the id's bytes before parsing a batch (Buffer.indexOf), in steps that yield to the event
+ * loop. The log is bounded, so the scan is too.
+ *
+ * Key of a batch: [writtenAt, seq, events, bytes]: by age, so pruning takes the oldest first
+ * with a range read, and the counts in the key give the log's size on open without reading a value.
+ */
+import { rmSync } from "node:fs";
+import path from "node:path";
+import type { RootDatabase } from "lmdb";
+import { describeError } from "../store/checks";
+import { lmdbMapSize, sweepInBatches } from "../store/embedded";
+import { boundedQuery, inOrder, MAX_IDS_PER_PHONE, MAX_IDS_PER_SMSC_ID, messageKey, TRACE_MAX_AGE_MS, type TraceEvent, type TraceQuery } from "./event";
+import { digitsOf } from "./mask";
+
+type BatchKey = [writtenAt: number, seq: number, events: number, bytes: number];
+
+/** Directory of the trace's environment inside the embedded store's directory. */
+export const TRACE_DIRNAME = "trace";
+/** Events kept at most: about 30 MB on disk as events come (a few hundred bytes each). */
+export const EMBEDDED_TRACE_MAX_EVENTS = 100_000;
+/** Bytes of event text kept at most, whatever the events hold. */
+export const EMBEDDED_TRACE_MAX_BYTES = 64 * 1024 * 1024;
+/** Batches read between two yields to the event loop while a query scans. */
+const SCAN_STEP = 200;
+/** How often the age bound is applied when no write does it. */
+const PRUNE_EVERY_MS = 60_000;
+/** A phone number as the nodes record it: the bytes of its digits are in the stored text as one run. */
+const PLAIN_NUMBER = /^\+?\d*$/;
+
+export interface EmbeddedTraceLogOptions {
+  /** The embedded store's directory; the trace lives in its `trace/` folder. */
+  storeDir: string;
+  maxEvents?: number;
+  maxBytes?: number;
+  maxAgeMs?: number;
+  now?: () => number;
+  /** Told when the trace's files could not be opened and were made again. */
+  onBackgroundError?: (err: Error) => void;
+}
+
+export class EmbeddedTraceLog {
+  readonly backend = "embedded";
+  private events = 0;
+  private bytes = 0;
+  private nextSeq = 0;
+  private readonly maxEvents: number;
+  private readonly maxBytes: number;
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+  private readonly pruner: NodeJS.Timeout;
+  private pruning: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(private readonly db: RootDatabase<Buffer, BatchKey>, options: EmbeddedTraceLogOptions) {
+    this.maxEvents = Math.max(1, options.maxEvents ?? EMBEDDED_TRACE_MAX_EVENTS);
+    this.maxBytes = Math.max(1, options.maxBytes ?? EMBEDDED_TRACE_MAX_BYTES);
+    this.maxAgeMs = options.maxAgeMs ?? TRACE_MAX_AGE_MS;
+    this.now = options.now ?? Date.now;
+    for (const key of db.getKeys({})) {
+      this.events += key[2];
+      this.bytes += key[3];
+      this.nextSeq = Math.max(this.nextSeq, key[1] + 1);
+    }
+    this.pruner = setInterval(() => this.startPrune(), PRUNE_EVERY_MS);
+    this.pruner.unref();
+  }
+
+  /**
+   * Opens (or makes) the trace's environment. One that cannot be opened (damaged by a power
+   * cut, which `noSync` allows) is removed and made again: the trace is lost, nothing else.
+   */
+  static async open(options: EmbeddedTraceLogOptions): Promise<EmbeddedTraceLog> {
+    const dir = path.join(path.resolve(options.storeDir), TRACE_DIRNAME);
+    const lmdb = await import("lmdb");
+    const mapSize = lmdbMapSize();
+    const openIn = () => lmdb.open<Buffer, BatchKey>({ path: dir, encoding: "binary", noSync: true, ...(mapSize ? { mapSize } : {}) });
+    let db: RootDatabase<Buffer, BatchKey> | undefined;
+    try {
+      db = openIn();
+      return new EmbeddedTraceLog(db, options);
+    } catch (err) {
+      await db?.close().catch(() => undefined);
+      options.onBackgroundError?.(new Error(`trace log in ${dir} could not be read (${describeError(err)}); it starts again empty`));
+      rmSync(dir, { recursive: true, force: true });
+      return new EmbeddedTraceLog(openIn(), options);
+    }
+  }
+
+  /** Events held now. */
+  get size(): number {
+    return this.events;
+  }
+
+  /** Writes one batch: one value, one put; resolves when lmdb committed it (not fsynced). */
+  async append(batch: readonly TraceEvent[]): Promise<void> {
+    if (this.closed || batch.length === 0) return;
+    // A formatted number ("+44 7911 …") would not be found by its digits: those few carry them.
+    const stored = batch.some((e) => e.phone && !PLAIN_NUMBER.test(e.phone)) ? batch.map((e) => (e.phone && !PLAIN_NUMBER.test(e.phone) ? { ...e, digits: digitsOf(e.phone) } : e)) : batch;
+    const value = Buffer.from(JSON.stringify(stored));
+    const key: BatchKey = [this.now(), this.nextSeq++, batch.length, value.length];
+    this.events += batch.length;
+    this.bytes += value.length;
+    try {
+      await this.db.put(key, value);
+    } catch (err) {
+      this.events -= batch.length;
+      this.bytes -= value.length;
+      throw new Error(`trace log: write failed: ${describeError(err)}`);
+    }
+    if (this.events > this.maxEvents || this.bytes > this.maxBytes) this.startPrune();
+  }
+
+  /** Every event of the messages the query names, oldest first (event-ordering rules in event.ts). */
+  async find(asked: TraceQuery): Promise<TraceEvent[]> {
+    if (this.closed) return [];
+    const query = boundedQuery(asked);
+    const keys = new Set<string>();
+    if (query.id) keys.add(query.id);
+    if (query.smscId) {
+      const smscId = query.smscId;
+      for (const key of await this.messagesWhere(smscId, (e) => e.smscIds?.includes(smscId) === true, MAX_IDS_PER_SMSC_ID)) keys.add(key);
+    }
+    if (query.phone) {
+      const digits = digitsOf(query.phone);
+      if (digits) for (const key of await this.messagesWhere(digits, (e) => e.phone !== undefined && digitsOf(e.phone) === digits, MAX_IDS_PER_PHONE)) keys.add(key);
+    }
+    if (keys.size === 0) return [];
+    // The bytes each message's events hold: its id, or the SMSC id / digits its key names.
+    const needles = [...keys].map((key) => (key.startsWith("#smsc:") ? key.slice(6) : key.startsWith("#phone:") ? key.slice(7) : key));
+    const found: TraceEvent[] = [];
+    await this.scan(needles, (e) => {
+      const key = messageKey(e);
+      if (key !== undefined && keys.has(key)) found.push(e);
+    });
+    return inOrder(found);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.pruner);
+    await this.pruning;
+    await this.db.close();
+  }
+
+  /** Applies the bounds now (age, count, bytes); the timer and the writes also start it. */
+  async prune(): Promise<number> {
+    if (this.closed) return 0;
+    return sweepInBatches(
+      (limit) => {
+        if (this.closed) return [];
+        const cutoff = this.now() - this.maxAgeMs;
+        let events = this.events;
+        let bytes = this.bytes;
+        const oldest: BatchKey[] = [];
+        for (const key of this.db.getKeys({ limit })) {
+          if (events <= this.maxEvents && bytes <= this.maxBytes && key[0] >= cutoff) break;
+          oldest.push(key);
+          events -= key[2];
+          bytes -= key[3];
+        }
+        return oldest;
+      },
+      async (oldest) => {
+        await Promise.all(oldest.map((key) => this.db.remove(key)));
+        for (const key of oldest) {
+          this.events -= key[2];
+          this.bytes -= key[3];
+        }
+      },
+    );
+  }
+
+  private startPrune(): void {
+    if (this.pruning || this.closed) return;
+    this.pruning = this.prune()
+      .then(() => undefined, () => undefined)
+      .finally(() => {
+        this.pruning = undefined;
+      });
+  }
+
+  /** The latest `max` messages with an event that has `needle` in its text and passes `match`. */
+  private async messagesWhere(needle: string, match: (e: TraceEvent) => boolean, max: number): Promise<string[]> {
+    const latest: string[] = [];
+    await this.scan([needle], (e) => {
+      const key = messageKey(e);
+      if (key === undefined || !match(e)) return;
+      const at = latest.indexOf(key);
+      if (at >= 0) latest.splice(at, 1);
+      latest.push(key);
+      if (latest.length > max) latest.shift();
+    });
+    return latest;
+  }
+
+  /**
+   * Calls `each` for every event of the last maxAgeMs in a batch whose text holds one of the
+   * needles (as JSON writes them), oldest first; SCAN_STEP batches at a time, yielding between.
+   */
+  private async scan(needles: readonly string[], each: (e: TraceEvent) => void): Promise<void> {
+    const cutoff = this.now() - this.maxAgeMs;
+    const bytes = needles.map((n) => Buffer.from(JSON.stringify(n).slice(1, -1)));
+    let last: BatchKey | undefined;
+    while (!this.closed) {
+      // From the last batch read (a range starts at its key, inclusive), or from the cutoff.
+      const range = Array.from(this.db.getRange({ start: last ?? [cutoff], limit: SCAN_STEP + 1 }));
+      for (const { key, value } of range) {
+        if (last && key[1] === last[1] && key[0] === last[0]) continue;
+        last = key;
+        if (!bytes.some((b) => value.indexOf(b) >= 0)) continue;
+        let events: unknown;
+        try {
+          events = JSON.parse(value.toString("utf8"));
+        } catch {
+          continue; // a damaged batch: the trace is no guarantee; the rest still answers
+        }
+        if (!Array.isArray(events)) continue;
+        for (const e of events as TraceEvent[]) {
+          if (e && typeof e === "object" && typeof e.at === "number" && e.at >= cutoff) {
+            delete (e as { digits?: string }).digits;
+            each(e);
+          }
+        }
+      }
+      if (range.length <= SCAN_STEP) return;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}
