@@ -13,12 +13,12 @@
  * Key of a batch: [writtenAt, seq, events, bytes]: by age, so pruning takes the oldest first
  * with a range read, and the counts in the key give the log's size on open without reading a value.
  */
-import { rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { RootDatabase } from "lmdb";
 import { describeError } from "../store/checks";
 import { lmdbMapSize, sweepInBatches } from "../store/embedded";
-import { boundedQuery, inOrder, MAX_IDS_PER_PHONE, MAX_IDS_PER_SMSC_ID, messageKey, TRACE_MAX_AGE_MS, type TraceEvent, type TraceQuery } from "./event";
+import { boundedEvent, boundedQuery, inOrder, MAX_IDS_PER_PHONE, MAX_IDS_PER_SMSC_ID, messageKey, TRACE_MAX_AGE_MS, type TraceEvent, type TraceQuery } from "./event";
 import { digitsOf } from "./mask";
 
 type BatchKey = [writtenAt: number, seq: number, events: number, bytes: number];
@@ -43,8 +43,35 @@ export interface EmbeddedTraceLogOptions {
   maxBytes?: number;
   maxAgeMs?: number;
   now?: () => number;
-  /** Told when the trace's files could not be opened and were made again. */
+  /** Told when the trace's files were made again, and why. */
   onBackgroundError?: (err: Error) => void;
+  /** The machine's boot id (tests); read from /proc/sys/kernel/random/boot_id by default. */
+  bootId?: string;
+}
+
+/** What `opened.json` says: the boot the log was opened in, and whether it was closed since. */
+interface Marker {
+  bootId: string | undefined;
+  closed: boolean;
+}
+
+const MARKER_FILE = "opened.json";
+
+function readMarker(file: string): Marker | undefined {
+  try {
+    const m = JSON.parse(readFileSync(file, "utf8")) as Partial<Marker>;
+    return { bootId: typeof m.bootId === "string" ? m.bootId : undefined, closed: m.closed === true };
+  } catch {
+    return undefined; // none yet (a new log), or unreadable: the LMDB files decide
+  }
+}
+
+function readBootId(): string | undefined {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class EmbeddedTraceLog {
@@ -60,7 +87,12 @@ export class EmbeddedTraceLog {
   private pruning: Promise<void> | undefined;
   private closed = false;
 
-  private constructor(private readonly db: RootDatabase<Buffer, BatchKey>, options: EmbeddedTraceLogOptions) {
+  private constructor(
+    private readonly db: RootDatabase<Buffer, BatchKey>,
+    private readonly marker: string,
+    private readonly bootId: string | undefined,
+    options: EmbeddedTraceLogOptions,
+  ) {
     this.maxEvents = Math.max(1, options.maxEvents ?? EMBEDDED_TRACE_MAX_EVENTS);
     this.maxBytes = Math.max(1, options.maxBytes ?? EMBEDDED_TRACE_MAX_BYTES);
     this.maxAgeMs = options.maxAgeMs ?? TRACE_MAX_AGE_MS;
@@ -75,23 +107,36 @@ export class EmbeddedTraceLog {
   }
 
   /**
-   * Opens (or makes) the trace's environment. One that cannot be opened (damaged by a power
-   * cut, which `noSync` allows) is removed and made again: the trace is lost, nothing else.
+   * Opens (or makes) the trace's environment. Without fsync, a commit may reach the disk only in
+   * part when the machine (not the process) stops, and LMDB trusts its file: reading a torn one
+   * can crash the process. So the log notes when it is open and when it was closed, with the
+   * machine's boot id (`opened.json`); left open by an earlier boot, or by a process on a system
+   * without a boot id, it is removed and made again: the trace is lost, nothing else. A file that
+   * cannot be opened is made again too.
    */
   static async open(options: EmbeddedTraceLogOptions): Promise<EmbeddedTraceLog> {
     const dir = path.join(path.resolve(options.storeDir), TRACE_DIRNAME);
+    const marker = path.join(dir, MARKER_FILE);
+    const bootId = options.bootId ?? readBootId();
+    const startAgain = (why: string) => {
+      options.onBackgroundError?.(new Error(`trace log in ${dir}: ${why}; it starts again empty`));
+      rmSync(dir, { recursive: true, force: true });
+    };
+    const left = readMarker(marker);
+    if (left && !left.closed && (bootId === undefined || left.bootId !== bootId)) startAgain("the machine stopped while it was open, so its last writes may be torn");
     const lmdb = await import("lmdb");
     const mapSize = lmdbMapSize();
-    const openIn = () => lmdb.open<Buffer, BatchKey>({ path: dir, encoding: "binary", noSync: true, ...(mapSize ? { mapSize } : {}) });
-    let db: RootDatabase<Buffer, BatchKey> | undefined;
+    const openIn = () => {
+      mkdirSync(dir, { recursive: true });
+      const db = lmdb.open<Buffer, BatchKey>({ path: dir, encoding: "binary", noSync: true, ...(mapSize ? { mapSize } : {}) });
+      writeFileSync(marker, JSON.stringify({ bootId, closed: false } satisfies Marker));
+      return new EmbeddedTraceLog(db, marker, bootId, options);
+    };
     try {
-      db = openIn();
-      return new EmbeddedTraceLog(db, options);
+      return openIn();
     } catch (err) {
-      await db?.close().catch(() => undefined);
-      options.onBackgroundError?.(new Error(`trace log in ${dir} could not be read (${describeError(err)}); it starts again empty`));
-      rmSync(dir, { recursive: true, force: true });
-      return new EmbeddedTraceLog(openIn(), options);
+      startAgain(`it could not be opened (${describeError(err)})`);
+      return openIn();
     }
   }
 
@@ -101,8 +146,9 @@ export class EmbeddedTraceLog {
   }
 
   /** Writes one batch: one value, one put; resolves when lmdb committed it (not fsynced). */
-  async append(batch: readonly TraceEvent[]): Promise<void> {
-    if (this.closed || batch.length === 0) return;
+  async append(recorded: readonly TraceEvent[]): Promise<void> {
+    if (this.closed || recorded.length === 0) return;
+    const batch = recorded.map(boundedEvent);
     // A formatted number ("+44 7911 …") would not be found by its digits: those few carry them.
     const stored = batch.some((e) => e.phone && !PLAIN_NUMBER.test(e.phone)) ? batch.map((e) => (e.phone && !PLAIN_NUMBER.test(e.phone) ? { ...e, digits: digitsOf(e.phone) } : e)) : batch;
     const value = Buffer.from(JSON.stringify(stored));
@@ -150,11 +196,32 @@ export class EmbeddedTraceLog {
     clearInterval(this.pruner);
     await this.pruning;
     await this.db.close();
+    try {
+      writeFileSync(this.marker, JSON.stringify({ bootId: this.bootId, closed: true } satisfies Marker));
+    } catch {
+      // Not noted as closed: the next open on another boot starts again, which is safe.
+    }
   }
 
   /** Applies the bounds now (age, count, bytes); the timer and the writes also start it. */
-  async prune(): Promise<number> {
-    if (this.closed) return 0;
+  async prune(): Promise<void> {
+    while (this.pruning) await this.pruning;
+    this.startPrune();
+    await this.pruning;
+  }
+
+  /** One prune at a time: two would count the same removed batches twice. */
+  private startPrune(): void {
+    if (this.pruning || this.closed) return;
+    this.pruning = this.removeOldest()
+      .then(() => undefined, () => undefined)
+      .finally(() => {
+        this.pruning = undefined;
+      });
+  }
+
+  /** The oldest batches while the log is over a bound, in steps (sweepInBatches) that yield to the event loop. */
+  private removeOldest(): Promise<number> {
     return sweepInBatches(
       (limit) => {
         if (this.closed) return [];
@@ -171,22 +238,14 @@ export class EmbeddedTraceLog {
         return oldest;
       },
       async (oldest) => {
-        await Promise.all(oldest.map((key) => this.db.remove(key)));
-        for (const key of oldest) {
+        const removed = await Promise.all(oldest.map((key) => this.db.remove(key)));
+        oldest.forEach((key, i) => {
+          if (!removed[i]) return;
           this.events -= key[2];
           this.bytes -= key[3];
-        }
+        });
       },
     );
-  }
-
-  private startPrune(): void {
-    if (this.pruning || this.closed) return;
-    this.pruning = this.prune()
-      .then(() => undefined, () => undefined)
-      .finally(() => {
-        this.pruning = undefined;
-      });
   }
 
   /** The latest `max` messages with an event that has `needle` in its text and passes `match`. */

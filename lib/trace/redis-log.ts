@@ -16,7 +16,7 @@
  */
 import type Redis from "ioredis";
 import { closeRedis, connectRedis } from "../store/redis-connection";
-import { boundedQuery, inOrder, MAX_IDS_PER_PHONE, MAX_IDS_PER_SMSC_ID, messageKey, TRACE_MAX_AGE_MS, type TraceEvent, type TraceQuery } from "./event";
+import { boundedEvent, boundedQuery, inOrder, MAX_IDS_PER_PHONE, MAX_IDS_PER_SMSC_ID, messageKey, TRACE_MAX_AGE_MS, type TraceEvent, type TraceQuery } from "./event";
 import { digitsOf } from "./mask";
 
 /** Messages kept at most (about 3 KB each in Redis as events come). */
@@ -118,7 +118,8 @@ export class RedisTraceLog {
   async append(batch: readonly TraceEvent[]): Promise<number> {
     if (this.closed || batch.length === 0) return 0;
     const byMessage = new Map<string, { at: number; smsc: Set<string>; phones: Set<string>; events: string[] }>();
-    for (const e of batch) {
+    for (const recorded of batch) {
+      const e = boundedEvent(recorded);
       const key = messageKey(e);
       if (key === undefined) continue;
       let m = byMessage.get(key);
