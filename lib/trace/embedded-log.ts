@@ -272,10 +272,14 @@ export class EmbeddedTraceLog {
     let last: BatchKey | undefined;
     while (!this.closed) {
       // From the last batch read (a range starts at its key, inclusive), or from the cutoff.
-      const range = Array.from(this.db.getRange({ start: last ?? [cutoff], limit: SCAN_STEP + 1 }));
-      for (const { key, value } of range) {
+      const range = Array.from(this.db.getKeys({ start: last ?? [cutoff], limit: SCAN_STEP + 1 }));
+      for (const key of range) {
         if (last && key[1] === last[1] && key[0] === last[0]) continue;
         last = key;
+        // Read in place (lmdb's reused buffer, valid until the next read): no copy of the log per query.
+        const fast = this.db.getBinaryFast(key);
+        if (!fast) continue;
+        const value = fast.subarray(0, fast.length);
         if (!bytes.some((b) => value.indexOf(b) >= 0)) continue;
         let events: unknown;
         try {
