@@ -25,8 +25,8 @@ type BatchKey = [writtenAt: number, seq: number, events: number, bytes: number];
 
 /** Directory of the trace's environment inside the embedded store's directory. */
 export const TRACE_DIRNAME = "trace";
-/** Events kept at most: about 30 MB on disk as events come (a few hundred bytes each). */
-export const EMBEDDED_TRACE_MAX_EVENTS = 100_000;
+/** Events kept at most: about 35 MB on disk as the nodes record them (about 140 bytes each, measured). */
+export const EMBEDDED_TRACE_MAX_EVENTS = 250_000;
 /** Bytes of event text kept at most, whatever the events hold. */
 export const EMBEDDED_TRACE_MAX_BYTES = 64 * 1024 * 1024;
 /** Batches read between two yields to the event loop while a query scans. */
