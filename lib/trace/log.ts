@@ -139,8 +139,9 @@ export class ProcessTrace {
   }
 
   private attach(attached: Attached): void {
-    // A shared Redis first: every instance's events in one place.
-    if (attached.log.backend === "redis") this.attached.unshift(attached);
+    // A shared Redis first (every instance's events in one place), else the first opened.
+    const firstEmbedded = this.attached.findIndex((a) => a.log.backend !== "redis");
+    if (attached.log.backend === "redis" && firstEmbedded >= 0) this.attached.splice(firstEmbedded, 0, attached);
     else this.attached.push(attached);
     this.memory.limit = MEMORY_BESIDE_STORE;
   }

@@ -34,6 +34,11 @@ const PRUNE_PER_WRITE = 100;
 const APPEND = `
 local p, ttl, now, maxMessages, perMessage, budget = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local messages = p .. 'messages'
+-- ZADD GT (Redis 6.2) by hand: a member's score only moves forward.
+local function latest(key, at, member)
+  local score = redis.call('ZSCORE', key, member)
+  if not score or tonumber(score) < tonumber(at) then redis.call('ZADD', key, at, member) end
+end
 local i = 7
 while i <= #ARGV do
   local key, at, smsc, phones, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
@@ -41,16 +46,16 @@ while i <= #ARGV do
   redis.call('RPUSH', list, unpack(ARGV, i + 5, i + 4 + n))
   redis.call('LTRIM', list, -perMessage, -1)
   redis.call('PEXPIRE', list, ttl)
-  redis.call('ZADD', messages, 'GT', at, key)
+  latest(messages, at, key)
   for id in string.gmatch(smsc, '[^\\n]+') do
     local s = p .. 's:' .. id
-    redis.call('ZADD', s, 'GT', at, key)
+    latest(s, at, key)
     redis.call('ZREMRANGEBYRANK', s, 0, -${MAX_IDS_PER_SMSC_ID + 1})
     redis.call('PEXPIRE', s, ttl)
   end
   for digits in string.gmatch(phones, '[^\\n]+') do
     local ph = p .. 'p:' .. digits
-    redis.call('ZADD', ph, 'GT', at, key)
+    latest(ph, at, key)
     redis.call('ZREMRANGEBYRANK', ph, 0, -${MAX_IDS_PER_PHONE + 1})
     redis.call('PEXPIRE', ph, ttl)
   end

@@ -15,6 +15,7 @@ import { TRACE_DIRNAME } from "../../../lib/trace/embedded-log";
 import type { TraceEvent } from "../../../lib/trace/event";
 import { MEMORY_BESIDE_STORE, ProcessTrace, traceLog } from "../../../lib/trace/log";
 import { TRACE_MAX_EVENTS } from "../../../lib/trace/memory-log";
+import { RedisTraceLog } from "../../../lib/trace/redis-log";
 import { redisSkipReason, startRedis, type RedisServer } from "../../helpers/redis-server";
 
 function message(id: string, at: number): TraceEvent[] {
@@ -113,6 +114,24 @@ describe("the process trace beside a Redis store", { skip }, () => {
       assert.equal(a.memory.size + b.memory.size, 0);
     } finally {
       await Promise.all(beside.map((h) => h?.close()));
+    }
+  });
+
+  test("an embedded and a Redis store open at once: the trace goes to Redis, where the other instances look", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rp-process-trace-both-"));
+    const trace = new ProcessTrace();
+    const handles = [trace.openBeside({ backend: "embedded", dir }), trace.openBeside({ backend: "redis", url: redis.url })];
+    const other = new RedisTraceLog({ url: redis.url });
+    try {
+      await trace.settled();
+      const events = message("both-1", Date.now());
+      for (const e of events) trace.record(e);
+      await trace.settled();
+      assert.deepEqual(await other.find({ id: "both-1" }), events);
+    } finally {
+      await other.close();
+      await Promise.all(handles.map((h) => h?.close()));
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
