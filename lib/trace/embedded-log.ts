@@ -13,7 +13,7 @@
  * Key of a batch: [writtenAt, seq, events, bytes]: by age, so pruning takes the oldest first
  * with a range read, and the counts in the key give the log's size on open without reading a value.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import type { RootDatabase } from "lmdb";
 import { describeError } from "../store/checks";
@@ -66,6 +66,17 @@ function readMarker(file: string): Marker | undefined {
   }
 }
 
+/** Written and fsynced: the note must be on disk before the writes it vouches for. */
+function writeMarker(file: string, marker: Marker): void {
+  const fd = openSync(file, "w");
+  try {
+    writeSync(fd, JSON.stringify(marker));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readBootId(): string | undefined {
   try {
     return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() || undefined;
@@ -110,9 +121,9 @@ export class EmbeddedTraceLog {
    * Opens (or makes) the trace's environment. Without fsync, a commit may reach the disk only in
    * part when the machine (not the process) stops, and LMDB trusts its file: reading a torn one
    * can crash the process. So the log notes when it is open and when it was closed, with the
-   * machine's boot id (`opened.json`); left open by an earlier boot, or by a process on a system
-   * without a boot id, it is removed and made again: the trace is lost, nothing else. A file that
-   * cannot be opened is made again too.
+   * machine's boot id (`opened.json`, fsynced, as is the log when closed); left open by an earlier
+   * boot, by a process on a system without a boot id, or without a note, it is removed and made
+   * again: the trace is lost, nothing else. A file that cannot be opened is made again too.
    */
   static async open(options: EmbeddedTraceLogOptions): Promise<EmbeddedTraceLog> {
     const dir = path.join(path.resolve(options.storeDir), TRACE_DIRNAME);
@@ -123,13 +134,15 @@ export class EmbeddedTraceLog {
       rmSync(dir, { recursive: true, force: true });
     };
     const left = readMarker(marker);
-    if (left && !left.closed && (bootId === undefined || left.bootId !== bootId)) startAgain("the machine stopped while it was open, so its last writes may be torn");
+    if (existsSync(path.join(dir, "data.mdb")) && (!left || (!left.closed && (bootId === undefined || left.bootId !== bootId)))) {
+      startAgain(left ? "the machine stopped while it was open, so its last writes may be torn" : "it has no note of being closed");
+    }
     const lmdb = await import("lmdb");
     const mapSize = lmdbMapSize();
     const openIn = () => {
       mkdirSync(dir, { recursive: true });
       const db = lmdb.open<Buffer, BatchKey>({ path: dir, encoding: "binary", noSync: true, ...(mapSize ? { mapSize } : {}) });
-      writeFileSync(marker, JSON.stringify({ bootId, closed: false } satisfies Marker));
+      writeMarker(marker, { bootId, closed: false });
       return new EmbeddedTraceLog(db, marker, bootId, options);
     };
     try {
@@ -195,9 +208,12 @@ export class EmbeddedTraceLog {
     this.closed = true;
     clearInterval(this.pruner);
     await this.pruning;
+    // One fsync when closing, so "closed" in the note is true of the disk too.
+    await this.db.committed;
+    await new Promise<void>((resolve) => (this.db as unknown as { sync(done: (err?: Error) => void): void }).sync(() => resolve()));
     await this.db.close();
     try {
-      writeFileSync(this.marker, JSON.stringify({ bootId: this.bootId, closed: true } satisfies Marker));
+      writeMarker(this.marker, { bootId: this.bootId, closed: true });
     } catch {
       // Not noted as closed: the next open on another boot starts again, which is safe.
     }

@@ -147,11 +147,10 @@ export class ProcessTrace {
   }
 
   private async detach(log: StoredTraceLog): Promise<void> {
-    if (this.target()?.log === log) {
-      while (this.waiting.length > 0 || this.writing) {
-        this.startWriting();
-        await this.writing;
-      }
+    // Its own events first (what waits goes to it while it is the target), and never a close under a write.
+    while (this.writing || (this.waiting.length > 0 && this.target()?.log === log)) {
+      this.startWriting();
+      await this.writing;
     }
     const at = this.attached.findIndex((a) => a.log === log);
     if (at >= 0) this.attached.splice(at, 1);

@@ -108,10 +108,16 @@ export class RedisTraceLog {
     this.maxMessages = Math.max(1, options.maxMessages ?? REDIS_TRACE_MAX_MESSAGES);
     this.maxAgeMs = options.maxAgeMs ?? TRACE_MAX_AGE_MS;
     this.now = options.now ?? Date.now;
-    // One reconnect's wait at most: a trace write never queues behind a long outage.
+    // One reconnect's wait at most: a trace write never queues behind a long outage. The store's
+    // own connection reports every failed reconnect already; this one says so once a minute.
+    let reported = -Infinity;
     const connection = connectRedis(options.url, {
       maxRetriesPerRequest: 1,
-      onError: (message) => options.onBackgroundError?.(new Error(`trace log (${connection.location}): ${message}`)),
+      onError: (message) => {
+        if (Date.now() - reported < 60_000) return;
+        reported = Date.now();
+        options.onBackgroundError?.(new Error(`trace log (${connection.location}): ${message}`));
+      },
     });
     this.client = connection.client as RedisWithAppend;
     this.client.defineCommand("appendTrace", { lua: APPEND });

@@ -243,25 +243,25 @@ describe("embedded trace log, alone", () => {
   test("left open when the machine stopped (another boot id, no clean close): made again empty, with a reason; a process crash keeps it", async () => {
     const dir = fs.mkdtempSync(path.join(storeDir, "torn-"));
     const marker = path.join(dir, TRACE_DIRNAME, "opened.json");
-    const first = await EmbeddedTraceLog.open({ storeDir: dir, bootId: "boot-1" });
-    await first.append([{ at: Date.now(), step: "courier-request", id: "kept" }]);
-    await first.close();
-    assert.deepEqual(JSON.parse(fs.readFileSync(marker, "utf8")), { bootId: "boot-1", closed: true });
-    const cases: Array<[string, { bootId: string; closed: boolean }, string, number]> = [
+    const cases: Array<[string, { bootId: string; closed: boolean } | undefined, string, number]> = [
       ["closed cleanly, opened in a later boot", { bootId: "boot-1", closed: true }, "boot-2", 1],
       ["left open by a process that died, same boot", { bootId: "boot-2", closed: false }, "boot-2", 1],
       ["left open, and the machine restarted since", { bootId: "boot-2", closed: false }, "boot-3", 0],
+      ["files without a note", undefined, "boot-3", 0],
     ];
     for (const [name, left, bootId, kept] of cases) {
-      fs.writeFileSync(marker, JSON.stringify(left));
+      const seed = await EmbeddedTraceLog.open({ storeDir: dir, bootId: left?.bootId ?? bootId });
+      await seed.append([{ at: Date.now(), step: "courier-request", id: name }]);
+      await seed.close();
+      assert.deepEqual(JSON.parse(fs.readFileSync(marker, "utf8")), { bootId: left?.bootId ?? bootId, closed: true });
+      if (left) fs.writeFileSync(marker, JSON.stringify(left));
+      else fs.rmSync(marker);
       const reasons: string[] = [];
       const log = await EmbeddedTraceLog.open({ storeDir: dir, bootId, onBackgroundError: (err) => reasons.push(err.message) });
       try {
-        assert.equal((await log.find({ id: "kept" })).length, kept, name);
+        assert.equal((await log.find({ id: name })).length, kept, name);
         assert.equal(reasons.length, 1 - kept, name);
-        if (!kept) assert.match(reasons[0], /machine stopped while it was open.*starts again empty/);
-        await log.append([{ at: Date.now(), step: "courier-request", id: `after ${name}` }]);
-        assert.equal((await log.find({ id: `after ${name}` })).length, 1, name);
+        if (!kept) assert.match(reasons[0], left ? /machine stopped while it was open.*starts again empty/ : /no note of being closed.*starts again empty/);
       } finally {
         await log.close();
       }
