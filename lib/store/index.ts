@@ -85,6 +85,7 @@ interface OpenStore {
 }
 
 const stores = new Map<string, Shared<OpenStore>>();
+const queues = new Map<string, Shared<DurableQueue<unknown>>>();
 
 /** Where a store keeps its data: what lives beside it (lib/trace/log.ts) goes there too. */
 export type StoreLocation = { backend: "embedded"; dir: string } | { backend: "redis"; url: string } | { backend: "memory" };
@@ -96,7 +97,6 @@ const companions: StoreCompanion[] = [];
 export function besideEveryStore(companion: StoreCompanion): void {
   companions.push(companion);
 }
-const queues = new Map<string, Shared<DurableQueue<unknown>>>();
 
 /** An open store or queue, as a health check sees it: no URL, no password, just what and where. */
 export interface OpenResource {
