@@ -240,6 +240,21 @@ describe("embedded trace log, alone", () => {
     }
   });
 
+  test("pruning far over the bound goes in steps of 500 batches and reaches it", async () => {
+    const dir = fs.mkdtempSync(path.join(storeDir, "steps-"));
+    const log = await EmbeddedTraceLog.open({ storeDir: dir, maxEvents: 100 });
+    try {
+      // Written as one turn each, without waiting: lmdb commits them together.
+      await Promise.all(Array.from({ length: 1_200 }, (_, i) => log.append([{ at: Date.now(), step: "courier-request", id: `p${i}` }])));
+      await log.prune();
+      assert.equal(log.size, 100);
+      assert.deepEqual(await log.find({ id: "p1099" }), []);
+      assert.equal((await log.find({ id: "p1100" })).length, 1);
+    } finally {
+      await log.close();
+    }
+  });
+
   test("left open when the machine stopped (another boot id, no clean close): made again empty, with a reason; a process crash keeps it", async () => {
     const dir = fs.mkdtempSync(path.join(storeDir, "torn-"));
     const marker = path.join(dir, TRACE_DIRNAME, "opened.json");
@@ -326,6 +341,27 @@ describe("redis trace log, alone", { skip }, () => {
       assert.deepEqual(await b.find({ smscId: "A1" }), turns.flat());
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test("a write removes at most 100 messages over the bound: pruning comes in steps as small as the writes", async () => {
+    const raw = new Redis(server.url);
+    const big = new RedisTraceLog({ url: server.url, prefix: "steps:", maxMessages: 1_000 });
+    const small = new RedisTraceLog({ url: server.url, prefix: "steps:", maxMessages: 10 });
+    try {
+      const at = Date.now();
+      await big.append(Array.from({ length: 600 }, (_, i) => ({ at: at + i, step: "courier-request" as const, id: `q${i}` })));
+      assert.equal(await raw.zcard("steps:trace:messages"), 600);
+      // Lowered to 10: each write takes the 100 oldest, no more.
+      assert.equal(await small.append([{ at: at + 600, step: "courier-request", id: "q600" }]), 100);
+      assert.equal(await raw.zcard("steps:trace:messages"), 501);
+      assert.equal(await raw.exists("steps:trace:m:q99"), 0);
+      assert.equal(await raw.exists("steps:trace:m:q100"), 1);
+      for (let i = 0; i < 5; i++) await small.append([{ at: at + 601 + i, step: "courier-request", id: `r${i}` }]);
+      assert.equal(await raw.zcard("steps:trace:messages"), 10);
+    } finally {
+      raw.disconnect();
+      await Promise.all([big.close(), small.close()]);
     }
   });
 
