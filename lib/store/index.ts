@@ -87,6 +87,17 @@ interface OpenStore {
 const stores = new Map<string, Shared<OpenStore>>();
 const queues = new Map<string, Shared<DurableQueue<unknown>>>();
 
+/** Where a store keeps its data: what lives beside it (lib/trace/log.ts) goes there too. */
+export type StoreLocation = { backend: "embedded"; dir: string } | { backend: "redis"; url: string } | { backend: "memory" };
+/** Opened with every store, closed with it; told about the store's background errors. */
+export type StoreCompanion = (location: StoreLocation, onBackgroundError?: (err: Error) => void) => { close(): Promise<void> } | undefined;
+const companions: StoreCompanion[] = [];
+
+/** Opens `companion` with every store opened from now on (the message trace, lib/trace/log.ts). */
+export function besideEveryStore(companion: StoreCompanion): void {
+  companions.push(companion);
+}
+
 /** An open store or queue, as a health check sees it: no URL, no password, just what and where. */
 export interface OpenResource {
   kind: "store" | "queue";
@@ -123,16 +134,17 @@ function backendOf(id: string): OpenResource["backend"] {
 export async function openStore(options: StoreOptions): Promise<SharedCorrelationStore> {
   checkTtl(options.ttlMs);
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
-  const { id, open } = storeTarget(options, ttlMs);
+  const { id, open, location } = storeTarget(options, ttlMs);
   const { store, watches, notifier, locks } = await join(stores, id, `ttlMs=${ttlMs}`, async () => {
     const opened = await open();
+    const beside = companions.map((companion) => companion(location, options.onBackgroundError));
     const watching = new PartWatches();
     // Puts by other instances sharing a Redis store wake this one's watches too (redis-notify.ts).
     const notices = isRedisUrl(id)
       ? new RedisPutNotifier({ url: id, onPut: (partIds) => watching.putEnded(partIds), onError: (m) => options.onBackgroundError?.(new Error(m)) })
       : undefined;
     const locking = isRedisUrl(id) ? new RedisLocks({ url: id, onError: (m) => options.onBackgroundError?.(new Error(m)) }) : undefined;
-    return { store: opened, watches: watching, notifier: notices, locks: locking, close: async () => void (await Promise.all([opened.close(), notices?.close(), locking?.close()])) };
+    return { store: opened, watches: watching, notifier: notices, locks: locking, close: async () => void (await Promise.all([opened.close(), notices?.close(), locking?.close(), ...beside.map((b) => b?.close())])) };
   });
   // The input checks are repeated here so that every backend, memory included, refuses bad calls alike.
   const shared = handle<CorrelationStore>(() => leave(stores, id), {
@@ -172,16 +184,16 @@ export async function openQueue<T>(options: QueueOptions): Promise<DurableQueue<
   });
 }
 
-function storeTarget(options: StoreOptions, ttlMs: number): { id: string; open: () => Promise<CorrelationStore> } {
+function storeTarget(options: StoreOptions, ttlMs: number): { id: string; open: () => Promise<CorrelationStore>; location: StoreLocation } {
   const url = options.url?.trim();
   if (!url) {
     const dir = embeddedDir(options.dir, "store");
-    return { id: `embedded:${dir}`, open: () => EmbeddedStore.open({ dir, ttlMs, onBackgroundError: options.onBackgroundError }) };
+    return { id: `embedded:${dir}`, open: () => EmbeddedStore.open({ dir, ttlMs, onBackgroundError: options.onBackgroundError }), location: { backend: "embedded", dir } };
   }
-  if (url.startsWith("memory:")) return { id: url, open: async () => new MemoryStore(ttlMs) };
+  if (url.startsWith("memory:")) return { id: url, open: async () => new MemoryStore(ttlMs), location: { backend: "memory" } };
   if (isRedisUrl(url)) {
     parseRedisUrl(url); // rejects a malformed URL here, with a message that holds no password
-    return { id: url, open: async () => new RedisStore({ url, ttlMs, onBackgroundError: options.onBackgroundError }) };
+    return { id: url, open: async () => new RedisStore({ url, ttlMs, onBackgroundError: options.onBackgroundError }), location: { backend: "redis", url } };
   }
   throw new Error(`store url must be empty (embedded), memory: or redis://... (redis+sentinel://... behind Sentinel), got a ${schemeOf(url)} URL`);
 }

@@ -1,180 +1,200 @@
 /**
- * The trace: a bounded log of what happened to each message (courier's request, each part's
- * submit and answer, each receipt, each status handed to courier and courier's answer, MO),
- * found by RapidPro id, SMSC message id or phone number. Kept in memory per Node-RED process,
- * at most `maxEvents` events and `maxAgeMs` (72 h, as long as the correlation store keeps a
- * message), oldest first out; docs/design.md decision 33 says why it is not written to disk.
+ * The trace of this Node-RED process: what happened to each message (courier's request, each
+ * part's submit and answer, each receipt, each status handed to courier and courier's answer,
+ * MO), found by RapidPro id, SMSC message id or phone number (docs/design.md decision 33).
+ *
+ * It is kept beside the correlation store: lib/store opens a log with every store it opens
+ * (`besideEveryStore`) and closes it with the store: an LMDB environment next to the embedded
+ * store (embedded-log.ts), keys in the Redis store's Redis (redis-log.ts). So a restart keeps
+ * the trace, and with a shared Redis every instance sees every instance's events. Until a store
+ * is open (a flow without one, a `memory:` store) events go to a log in memory (memory-log.ts),
+ * which shrinks to MEMORY_BESIDE_STORE events while a store's log is there.
+ *
+ * `record` costs the MT path an array push: the events of one event-loop turn are written
+ * together, one write per turn, one write at a time; a write that fails leaves its events in
+ * memory. Queries answer from the store's log and the memory log together.
  */
-import { digitsOf } from "./mask";
+import { besideEveryStore, type StoreLocation } from "../store";
+import { describeError } from "../store/checks";
+import { EmbeddedTraceLog } from "./embedded-log";
+import { inOrder, messageKey, type TraceEvent, type TraceQuery } from "./event";
+import { TRACE_MAX_EVENTS, TraceLog } from "./memory-log";
+import { RedisTraceLog } from "./redis-log";
 
-export type TraceStep =
-  /** courier sent an MT (rapidpro-in). */
-  | "courier-request"
-  /** One part submitted and the aggregator's answer (`sentAt` .. `at`). */
-  | "submit"
-  /** courier's held request answered (rapidpro-out), or answered 503 on timeout. */
-  | "courier-answer"
-  /** A delivery receipt, matched (`id`) or not. */
-  | "receipt"
-  /** A status handed to courier (queued in the outbox or sent at once). */
-  | "status"
-  /** courier's answer to a call (status, MO, stopped). */
-  | "courier-call"
-  /** An MO received from the aggregator. */
-  | "mo"
-  /** An MO taken by RapidPro (or its outbox), or refused. */
-  | "mo-handed-over";
+export type { TraceEvent, TraceQuery, TraceStep } from "./event";
+export { TRACE_MAX_AGE_MS } from "./event";
 
-export interface TraceEvent {
-  at: number;
-  step: TraceStep;
-  /** RapidPro message id. */
-  id?: string;
-  /** Aggregator / SMSC ids this event concerns. */
-  smscIds?: string[];
-  /** The subscriber's number (MT destination, MO sender), unmasked; masked on the way out. */
-  phone?: string;
-  /** The config node (connection or channel) it happened on. */
-  via?: string;
-  part?: number;
-  parts?: number;
-  ok?: boolean;
-  /** When the step began, for steps that take time (a submit). */
-  sentAt?: number;
-  /** Status word or code (SMPP command_status, HTTP status, delivered/failed…). */
-  status?: string | number;
-  detail?: string;
+/** A log kept with a store: embedded-log.ts or redis-log.ts. */
+export interface StoredTraceLog {
+  readonly backend: "embedded" | "redis";
+  append(batch: readonly TraceEvent[]): Promise<unknown>;
+  find(query: TraceQuery): Promise<TraceEvent[]>;
+  close(): Promise<void>;
 }
 
-export interface TraceQuery {
-  id?: string;
-  smscId?: string;
-  phone?: string;
+/** The memory log's bound while a store's log holds the trace: the events of a start, or of a failed write. */
+export const MEMORY_BESIDE_STORE = 2_000;
+/** Events one write takes at most. */
+const MAX_BATCH = 500;
+/** Events waiting for a write at most (a slow or unreachable Redis); more go to the memory log. */
+const MAX_WAITING = 20_000;
+/** How long a query waits for the events recorded before it to be written, and for a log being opened. */
+const QUERY_WAIT_MS = 2_000;
+/** A failing log is reported at most this often. */
+const REPORT_EVERY_MS = 60_000;
+
+interface Attached {
+  log: StoredTraceLog;
+  report: (err: Error) => void;
 }
 
-export interface TraceLogOptions {
-  maxEvents?: number;
-  maxAgeMs?: number;
-  /** Ids a phone number query follows at most. */
-  maxIdsPerQuery?: number;
-  now?: () => number;
-}
+export class ProcessTrace {
+  /** Where events go while no store's log is attached, or when a write failed. */
+  readonly memory = new TraceLog();
+  private readonly attached: Attached[] = [];
+  /** Logs being opened: a query waits for them (a restart's first query comes early). */
+  private readonly opening = new Set<Promise<unknown>>();
+  private waiting: TraceEvent[] = [];
+  private scheduled = false;
+  private writing: Promise<void> | undefined;
+  private lastReport = -Infinity;
 
-export const TRACE_MAX_AGE_MS = 72 * 60 * 60 * 1000;
-/** About 30 MB at ~300 bytes an event; a busy bridge keeps fewer than 72 h (see decision 33). */
-export const TRACE_MAX_EVENTS = 100_000;
-
-export class TraceLog {
-  private readonly events: Array<TraceEvent | undefined> = [];
-  private head = 0;
-  /**
-   * Events per message: keyed by RapidPro id, or for an event without one (an unmatched
-   * receipt, an MO) by `#smsc:<id>` or `#phone:<digits>`. Lists stay short (one message's
-   * steps), so dropping the oldest from the front is cheap.
-   */
-  private readonly byMessage = new Map<string, TraceEvent[]>();
-  /** SMSC id to the message it belongs to. */
-  private readonly bySmsc = new Map<string, string>();
-  /** Phone digits to the messages it was seen in, the latest `maxIdsPerQuery` only. */
-  private readonly byPhone = new Map<string, string[]>();
-  private readonly maxEvents: number;
-  private readonly maxAgeMs: number;
-  private readonly maxIds: number;
-  private readonly now: () => number;
-
-  constructor(options: TraceLogOptions = {}) {
-    this.maxEvents = Math.max(1, options.maxEvents ?? TRACE_MAX_EVENTS);
-    this.maxAgeMs = options.maxAgeMs ?? TRACE_MAX_AGE_MS;
-    this.maxIds = options.maxIdsPerQuery ?? 50;
-    this.now = options.now ?? Date.now;
+  /** Off (`rapidproSms.trace: false`): nothing is recorded, and no store's log is opened. */
+  get enabled(): boolean {
+    return this.memory.enabled;
   }
 
-  /** Off (`rapidproSms.trace: false`): nothing is recorded. */
-  enabled = true;
-
-  get size(): number {
-    return this.events.length - this.head;
+  set enabled(on: boolean) {
+    this.memory.enabled = on;
   }
 
   record(event: TraceEvent): void {
-    if (!this.enabled) return;
-    const key = messageKey(event);
-    if (key === undefined) return;
-    this.events.push(event);
-    const list = this.byMessage.get(key);
-    if (list) list.push(event);
-    else this.byMessage.set(key, [event]);
-    if (event.smscIds) for (const smscId of event.smscIds) if (smscId) this.bySmsc.set(smscId, key);
-    if (event.phone) {
-      const digits = digitsOf(event.phone);
-      const keys = this.byPhone.get(digits);
-      if (!keys) this.byPhone.set(digits, [key]);
-      else if (keys[keys.length - 1] !== key && !keys.includes(key)) {
-        keys.push(key);
-        if (keys.length > this.maxIds) keys.shift();
+    if (!this.memory.enabled || messageKey(event) === undefined) return;
+    if (this.attached.length === 0 || this.waiting.length >= MAX_WAITING) {
+      this.memory.record(event);
+      return;
+    }
+    this.waiting.push(event);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.startWriting();
+      });
+    }
+  }
+
+  /** Every event of the messages the query names, oldest first: from the store's log and from memory. */
+  async find(query: TraceQuery): Promise<TraceEvent[]> {
+    await this.settled();
+    const stored = this.target();
+    const found = this.memory.find(query);
+    if (!stored) return found;
+    return inOrder([...(await stored.log.find(query)), ...found]);
+  }
+
+  /** Resolves once the events recorded so far are written (or QUERY_WAIT_MS passed). */
+  async settled(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, QUERY_WAIT_MS);
+    });
+    const done = (async () => {
+      await Promise.all([...this.opening].map((p) => p.catch(() => undefined)));
+      while (this.waiting.length > 0 || this.writing) {
+        this.startWriting();
+        await this.writing;
       }
+    })();
+    await Promise.race([done, limit]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Opens the log kept with the store at `location` (lib/store calls this for every store it
+   * opens); closing the handle writes what waits for it and closes the log.
+   */
+  openBeside(location: StoreLocation, report: (err: Error) => void = () => undefined): { close(): Promise<void> } | undefined {
+    if (!this.memory.enabled || location.backend === "memory") return undefined;
+    let closed = false;
+    const opening = (async (): Promise<StoredTraceLog> =>
+      location.backend === "redis" ? new RedisTraceLog({ url: location.url, onBackgroundError: report }) : EmbeddedTraceLog.open({ storeDir: location.dir, onBackgroundError: report }))();
+    this.opening.add(opening);
+    const ready = opening.then(
+      (log) => {
+        if (closed) return log.close().then(() => undefined);
+        this.attach({ log, report });
+        return log;
+      },
+      (err: unknown) => report(new Error(`trace log beside the ${location.backend} store could not be opened (${describeError(err)}); the trace stays in memory`)),
+    );
+    void ready.finally(() => this.opening.delete(opening));
+    return {
+      close: async () => {
+        closed = true;
+        const log = await ready;
+        if (log) await this.detach(log);
+      },
+    };
+  }
+
+  private attach(attached: Attached): void {
+    // A shared Redis first (every instance's events in one place), else the first opened.
+    const firstEmbedded = this.attached.findIndex((a) => a.log.backend !== "redis");
+    if (attached.log.backend === "redis" && firstEmbedded >= 0) this.attached.splice(firstEmbedded, 0, attached);
+    else this.attached.push(attached);
+    this.memory.limit = MEMORY_BESIDE_STORE;
+  }
+
+  private async detach(log: StoredTraceLog): Promise<void> {
+    // Its own events first (what waits goes to it while it is the target), and never a close under a write.
+    while (this.writing || (this.waiting.length > 0 && this.target()?.log === log)) {
+      this.startWriting();
+      await this.writing;
     }
-    if (this.size > this.maxEvents) this.evictOldest();
-    // Compact the array once the evicted head is large; amortised O(1).
-    if (this.head > 1024 && this.head * 2 > this.events.length) {
-      this.events.splice(0, this.head);
-      this.head = 0;
+    const at = this.attached.findIndex((a) => a.log === log);
+    if (at >= 0) this.attached.splice(at, 1);
+    if (this.attached.length === 0) this.memory.limit = TRACE_MAX_EVENTS;
+    await log.close();
+  }
+
+  private target(): Attached | undefined {
+    return this.attached[0];
+  }
+
+  /** One write at a time; the events that came meanwhile make the next one. */
+  private startWriting(): void {
+    if (this.writing || this.waiting.length === 0) return;
+    const target = this.target();
+    const batch = this.waiting.length <= MAX_BATCH ? this.waiting : this.waiting.slice(0, MAX_BATCH);
+    this.waiting = batch === this.waiting ? [] : this.waiting.slice(MAX_BATCH);
+    if (!target) {
+      for (const e of batch) this.memory.record(e);
+      this.startWriting();
+      return;
     }
-  }
-
-  /** Every event of the messages the query names, oldest first; drops what is past maxAgeMs. */
-  find(query: TraceQuery): TraceEvent[] {
-    this.expire();
-    const keys = new Set<string>();
-    if (query.id) keys.add(query.id);
-    if (query.smscId) {
-      const key = this.bySmsc.get(query.smscId);
-      if (key !== undefined) keys.add(key);
-    }
-    if (query.phone) for (const key of this.byPhone.get(digitsOf(query.phone)) ?? []) keys.add(key);
-    const found: TraceEvent[] = [];
-    for (const key of keys) found.push(...(this.byMessage.get(key) ?? []));
-    return found.sort((a, b) => a.at - b.at);
-  }
-
-  private expire(): void {
-    const limit = this.now() - this.maxAgeMs;
-    while (this.size > 0 && (this.events[this.head] as TraceEvent).at < limit) this.evictOldest();
-  }
-
-  private evictOldest(): void {
-    const oldest = this.events[this.head] as TraceEvent;
-    this.events[this.head] = undefined;
-    this.head++;
-    const key = messageKey(oldest) as string;
-    const list = this.byMessage.get(key);
-    if (!list) return;
-    // A message's events are recorded in order, so its oldest is its first.
-    if (list[0] === oldest) list.shift();
-    else list.splice(list.indexOf(oldest), 1);
-    if (list.length > 0) return;
-    // The message is gone: so are the ways to it.
-    this.byMessage.delete(key);
-    if (oldest.smscIds) for (const smscId of oldest.smscIds) if (this.bySmsc.get(smscId) === key) this.bySmsc.delete(smscId);
-    if (oldest.phone) this.forgetPhone(digitsOf(oldest.phone), key);
-  }
-
-  private forgetPhone(digits: string, key: string): void {
-    const keys = this.byPhone.get(digits);
-    if (!keys) return;
-    const at = keys.indexOf(key);
-    if (at >= 0) keys.splice(at, 1);
-    if (keys.length === 0) this.byPhone.delete(digits);
+    this.writing = target.log
+      .append(batch)
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          for (const e of batch) this.memory.record(e);
+          const now = Date.now();
+          if (now - this.lastReport >= REPORT_EVERY_MS) {
+            this.lastReport = now;
+            target.report(new Error(`${describeError(err)}; these events stay in memory`));
+          }
+        },
+      )
+      .then(() => {
+        this.writing = undefined;
+        this.startWriting();
+      });
   }
 }
 
-/** The message an event belongs to; undefined for an event that names none. */
-function messageKey(e: TraceEvent): string | undefined {
-  if (e.id) return e.id;
-  if (e.smscIds?.[0]) return `#smsc:${e.smscIds[0]}`;
-  if (e.phone) return `#phone:${digitsOf(e.phone)}`;
-  return undefined;
-}
+/** The one trace of this process (module state outlives a redeploy). */
+export const traceLog = new ProcessTrace();
 
-/** The one trace of this Node-RED process (module state outlives a redeploy). */
-export const traceLog = new TraceLog();
+besideEveryStore((location, report) => traceLog.openBeside(location, report));
+

@@ -2,7 +2,7 @@
  * Phone numbers in the trace are shown masked unless the user asks: the country code and the
  * last two digits stay, enough to tell numbers apart on a screen without showing them.
  */
-import type { TraceEvent } from "./log";
+import type { TraceEvent } from "./event";
 
 export function digitsOf(phone: string): string {
   return phone.replace(/\D/g, "");

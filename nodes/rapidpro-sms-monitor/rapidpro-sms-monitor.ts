@@ -5,8 +5,9 @@
  *   GET metrics   Prometheus text (rapidpro-sms.read); with `rapidproSms.metricsOn: "node"` in
  *                 settings.js on httpNode instead (httpNodeAuth/httpNodeMiddleware guard it);
  *   GET status    every connection and channel with counters and sparkline points (JSON);
- *   GET trace     ?id=, ?smscId= or ?phone=: the life of a message; `unmask=1` shows numbers
- *                 and needs rapidpro-sms.write.
+ *   GET trace     ?id=, ?smscId= or ?phone=: the life of a message, from the log kept with the
+ *                 correlation store (lib/trace/log.ts); `unmask=1` shows numbers and needs
+ *                 rapidpro-sms.write.
  */
 import type { NodeAPI } from "node-red";
 import type { NextFunction, Request, Response } from "express";
@@ -59,7 +60,12 @@ export default function (RED: NodeAPI) {
       res.status(400).json({ error: query.error });
       return;
     }
-    const answer = (unmask: boolean) => res.json({ query: query.query, unmasked: unmask, events: presentEvents(traceLog.find(query.query), unmask) });
+    // From the log kept with the store (lib/trace/log.ts): every instance's events, and those before a restart.
+    const answer = (unmask: boolean) =>
+      traceLog.find(query.query).then(
+        (events) => res.json({ query: query.query, unmasked: unmask, events: presentEvents(events, unmask) }),
+        (err: Error) => res.status(503).json({ error: `trace: ${err.message}` }),
+      );
     if (req.query.unmask === "1" || req.query.unmask === "true") needs("rapidpro-sms.write")(req, res, () => answer(true));
     else answer(false);
   });

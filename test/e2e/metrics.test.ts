@@ -54,6 +54,8 @@ describe("metrics endpoint and trace against the simulators", () => {
   let smsc: SmscSim;
   let adminToken: string;
   let readerToken: string;
+  let redEnv: Record<string, string>;
+  let redSettings: Record<string, unknown>;
 
   async function token(username: string, password: string, scope: string): Promise<string> {
     const res = await fetch(`${red.url}/auth/token`, {
@@ -91,6 +93,8 @@ describe("metrics endpoint and trace against the simulators", () => {
     const first = await startNodeRed({ userDir, port, env, flows, loadFromWorkingTree: true });
     await first.stop();
     red = await startNodeRed({ userDir, port, env, settings, loadFromWorkingTree: true });
+    redEnv = env;
+    redSettings = settings;
     adminToken = await token("admin", "admin-pass", "*");
     readerToken = await token("reader", "reader-pass", "read");
   });
@@ -204,6 +208,25 @@ describe("metrics endpoint and trace against the simulators", () => {
     const status = (await (await get("/rapidpro-sms/status", readerToken)).json()) as { connections: Array<{ kind: string; state: string }>; channels: unknown[] };
     assert.deepEqual(status.connections.map((c) => [c.kind, c.state]), [["smpp", "up"]]);
     assert.equal(status.channels.length, 1);
+  });
+
+  test("the trace outlives a restart: Node-RED killed and started again answers with the same steps", async () => {
+    type Trace = { events: Array<{ step: string; at: number }> };
+    const byId = `/rapidpro-sms/trace?id=${mtUuid(18, SHORT)}`;
+    const before = (await (await get(byId, adminToken)).json()) as Trace;
+    assert.ok(before.events.length >= 8, `${before.events.length} events before the restart`);
+    // Killed, not stopped: the trace's last writes are not fsynced, yet a process crash keeps them.
+    await red.stop("SIGKILL");
+    red = await startNodeRed({ userDir: red.userDir, port: Number(new URL(red.url).port), env: redEnv, settings: redSettings, loadFromWorkingTree: true });
+    adminToken = await token("admin", "admin-pass", "*");
+    // The bind opens its store (and the trace beside it) as the flow starts: read until it has.
+    let after: Trace = { events: [] };
+    for (const until = Date.now() + 15_000; after.events.length < before.events.length && Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+      const res = await get(byId, adminToken);
+      assert.equal(res.status, 200);
+      after = (await res.json()) as Trace;
+    }
+    assert.deepEqual(after.events, before.events);
   });
 });
 

@@ -76,9 +76,9 @@ describe("rapporto-account metrics", () => {
       assert.equal(valueOf(text, `rapidpro_sms_mo_handed_over_total{${ACC}}`), 1);
       assert.equal(valueOf(text, `rapidpro_sms_connection_state{${ACC},state="up"}`), 1);
 
-      const steps = traceLog.find({ id: "rp-500" }).map((e) => e.step);
+      const steps = (await traceLog.find({ id: "rp-500" })).map((e) => e.step);
       assert.deepEqual(steps, ["submit", "receipt"]);
-      assert.deepEqual(traceLog.find({ smscId: submitted.submit.smscIds[0] }).length, 2);
+      assert.deepEqual((await traceLog.find({ smscId: submitted.submit.smscIds[0] })).length, 2);
     } finally {
       sim.setDlrUrl(undefined);
       server.closeAllConnections();

@@ -1,7 +1,8 @@
 /** The trace log: a message's life in order, found by any of its ids; bounded; numbers masked. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TraceLog, type TraceEvent } from "../../../lib/trace/log";
+import type { TraceEvent } from "../../../lib/trace/event";
+import { TraceLog } from "../../../lib/trace/memory-log";
 import { maskPhone, presentEvents } from "../../../lib/trace/mask";
 import { traceQuery } from "../../../nodes/rapidpro-sms-monitor/rapidpro-sms-monitor";
 
