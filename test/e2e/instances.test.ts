@@ -47,7 +47,7 @@ interface Instance {
   logs: string;
 }
 
-describe("several instances, one bridge", { skip, timeout: 600_000 }, () => {
+describe("several instances, one bridge", { skip, timeout: 900_000 }, () => {
   let work: string;
   let template: string;
   before(() => {
