@@ -89,6 +89,8 @@ export interface UcpSubmitRecord {
   recipient: string;
   scts: string;
   at: number;
+  /** Which connection it came on (1 for the first the simulator accepted). */
+  connection: number;
 }
 
 export interface UcpMoRequest {
@@ -141,6 +143,8 @@ export interface UcpSim extends EventEmitter {
 }
 
 interface Peer {
+  /** Numbered from 1 in the order connections came. */
+  id: number;
   socket: net.Socket;
   loggedIn: boolean;
   /**
@@ -203,10 +207,10 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
   }
 
   function attach(socket: net.Socket, asClient: boolean): Peer {
-    const peer: Peer = { socket, loggedIn: asClient, pending: new Map(), waiting: [], nextTrn: 0 };
+    counters.connections += 1;
+    const peer: Peer = { id: counters.connections, socket, loggedIn: asClient, pending: new Map(), waiting: [], nextTrn: 0 };
     const reader = new FrameReader();
     peers.add(peer);
-    counters.connections += 1;
     counters.openConnections += 1;
     socket.setNoDelay(true);
     socket.on("error", () => undefined);
@@ -269,8 +273,12 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
     if (faults.ignoreSubmits) return;
     counters.inFlight += 1;
     counters.maxInFlight = Math.max(counters.maxInFlight, counters.inFlight);
-    later(faults.responseDelayMs, () => {
+    const decide = () => {
       counters.inFlight -= 1;
+      // The connection is gone before the result could be written: not accepted, as sim/smsc.ts
+      // does. Accepting it would make every submit in flight at a drop one the SMSC took without
+      // telling the client, which the client must then send again.
+      if (peer.socket.destroyed) return;
       if (faults.negativeNext && faults.negativeNext.count > 0) {
         faults.negativeNext.count -= 1;
         counters.refused += 1;
@@ -280,13 +288,16 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
         counters.refused += 1;
         return answer(peer, op, negativeResultFields("06", ""));
       }
-      const record: UcpSubmitRecord = { fields, recipient: fields.ADC, scts: sctsFor(fields.ADC), at: Date.now() };
+      const record: UcpSubmitRecord = { fields, recipient: fields.ADC, scts: sctsFor(fields.ADC), at: Date.now(), connection: peer.id };
       counters.accepted += 1;
       if (options.keepSubmitted !== false) submitted.push(record);
       answer(peer, op, positiveResultFields(51, `${record.recipient}:${record.scts}`));
       sim.emit("submit", record);
       scheduleNotification(record);
-    });
+    };
+    // With no delay the result is written as the operation is read, as an SMSC that answers at once does.
+    if (faults.responseDelayMs > 0) later(faults.responseDelayMs, decide);
+    else decide();
   }
 
   function scheduleNotification(record: UcpSubmitRecord): void {

@@ -180,7 +180,8 @@ describe("UCP simulator", () => {
   });
 
   test("a result after its operation's answer timeout is ignored, never read as the answer of a later operation with the same TRN", async () => {
-    const sim = await startUcpSmsc({ answerTimeoutMs: 50 });
+    // Long enough that the 99 prompt answers below never time out on a loaded machine.
+    const sim = await startUcpSmsc({ answerTimeoutMs: 2_000 });
     const c = await raw(sim);
     try {
       c.send(LOGIN);
@@ -202,6 +203,31 @@ describe("UCP simulator", () => {
       c.sendFrame({ trn: unanswered.trn, direction: "R", ot: 53, fields: ["A", "", ""] });
       await waitFor(() => sim.counters.lateAnswers === 1, "the late result counted");
       assert.equal(await next, "none", "the 101st, never answered, is not taken as answered");
+    } finally {
+      c.end();
+      await sim.close();
+    }
+  });
+
+  test("an OT 51 whose connection is gone before its result is due is not accepted (as sim/smsc.ts); one answered at once is", async () => {
+    const sim = await startUcpSmsc({ notifyOutcome: null });
+    const submit = (trn: number) => ({ trn, direction: "O" as const, ot: 51, fields: ["012345", "09876", "", "1", "", "3", ...Array(12).fill(""), "3", "", "4869", ...Array(12).fill("")] });
+    const c = await raw(sim);
+    try {
+      c.send(LOGIN);
+      await c.next(isResult(60), "the login");
+      c.sendFrame(submit(1));
+      assert.match(fieldsOf(await c.next(isResult(51), "the result")).SM, /^012345:\d{12}$/);
+      assert.equal(sim.counters.accepted, 1);
+      assert.equal(sim.submitted[0].connection, 1);
+      sim.setFault({ responseDelayMs: 200 });
+      c.sendFrame(submit(2));
+      await waitFor(() => sim.counters.submits === 2, "the second submit read");
+      c.end();
+      await c.closed;
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(sim.counters.accepted, 1, "the submit whose result could not be written was not accepted");
+      assert.equal(sim.counters.inFlight, 0);
     } finally {
       c.end();
       await sim.close();
