@@ -54,13 +54,15 @@ export interface UcpSimFaults {
   ignoreSubmits: boolean;
   /** Never answer OT 31. */
   ignoreAlerts: boolean;
+  /** Answer OT 31 this much later. */
+  alertDelayMs: number;
   /** Answer the next `count` OT 51 negatively with this error code. */
   negativeNext: { code: string; count: number } | null;
   /** Refuse logins with this error code (null accepts). */
   refuseLogin: string | null;
 }
 
-const NO_FAULTS: UcpSimFaults = { responseDelayMs: 0, ignoreSubmits: false, ignoreAlerts: false, negativeNext: null, refuseLogin: null };
+const NO_FAULTS: UcpSimFaults = { responseDelayMs: 0, ignoreSubmits: false, ignoreAlerts: false, alertDelayMs: 0, negativeNext: null, refuseLogin: null };
 
 export interface UcpSimCounters {
   connections: number;
@@ -265,7 +267,7 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
     if (!peer.loggedIn) return answer(peer, op, negativeResultFields("04", "login first"));
     if (op.ot === 31) {
       counters.alerts += 1;
-      if (!faults.ignoreAlerts) answer(peer, op, positiveResultFields(31));
+      if (!faults.ignoreAlerts) later(faults.alertDelayMs, () => answer(peer, op, positiveResultFields(31)));
       return;
     }
     if (op.ot !== 51) return answer(peer, op, negativeResultFields("03", ""));
