@@ -1,6 +1,6 @@
 /**
  * The example flow the benchmark deploys, what it can do, and the few settings the
- * benchmark's options change in it (the SMPP bind's window and throughput cap). Everything
+ * benchmark's options change in it (the bind's window and throughput cap). Everything
  * else is the shipped example as a user would import it.
  */
 import fs from "node:fs";

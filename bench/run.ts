@@ -42,7 +42,7 @@ const HELP = `Usage: node dist/bench/run.js [options]
                        (default: ${DEFAULT_SCENARIOS.join(",")})
   --messages N         messages per scenario (default 20000; --short 1000; --soak 500000)
   --connections N      concurrent MT requests, like courier's senders (default 50)
-  --window N           SMPP window: the bind's, the ceiling client's and MO in flight (default 10)
+  --window N           window: the bind's (any protocol), the ceiling client's and MO in flight (default 10)
   --json FILE          also write the report as JSON
   --short              a quick run for CI: 1000 messages, cap measured over 3 s
   --soak               500,000 messages of dlr (unless --scenarios), RSS printed every 10 s
