@@ -1,6 +1,6 @@
 /**
  * The example flow the benchmark deploys, what it can do, and the few settings the
- * benchmark's options change in it (the SMPP bind's window and throughput cap). Everything
+ * benchmark's options change in it (the bind's window and throughput cap). Everything
  * else is the shipped example as a user would import it.
  */
 import fs from "node:fs";
@@ -11,6 +11,15 @@ import { PACKAGE_ROOT } from "../sim/node-red";
 export const BRIDGE_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-smpp-bridge.json");
 /** The UCP/EMI bridge example, the same with ucp-bind, ucp-out and ucp-in (`--protocol ucp`). */
 export const UCP_BRIDGE_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-ucp-bridge.json");
+/** The CIMD2 bridge example, with cimd2-bind, cimd2-out and cimd2-in (`--protocol cimd2`). */
+export const CIMD2_BRIDGE_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-cimd2-bridge.json");
+
+/** The SMSC protocols a bridge example may speak. */
+export type Protocol = "smpp" | "ucp" | "cimd2";
+const PROTOCOLS: readonly Protocol[] = ["smpp", "ucp", "cimd2"];
+
+/** The example flow of each protocol (`--protocol`). */
+export const BRIDGE_FLOWS: Record<Protocol, string> = { smpp: BRIDGE_FLOW, ucp: UCP_BRIDGE_FLOW, cimd2: CIMD2_BRIDGE_FLOW };
 export const RAPIDPRO_FLOW = path.join(PACKAGE_ROOT, "examples", "rapidpro-external-channel.json");
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -18,12 +27,12 @@ export type FlowNode = Record<string, unknown> & { id: string; type: string };
 export interface Flow {
   file: string;
   nodes: FlowNode[];
-  /** The flow submits to the SMSC (`smpp-bind` and `smpp-out`, or the `ucp-` ones): MT reaches the SMSC simulator. */
+  /** The flow submits to the SMSC (`<protocol>-bind` and `<protocol>-out`): MT reaches the SMSC simulator. */
   smppOut: boolean;
-  /** The flow takes what the SMSC delivers (`smpp-in` or `ucp-in`): MO and receipts come from the simulator. */
+  /** The flow takes what the SMSC delivers (`<protocol>-in`): MO and receipts come from the simulator. */
   smppIn: boolean;
   /** The SMSC protocol of its bind. */
-  protocol: "smpp" | "ucp";
+  protocol: Protocol;
   /** The path of its rapidpro-in node: courier's Send URL. */
   sendPath: string;
 }
@@ -38,9 +47,9 @@ export function loadFlow(file: string): Flow {
   return {
     file,
     nodes,
-    smppOut: (has("smpp-bind") && has("smpp-out")) || (has("ucp-bind") && has("ucp-out")),
-    smppIn: (has("smpp-bind") && has("smpp-in")) || (has("ucp-bind") && has("ucp-in")),
-    protocol: has("ucp-bind") ? "ucp" : "smpp",
+    smppOut: PROTOCOLS.some((p) => has(`${p}-bind`) && has(`${p}-out`)),
+    smppIn: PROTOCOLS.some((p) => has(`${p}-bind`) && has(`${p}-in`)),
+    protocol: PROTOCOLS.find((p) => has(`${p}-bind`)) ?? "smpp",
     sendPath: sendPath.startsWith("/") ? sendPath : `/${sendPath}`,
   };
 }
@@ -52,7 +61,7 @@ const BIND_SETTINGS = {
 } as const;
 
 /**
- * A copy of the flow's nodes with every `smpp-bind` changed. Returns notes for settings the
+ * A copy of the flow's nodes with every bind (`smpp-bind`, `ucp-bind`, `cimd2-bind`) changed. Returns notes for settings the
  * bind does not have, so the report says what was not applied rather than pretending.
  */
 export function withBindSettings(
@@ -61,7 +70,7 @@ export function withBindSettings(
 ): { nodes: FlowNode[]; notes: string[] } {
   const notes: string[] = [];
   const nodes = flow.nodes.map((node) => {
-    if (node.type !== "smpp-bind" && node.type !== "ucp-bind") return node;
+    if (!PROTOCOLS.some((p) => node.type === `${p}-bind`)) return node;
     const copy: FlowNode = { ...node };
     for (const [setting, value] of Object.entries(settings) as Array<[keyof typeof BIND_SETTINGS, number | undefined]>) {
       if (value === undefined) continue;

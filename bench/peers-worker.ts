@@ -10,6 +10,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { startCourier } from "../sim/courier";
 import { startSmsc, type ReceiptStat, type SmscCounters } from "../sim/smsc";
 import { startUcpSmsc, type NotifyOutcome, type UcpSim } from "../sim/ucp";
+import { startCimd2Sim } from "../sim/cimd2";
 import type { CallBatch, PeersConfig, PeersCounters, PeersReply, PeersRequest, MoResult } from "./peers";
 import { now } from "./stats";
 
@@ -28,11 +29,14 @@ const calls: Record<string, number> = {};
 /** SMPP receipt states as UCP notification outcomes (DST 0/1/2). */
 const NOTIFY: Partial<Record<ReceiptStat, NotifyOutcome>> = { DELIVRD: "delivered", ENROUTE: "buffered", ACCEPTD: "buffered", UNDELIV: "failed", EXPIRED: "failed", REJECTD: "failed", DELETED: "failed", UNKNOWN: "failed" };
 
+/** What the scenarios need of an SMSC simulator: the SMPP simulator's face. */
+type BenchSmsc = Pick<Awaited<ReturnType<typeof startSmsc>>, "port" | "on" | "close"> & { counters: SmscCounters; sendMo: (mo: { from: string; to: string; text: string }) => Promise<number[]> };
+
 /**
  * The UCP/EMI simulator behind the SMPP simulator's face, so every scenario reads one set of
  * counters: a login counts as a transceiver bind, OT 53 as receipts, an `A` as ESME_ROK.
  */
-async function startUcp(): Promise<Pick<Awaited<ReturnType<typeof startSmsc>>, "port" | "on" | "close"> & { counters: SmscCounters; sendMo: (mo: { from: string; to: string; text: string }) => Promise<number[]> }> {
+async function startUcp(): Promise<BenchSmsc> {
   const sim: UcpSim = await startUcpSmsc({
     credentials: { username: config.systemId, password: config.password },
     notifyDelayMs: config.receiptDelayMs,
@@ -60,11 +64,44 @@ async function startUcp(): Promise<Pick<Awaited<ReturnType<typeof startSmsc>>, "
   };
 }
 
+/** SMPP receipt states as CIMD2 `061` status codes (lib/cimd2/report.ts: 4 delivered, 1 not final, 2 and 3 failed). */
+const CIMD2_STATUS: Partial<Record<ReceiptStat, number>> = { DELIVRD: 4, ENROUTE: 1, ACCEPTD: 1, UNDELIV: 3, EXPIRED: 2, REJECTD: 3, DELETED: 8, UNKNOWN: 3 };
+
+/** The CIMD2 simulator behind the same face: a login is a bind, op 23 a receipt, a plain 70 / 73 ESME_ROK. */
+async function startCimd2(): Promise<BenchSmsc> {
+  const sim = await startCimd2Sim({
+    credentials: { username: config.systemId, password: config.password },
+    reportDelayMs: config.receiptDelayMs,
+    reportStatus: () => (receipts ? (CIMD2_STATUS[receipts] ?? null) : null),
+    keepSubmitted: false,
+  });
+  return {
+    port: sim.port,
+    on: sim.on.bind(sim) as never,
+    close: () => sim.close(),
+    get counters() {
+      const c = sim.counters;
+      return {
+        accepted: c.submits,
+        receiptsSent: c.reports,
+        mosSent: c.mo,
+        binds: { transceiver: c.logins, transmitter: 0, receiver: 0 },
+        openConnections: sim.loggedInPeers,
+        deliverResps: { 0: c.answered },
+      } as unknown as SmscCounters;
+    },
+    // "70" (op 20's response) is taken; "70 error 710" and the like are refusals.
+    sendMo: async (mo) => (await sim.sendMo(mo)).map((answer) => (/^\d+$/.test(answer) ? 0 : Number(/error (\d+)/.exec(answer)?.[1]) || -1)),
+  };
+}
+
 async function main(): Promise<void> {
-  const smsc =
+  const smsc: BenchSmsc =
     config.protocol === "ucp"
       ? await startUcp()
-      : await startSmsc({
+      : config.protocol === "cimd2"
+        ? await startCimd2()
+        : await startSmsc({
           credentials: { systemId: config.systemId, password: config.password },
           receiptDelayMs: config.receiptDelayMs,
           receiptStat: () => receipts,

@@ -13,8 +13,8 @@ export interface PeersConfig {
   password: string;
   /** Delay between a submit_sm_resp and its receipt. */
   receiptDelayMs: number;
-  /** Which SMSC simulator: sim/smsc (SMPP, default) or sim/ucp (UCP/EMI). */
-  protocol?: "smpp" | "ucp";
+  /** Which SMSC simulator: sim/smsc (SMPP, default), sim/ucp (UCP/EMI) or sim/cimd2 (CIMD2). */
+  protocol?: "smpp" | "ucp" | "cimd2";
 }
 
 export interface CallBatch {

@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, installTarball, packPackage, startNodeRed, type NodeRed } from "../sim/node-red";
-import { BRIDGE_FLOW, UCP_BRIDGE_FLOW, loadFlow, withBindSettings, type FlowNode } from "./flow";
+import { BRIDGE_FLOWS, loadFlow, withBindSettings, type FlowNode, type Protocol } from "./flow";
 import { runMtLoad } from "./load";
 import { Peers } from "./peers";
 import { vmMb } from "./proc";
@@ -42,13 +42,14 @@ const HELP = `Usage: node dist/bench/run.js [options]
                        (default: ${DEFAULT_SCENARIOS.join(",")})
   --messages N         messages per scenario (default 20000; --short 1000; --soak 500000)
   --connections N      concurrent MT requests, like courier's senders (default 50)
-  --window N           SMPP window: the bind's, the ceiling client's and MO in flight (default 10)
+  --window N           window: the bind's (any protocol), the ceiling client's and MO in flight (default 10)
   --json FILE          also write the report as JSON
   --short              a quick run for CI: 1000 messages, cap measured over 3 s
   --soak               500,000 messages of dlr (unless --scenarios), RSS printed every 10 s
   --flow FILE          the flow to deploy (default examples/rapidpro-smpp-bridge.json)
-  --protocol ucp       the UCP/EMI bridge (examples/rapidpro-ucp-bridge.json) against the UCP simulator;
-                       its scenarios: mt, latency, dlr, mo, mixed, cap (ceiling and session are SMPP's)
+  --protocol P         smpp (default), ucp or cimd2: the protocol's bridge example
+                       (examples/rapidpro-<P>-bridge.json) against its simulator (sim/smsc, sim/ucp,
+                       sim/cimd2); ceiling and session are SMPP round trips, skipped for the others
   --latency-rate N     offered MT/s of the latency scenario (default 1000)
   --cap-rate N         the bind's throughput cap in the cap scenario (default 100)
   --cap-seconds N      how long the cap is measured (default 30)
@@ -115,7 +116,7 @@ export function parseCli(argv: string[]): Cli {
   }
   if (values.short && values.soak) throw new Error("--short and --soak exclude each other");
   if (values.metrics !== undefined && values.metrics !== "on" && values.metrics !== "off") throw new Error("--metrics must be on or off");
-  if (values.protocol !== undefined && values.protocol !== "smpp" && values.protocol !== "ucp") throw new Error(`--protocol must be smpp or ucp, not "${values.protocol}"`);
+  if (values.protocol !== undefined && !Object.hasOwn(BRIDGE_FLOWS, values.protocol)) throw new Error(`--protocol must be smpp, ucp or cimd2, not "${values.protocol}"`);
   const mode = values.short ? "short" : values.soak ? "soak" : "default";
   const int = (name: string, value: string | undefined, fallback: number, min = 1) => {
     if (value === undefined) return fallback;
@@ -142,7 +143,7 @@ export function parseCli(argv: string[]): Cli {
     rssEveryMs: mode === "soak" ? 10_000 : 1_000,
     printRss: mode === "soak",
     json: values.json,
-    flowFile: path.resolve(values.flow ?? (values.protocol === "ucp" ? UCP_BRIDGE_FLOW : BRIDGE_FLOW)),
+    flowFile: path.resolve(values.flow ?? BRIDGE_FLOWS[(values.protocol ?? "smpp") as Protocol]),
     store: values.store ?? "",
     tarball: values.tarball ? path.resolve(values.tarball) : undefined,
     cpuProf: values["cpu-prof"] ? path.resolve(values["cpu-prof"]) : undefined,
@@ -160,7 +161,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 export async function main(argv: string[]): Promise<number> {
   const cli = parseCli(argv);
   if (!fs.existsSync(cli.flowFile)) {
-    throw new Error(`${cli.flowFile} does not exist (the SMPP bridge example); --flow examples/rapidpro-external-channel.json runs the RapidPro side alone`);
+    throw new Error(`${cli.flowFile} does not exist (a bridge example); --flow examples/rapidpro-external-channel.json runs the RapidPro side alone`);
   }
   const flow = loadFlow(cli.flowFile);
   const loadAtStart = Math.round(os.loadavg()[0] * 100) / 100;
@@ -210,6 +211,10 @@ export async function main(argv: string[]): Promise<number> {
       UCP_PORT: String(peers.smscPort),
       UCP_USERNAME: SYSTEM_ID,
       UCP_PASSWORD: PASSWORD,
+      CIMD2_HOST: "127.0.0.1",
+      CIMD2_PORT: String(peers.smscPort),
+      CIMD2_USERNAME: SYSTEM_ID,
+      CIMD2_PASSWORD: PASSWORD,
       STORE_URL: cli.store,
     };
     // Set for Node-RED only, always: a NODE_OPTIONS the harness was started with must not leak in unannounced.

@@ -89,8 +89,8 @@ function deadlineFor(messages: number, ratePerS = 250): number {
 }
 
 export async function runScenario(name: ScenarioName, ctx: BenchContext): Promise<Row[]> {
-  // The SMPP client of `ceiling` and `session` cannot talk to the UCP simulator.
-  if ((name === "ceiling" || name === "session") && ctx.flow.protocol === "ucp") throw new SkipScenario(`${name}: an SMPP round trip, not measured for UCP/EMI`);
+  // The SMPP client of `ceiling` and `session` cannot talk to the UCP or CIMD2 simulator.
+  if ((name === "ceiling" || name === "session") && ctx.flow.protocol !== "smpp") throw new SkipScenario(`${name}: an SMPP round trip, not measured for ${ctx.flow.protocol === "ucp" ? "UCP/EMI" : "CIMD2"}`);
   switch (name) {
     case "ceiling":
       return [submitRow("ceiling", await runCeiling(submitOptions(ctx)), ctx, "submit_sm round trip (no bridge)")];

@@ -39,6 +39,13 @@ export interface UcpSimOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Keep every accepted submit in `submitted` (default true); the benchmark keeps only counters. */
   keepSubmitted?: boolean;
+  /**
+   * OT 52/53 in flight to one client at most, each with its own TRN (§2.6: "TRN space 00–99 ⇒ at
+   * most 100 outstanding operations"); more wait for a free TRN. Default 100.
+   */
+  deliverWindow?: number;
+  /** An OT 52/53 not answered within this long counts as "none" (and is redelivered); default 5 s. */
+  answerTimeoutMs?: number;
 }
 
 export interface UcpSimFaults {
@@ -47,13 +54,15 @@ export interface UcpSimFaults {
   ignoreSubmits: boolean;
   /** Never answer OT 31. */
   ignoreAlerts: boolean;
+  /** Answer OT 31 this much later. */
+  alertDelayMs: number;
   /** Answer the next `count` OT 51 negatively with this error code. */
   negativeNext: { code: string; count: number } | null;
   /** Refuse logins with this error code (null accepts). */
   refuseLogin: string | null;
 }
 
-const NO_FAULTS: UcpSimFaults = { responseDelayMs: 0, ignoreSubmits: false, ignoreAlerts: false, negativeNext: null, refuseLogin: null };
+const NO_FAULTS: UcpSimFaults = { responseDelayMs: 0, ignoreSubmits: false, ignoreAlerts: false, alertDelayMs: 0, negativeNext: null, refuseLogin: null };
 
 export interface UcpSimCounters {
   connections: number;
@@ -73,6 +82,8 @@ export interface UcpSimCounters {
   redeliveries: number;
   /** OT 52/53 not yet answered A (after a first answer that was not A), held for redelivery. */
   undelivered: number;
+  /** Results that came after their operation's answer timeout: ignored, their TRN freed. */
+  lateAnswers: number;
 }
 
 export interface UcpSubmitRecord {
@@ -80,6 +91,8 @@ export interface UcpSubmitRecord {
   recipient: string;
   scts: string;
   at: number;
+  /** Which connection it came on (1 for the first the simulator accepted). */
+  connection: number;
 }
 
 export interface UcpMoRequest {
@@ -132,14 +145,24 @@ export interface UcpSim extends EventEmitter {
 }
 
 interface Peer {
+  /** Numbered from 1 in the order connections came. */
+  id: number;
   socket: net.Socket;
   loggedIn: boolean;
-  /** Our operations to the client in flight, by TRN. */
+  /**
+   * Our operations to the client by TRN, until their result comes. One whose result timed out
+   * keeps its TRN (stale) until the late result comes or STALE_TRN_MS pass, so that a late
+   * result is never taken for the answer of a later operation sent with the same TRN.
+   */
   pending: Map<number, (answer: SimAnswer) => void>;
+  /** Deliveries waiting for a TRN (the window is full), in order; told undefined when the connection closes. */
+  waiting: Array<(trn: number | undefined) => void>;
   nextTrn: number;
 }
 
 const ANSWER_TIMEOUT_MS = 5_000;
+const STALE_TRN_MS = 60_000;
+const MAX_TRN = 100;
 const NT_FOR: Record<NotifyOutcome, number> = { delivered: 1, failed: 2, buffered: 4 };
 const DST_FOR: Record<NotifyOutcome, string> = { delivered: "0", buffered: "1", failed: "2" };
 
@@ -155,8 +178,11 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
   let outbound: Peer | undefined;
   const counters: UcpSimCounters = {
     connections: 0, openConnections: 0, logins: 0, loginsRefused: 0, alerts: 0, submits: 0, accepted: 0, refused: 0,
-    inFlight: 0, maxInFlight: 0, notificationsSent: 0, mosSent: 0, answers: { positive: 0, negative: 0, none: 0 }, redeliveries: 0, undelivered: 0,
+    inFlight: 0, maxInFlight: 0, notificationsSent: 0, mosSent: 0, answers: { positive: 0, negative: 0, none: 0 }, redeliveries: 0, undelivered: 0, lateAnswers: 0,
   };
+  const deliverWindow = options.deliverWindow ?? MAX_TRN;
+  if (!Number.isInteger(deliverWindow) || deliverWindow < 1 || deliverWindow > MAX_TRN) throw new RangeError(`deliverWindow must be 1..${MAX_TRN}`);
+  const answerTimeoutMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
   const submitted: UcpSubmitRecord[] = [];
 
   function later(ms: number, fn: () => void): void {
@@ -183,18 +209,19 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
   }
 
   function attach(socket: net.Socket, asClient: boolean): Peer {
-    const peer: Peer = { socket, loggedIn: asClient, pending: new Map(), nextTrn: 0 };
+    counters.connections += 1;
+    const peer: Peer = { id: counters.connections, socket, loggedIn: asClient, pending: new Map(), waiting: [], nextTrn: 0 };
     const reader = new FrameReader();
     peers.add(peer);
-    counters.connections += 1;
     counters.openConnections += 1;
     socket.setNoDelay(true);
     socket.on("error", () => undefined);
     socket.on("close", () => {
       peers.delete(peer);
       counters.openConnections -= 1;
-      for (const resolve of peer.pending.values()) resolve("none");
+      for (const resolve of [...peer.pending.values()]) resolve("none");
       peer.pending.clear();
+      for (const wake of peer.waiting.splice(0)) wake(undefined);
       if (outbound === peer) outbound = undefined;
     });
     socket.on("data", (chunk: Buffer) => {
@@ -220,10 +247,8 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
   }
 
   function onResult(peer: Peer, frame: Frame): void {
-    const resolve = peer.pending.get(frame.trn);
-    if (!resolve) return;
-    peer.pending.delete(frame.trn);
-    resolve(frame.fields[0] === "A" ? "A" : `N/${frame.fields[1]}`);
+    // done() or the stale handler frees the TRN.
+    peer.pending.get(frame.trn)?.(frame.fields[0] === "A" ? "A" : `N/${frame.fields[1]}`);
   }
 
   function onOperation(peer: Peer, op: Frame): void {
@@ -242,7 +267,7 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
     if (!peer.loggedIn) return answer(peer, op, negativeResultFields("04", "login first"));
     if (op.ot === 31) {
       counters.alerts += 1;
-      if (!faults.ignoreAlerts) answer(peer, op, positiveResultFields(31));
+      if (!faults.ignoreAlerts) later(faults.alertDelayMs, () => answer(peer, op, positiveResultFields(31)));
       return;
     }
     if (op.ot !== 51) return answer(peer, op, negativeResultFields("03", ""));
@@ -250,8 +275,12 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
     if (faults.ignoreSubmits) return;
     counters.inFlight += 1;
     counters.maxInFlight = Math.max(counters.maxInFlight, counters.inFlight);
-    later(faults.responseDelayMs, () => {
+    const decide = () => {
       counters.inFlight -= 1;
+      // The connection is gone before the result could be written: not accepted, as sim/smsc.ts
+      // does. Accepting it would make every submit in flight at a drop one the SMSC took without
+      // telling the client, which the client must then send again.
+      if (peer.socket.destroyed) return;
       if (faults.negativeNext && faults.negativeNext.count > 0) {
         faults.negativeNext.count -= 1;
         counters.refused += 1;
@@ -261,13 +290,16 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
         counters.refused += 1;
         return answer(peer, op, negativeResultFields("06", ""));
       }
-      const record: UcpSubmitRecord = { fields, recipient: fields.ADC, scts: sctsFor(fields.ADC), at: Date.now() };
+      const record: UcpSubmitRecord = { fields, recipient: fields.ADC, scts: sctsFor(fields.ADC), at: Date.now(), connection: peer.id };
       counters.accepted += 1;
       if (options.keepSubmitted !== false) submitted.push(record);
       answer(peer, op, positiveResultFields(51, `${record.recipient}:${record.scts}`));
       sim.emit("submit", record);
       scheduleNotification(record);
-    });
+    };
+    // With no delay the result is written as the operation is read, as an SMSC that answers at once does.
+    if (faults.responseDelayMs > 0) later(faults.responseDelayMs, decide);
+    else decide();
   }
 
   function scheduleNotification(record: UcpSubmitRecord): void {
@@ -295,18 +327,60 @@ export async function startUcpSmsc(options: UcpSimOptions = {}): Promise<UcpSim>
     });
   }
 
+  /** Takes the next free TRN (there is one: fewer than deliverWindow ≤ 100 are taken). */
+  function allocate(peer: Peer): number {
+    while (peer.pending.has(peer.nextTrn)) peer.nextTrn = (peer.nextTrn + 1) % MAX_TRN;
+    const trn = peer.nextTrn;
+    peer.nextTrn = (trn + 1) % MAX_TRN;
+    peer.pending.set(trn, () => undefined);
+    return trn;
+  }
+
+  /**
+   * A TRN for one delivery on this connection, taken at once when the window (§2.6) has room,
+   * else handed over by release() in FIFO order; undefined when the connection closed first.
+   * Taken synchronously, so deliveries started together cannot all see the same free room.
+   */
+  function takeTrn(peer: Peer): Promise<number | undefined> {
+    if (peer.socket.destroyed) return Promise.resolve(undefined);
+    if (peer.waiting.length === 0 && peer.pending.size < deliverWindow) return Promise.resolve(allocate(peer));
+    return new Promise((resolve) => peer.waiting.push(resolve));
+  }
+
+  /** Frees a TRN and hands one to the first delivery waiting. */
+  function release(peer: Peer, trn: number): void {
+    if (!peer.pending.delete(trn)) return;
+    if (peer.waiting.length > 0 && !peer.socket.destroyed && peer.pending.size < deliverWindow) peer.waiting.shift()?.(allocate(peer));
+  }
+
   async function deliverOnce(ot: OperationType, values: Fields): Promise<SimAnswer> {
     const found = await deliveryPeer();
     if (!found) return "none";
     const peer: Peer = found;
+    const taken = await takeTrn(peer);
+    if (taken === undefined) return "none";
+    const trn: number = taken;
+    if (peer.socket.destroyed) {
+      release(peer, trn);
+      return "none";
+    }
     return new Promise<SimAnswer>((resolve) => {
-      while (peer.pending.has(peer.nextTrn)) peer.nextTrn = (peer.nextTrn + 1) % 100;
-      const trn = peer.nextTrn;
-      peer.nextTrn = (trn + 1) % 100;
-      const timer = setTimeout(() => done("none"), ANSWER_TIMEOUT_MS);
+      const timer = setTimeout(() => {
+        done("none");
+        // The TRN stays taken until the late result comes (ignored then) or for STALE_TRN_MS.
+        const stale = setTimeout(() => release(peer, trn), STALE_TRN_MS).unref();
+        peer.pending.set(trn, (late) => {
+          clearTimeout(stale);
+          if (late !== "none") counters.lateAnswers += 1;
+          release(peer, trn);
+        });
+      }, answerTimeoutMs);
+      let answered = false;
       function done(result: SimAnswer) {
+        if (answered) return;
+        answered = true;
         clearTimeout(timer);
-        peer.pending.delete(trn);
+        if (result !== "none" || peer.socket.destroyed) release(peer, trn);
         const key = result === "A" ? "positive" : result === "none" ? "none" : "negative";
         counters.answers[key] += 1;
         sim.emit("answer", { ot, result });

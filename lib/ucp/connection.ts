@@ -53,6 +53,11 @@ export class UcpConnection {
   onDown?: (reason: string) => void;
   /** An operation from the SMSC (OT 01, 52, 53); OT 31 and unknown OTs are answered here. */
   onOperation?: (frame: Frame, answer: Answer) => void;
+  /**
+   * A result freed a TRN slot. The session's submit window waits on these slots, and a slot a
+   * keep-alive held frees no submit of its own, so the window must hear it to send what queued.
+   */
+  onSlotFree?: () => void;
 
   private readonly reader = new FrameReader();
   private readonly window: TrnWindow<Pending>;
@@ -176,6 +181,7 @@ export class UcpConnection {
       return this.destroy(`the SMSC answered OT ${pending.ot} (TRN ${frame.trn}) with a result for OT ${frame.ot}`);
     }
     pending.callback(undefined, frame);
+    if (this.downReason === undefined) this.onSlotFree?.();
   }
 
   private onOperationFrame(frame: Frame): void {

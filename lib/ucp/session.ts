@@ -177,6 +177,8 @@ export class UcpSession extends SessionBase<SessionStatus> {
     this.connection = connection;
     const down = new Promise<string>((resolve) => (connection.onDown = resolve));
     connection.onOperation = (frame, answer) => this.onOperation(frame, answer, "main");
+    // A submit's result pumps the window itself; a keep-alive's must too (window 1 stalled).
+    connection.onSlotFree = () => this.window.pump();
     const connectTimer = setTimeout(() => connection.destroy(`could not connect to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`), o.connectTimeoutMs);
     const connected = await Promise.race([new Promise<boolean>((r) => socket.once(readyEvent(o), () => r(true))), down.then(() => false)]);
     clearTimeout(connectTimer);

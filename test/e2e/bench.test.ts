@@ -75,3 +75,36 @@ test("npm run bench --short: every scenario reports, and every message is counte
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * A smoke run per SMSC protocol besides SMPP: its bridge example against its simulator through
+ * mt, dlr and mo, with a hundred messages each. Only that every message was counted is checked.
+ */
+for (const protocol of ["ucp", "cimd2"] as const) {
+  test(`npm run bench --protocol ${protocol}: mt, dlr and mo count every message`, { timeout: 240_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${protocol}-`));
+    const json = path.join(dir, "report.json");
+    const args = [RUN, "--protocol", protocol, "--scenarios", "mt,dlr,mo", "--messages", "100", "--max-minutes", "3", "--json", json];
+    try {
+      const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        execFile(process.execPath, args, { timeout: 230_000, maxBuffer: 10 * 2 ** 20 }, (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, output: stdout + stderr }),
+        );
+      });
+      assert.equal(code, 0, output);
+      const report = JSON.parse(fs.readFileSync(json, "utf8")) as Report;
+      assert.ok(report.flow.endsWith(`rapidpro-${protocol}-bridge.json`), report.flow);
+      assert.deepEqual(report.scenarios.map((r) => r.scenario), ["mt", "dlr", "mo"], output);
+      for (const row of report.scenarios) {
+        const where = `${row.scenario}: ${JSON.stringify(row)}`;
+        assert.equal(row.sent, 100, where);
+        assert.equal(row.counted, 100, where);
+        assert.deepEqual(row.errors, {}, where);
+      }
+      assert.equal(report.scenarios[0].extra?.smscAccepted, 100);
+      assert.equal(report.scenarios[2].extra?.courierReceived, 100);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

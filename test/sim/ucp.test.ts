@@ -152,6 +152,88 @@ describe("UCP simulator", () => {
     }
   });
 
+  test("§2.6 \"TRN space 00–99 ⇒ at most 100 outstanding operations\": more OT 53 than that wait for a free TRN", async () => {
+    // Before the window, the 101st operation looked for a free TRN forever, in a synchronous loop.
+    const sim = await startUcpSmsc({ answerTimeoutMs: 30_000 });
+    const c = await raw(sim);
+    try {
+      c.send(LOGIN);
+      await c.next(isResult(60), "login");
+      const record = { recipient: "250788000001", scts: "010125120000" };
+      const answers = Promise.all(Array.from({ length: 130 }, () => sim.sendNotification(record, "delivered")));
+      await waitFor(() => c.frames.filter((f) => f.ot === 53).length >= 100, "100 notifications");
+      await new Promise((r) => setTimeout(r, 100));
+      const first = c.frames.filter((f) => f.ot === 53);
+      assert.equal(first.length, 100, "no more than 100 unanswered");
+      assert.equal(new Set(first.map((f) => f.trn)).size, 100, "each with its own TRN");
+      for (const f of first.slice(0, 40)) c.sendFrame({ trn: f.trn, direction: "R", ot: 53, fields: ["A", "", ""] });
+      await waitFor(() => c.frames.filter((f) => f.ot === 53).length >= 130, "the 30 that waited");
+      const rest = c.frames.filter((f) => f.ot === 53).slice(100);
+      const inFlight = new Set(first.slice(40).map((f) => f.trn));
+      assert.ok(rest.every((f) => !inFlight.has(f.trn)), "no TRN used twice at once");
+      for (const f of [...first.slice(40), ...rest]) c.sendFrame({ trn: f.trn, direction: "R", ot: 53, fields: ["A", "", ""] });
+      assert.deepEqual(new Set(await answers), new Set(["A"]));
+    } finally {
+      c.end();
+      await sim.close();
+    }
+  });
+
+  test("a result after its operation's answer timeout is ignored, never read as the answer of a later operation with the same TRN", async () => {
+    // Long enough that the 99 prompt answers below never time out on a loaded machine.
+    const sim = await startUcpSmsc({ answerTimeoutMs: 2_000 });
+    const c = await raw(sim);
+    try {
+      c.send(LOGIN);
+      await c.next(isResult(60), "login");
+      const record = { recipient: "250788000001", scts: "010125120000" };
+      const late = sim.sendNotification(record, "delivered");
+      const unanswered = await c.next((f) => f.ot === 53, "the notification left unanswered");
+      assert.equal(await late, "none");
+      // 99 more, answered at once: the TRNs go round to the unanswered one's.
+      for (let i = 0; i < 99; i++) {
+        const answer = sim.sendNotification(record, "delivered");
+        const f = await c.next((x) => x.ot === 53, `notification ${i}`);
+        c.sendFrame({ trn: f.trn, direction: "R", ot: 53, fields: ["A", "", ""] });
+        assert.equal(await answer, "A");
+      }
+      const next = sim.sendNotification(record, "failed");
+      const f = await c.next((x) => x.ot === 53, "the 101st");
+      assert.notEqual(f.trn, unanswered.trn, "the unanswered TRN is not used again while its result may still come");
+      c.sendFrame({ trn: unanswered.trn, direction: "R", ot: 53, fields: ["A", "", ""] });
+      await waitFor(() => sim.counters.lateAnswers === 1, "the late result counted");
+      assert.equal(await next, "none", "the 101st, never answered, is not taken as answered");
+    } finally {
+      c.end();
+      await sim.close();
+    }
+  });
+
+  test("an OT 51 whose connection is gone before its result is due is not accepted (as sim/smsc.ts); one answered at once is", async () => {
+    const sim = await startUcpSmsc({ notifyOutcome: null });
+    const submit = (trn: number) => ({ trn, direction: "O" as const, ot: 51, fields: ["012345", "09876", "", "1", "", "3", ...Array(12).fill(""), "3", "", "4869", ...Array(12).fill("")] });
+    const c = await raw(sim);
+    try {
+      c.send(LOGIN);
+      await c.next(isResult(60), "the login");
+      c.sendFrame(submit(1));
+      assert.match(fieldsOf(await c.next(isResult(51), "the result")).SM, /^012345:\d{12}$/);
+      assert.equal(sim.counters.accepted, 1);
+      assert.equal(sim.submitted[0].connection, 1);
+      sim.setFault({ responseDelayMs: 200 });
+      c.sendFrame(submit(2));
+      await waitFor(() => sim.counters.submits === 2, "the second submit read");
+      c.end();
+      await c.closed;
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(sim.counters.accepted, 1, "the submit whose result could not be written was not accepted");
+      assert.equal(sim.counters.inFlight, 0);
+    } finally {
+      c.end();
+      await sim.close();
+    }
+  });
+
   test("keepSubmitted false answers and counts submits without keeping them (the benchmark's long runs)", async () => {
     const sim = await startUcpSmsc({ keepSubmitted: false, notifyOutcome: null });
     const c = await raw(sim);

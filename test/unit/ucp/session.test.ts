@@ -175,6 +175,22 @@ describe("UCP session: login, submit, results", () => {
     }
   });
 
+  test("a keep-alive that held the last TRN slot: the queued submit is sent as soon as its result comes", async () => {
+    // Window 1: the OT 31 takes the only slot for 300 ms; the submit offered meanwhile must not
+    // wait for another submit to wake the window (it waited for its deadline before).
+    const r = await rig({ window: 1, keepAliveMs: 100 });
+    try {
+      await loggedIn(r);
+      r.sim.setFault({ alertDelayMs: 300 });
+      const alerts = r.sim.counters.alerts;
+      await waitFor(() => r.sim.counters.alerts > alerts, "a keep-alive in flight");
+      const outcome = await r.session.submit(fields(), { deadline: Date.now() + 3_000 });
+      assert.ok(outcome.ok, JSON.stringify(outcome));
+    } finally {
+      await r.close();
+    }
+  });
+
   test("inactivity timeout: nothing received for the limit ends the connection", async () => {
     const r = await rig({ keepAliveMs: 0, inactivityTimeoutMs: 150 });
     try {
