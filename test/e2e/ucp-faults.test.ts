@@ -93,7 +93,7 @@ describe("UCP/EMI bridge under faults: every message counted at both ends", { ti
     printReport("ucp smsc drops", report);
     assert.equal(drops.length, 2, "the connection was dropped twice");
     assert.ok(bridge.smsc.counters.logins >= 3, "the bridge logged in again after each drop");
-    // Decision 40 (docs/design.md): a submit whose positive result the drop cut off is sent again
+    // Decision 43 (docs/design.md): a submit whose positive result the drop cut off is sent again
     // on the next connection (as Kannel re-queues on reconnect), since UCP cannot ask the SMSC
     // whether it took it. Only those may repeat: at most a window per drop, and the first copy
     // came on a connection that was then dropped. RapidPro still sees one set of statuses (the
