@@ -5,10 +5,11 @@
  * message held across the SMSC's answer and the store's commit outlives two scavenges and is
  * promoted; V8 then lets the old generation grow to up to 4 times the data that survived the
  * last full collection before it collects again (its default on a machine with more than a
- * gigabyte or so for the heap). The bench measured 76 MB live and 339 MB of heap in the
+ * gigabyte or so for the heap). The bench measured 76-80 MB live and 331-339 MB of heap in the
  * dlr and mo scenarios: most of Node-RED's peak RSS was garbage waiting for that collection.
- * `--heap-growing-percent=50` (growth 1.5 times) kept the same runs at 165 MB of heap, for about
- * three times as many full collections (docs/design.md decision 40, README "Benchmark").
+ * Growth 2 times (100 %) kept the same runs at 194-198 MB of heap with no CPU cost that showed;
+ * 1.5 times (50 %) at 165 MB, but MO then took about 10 % more CPU per message (docs/design.md
+ * decision 40, README "Benchmark").
  *
  * V8 reads this flag each time it sets the next limit, so setting it when the nodes load takes
  * effect from the next full collection on. It is process-wide: every flow of this Node-RED gets
@@ -18,7 +19,7 @@
 import { setFlagsFromString } from "node:v8";
 
 /** Growth past live data, in percent, applied when settings.js says nothing. */
-export const DEFAULT_HEAP_GROWING_PERCENT = 50;
+export const DEFAULT_HEAP_GROWING_PERCENT = 100;
 /** Below this V8 would collect almost continuously; above it the setting is pointless (V8's own maximum is 300). */
 const MIN_PERCENT = 10;
 const MAX_PERCENT = 300;
