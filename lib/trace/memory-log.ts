@@ -28,6 +28,11 @@ export class TraceLog {
   private readonly byMessage = new Map<string, TraceEvent[]>();
   /** SMSC id to the message it belongs to. */
   private readonly bySmsc = new Map<string, string>();
+  /**
+   * Per message, the SMSC ids and phone digits its events put in bySmsc and byPhone, so that they
+   * go with its last event, which may name neither (courier's answer to a status call).
+   */
+  private readonly waysTo = new Map<string, { smscIds: string[]; phones: string[] }>();
   /** Phone digits to the messages it was seen in, the latest `maxIdsPerQuery` only. */
   private readonly byPhone = new Map<string, string[]>();
   private maxEvents: number;
@@ -69,9 +74,18 @@ export class TraceLog {
     const list = this.byMessage.get(key);
     if (list) list.push(event);
     else this.byMessage.set(key, [event]);
-    if (event.smscIds) for (const smscId of event.smscIds) if (smscId) this.bySmsc.set(smscId, key);
+    if (event.smscIds) {
+      for (const smscId of event.smscIds) {
+        if (!smscId) continue;
+        this.bySmsc.set(smscId, key);
+        const ways = this.waysOf(key);
+        if (!ways.smscIds.includes(smscId)) ways.smscIds.push(smscId);
+      }
+    }
     if (event.phone) {
       const digits = digitsOf(event.phone);
+      const ways = this.waysOf(key);
+      if (!ways.phones.includes(digits)) ways.phones.push(digits);
       const keys = this.byPhone.get(digits);
       if (!keys) this.byPhone.set(digits, [key]);
       else if (keys[keys.length - 1] !== key && !keys.includes(key)) {
@@ -123,10 +137,27 @@ export class TraceLog {
     if (list[0] === oldest) list.shift();
     else list.splice(list.indexOf(oldest), 1);
     if (list.length > 0) return;
-    // The message is gone: so are the ways to it.
+    // The message is gone: so are the ways to it, every event's, not only this last one's.
     this.byMessage.delete(key);
-    if (oldest.smscIds) for (const smscId of oldest.smscIds) if (this.bySmsc.get(smscId) === key) this.bySmsc.delete(smscId);
-    if (oldest.phone) this.forgetPhone(digitsOf(oldest.phone), key);
+    const ways = this.waysTo.get(key);
+    if (!ways) return;
+    this.waysTo.delete(key);
+    for (const smscId of ways.smscIds) if (this.bySmsc.get(smscId) === key) this.bySmsc.delete(smscId);
+    for (const digits of ways.phones) this.forgetPhone(digits, key);
+  }
+
+  /** SMSC ids and phone numbers that lead to a message still held (for tests: one left behind would leak). */
+  get ways(): number {
+    return this.bySmsc.size + this.byPhone.size;
+  }
+
+  private waysOf(key: string): { smscIds: string[]; phones: string[] } {
+    let ways = this.waysTo.get(key);
+    if (!ways) {
+      ways = { smscIds: [], phones: [] };
+      this.waysTo.set(key, ways);
+    }
+    return ways;
   }
 
   private forgetPhone(digits: string, key: string): void {

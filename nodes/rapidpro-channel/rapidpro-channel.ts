@@ -4,6 +4,7 @@
  * outbox of calls bound for courier (MO, statuses, opt-outs), drained in order per key.
  */
 import type { Node, NodeAPI, NodeDef } from "node-red";
+import { limitHeapGrowth } from "../../lib/heap-growth";
 import { authorizationChecker } from "../../lib/rapidpro/authorization";
 import type { CourierCall } from "../../lib/rapidpro/callbacks";
 import { CourierClient } from "../../lib/rapidpro/courier-client";
@@ -71,6 +72,10 @@ export interface RapidproChannelNode extends Node<RapidproChannelCredentials> {
 const OUTBOX_CHECK_MS = 10_000;
 
 export default function (RED: NodeAPI) {
+  // Once per Node-RED start: every bridge has a channel (lib/heap-growth.ts says why).
+  const heapGrowth = limitHeapGrowth((RED.settings as unknown as { rapidproSms?: { heapGrowingPercent?: unknown } }).rapidproSms?.heapGrowingPercent);
+  if (!heapGrowth.applied && heapGrowth.reason.includes("must be")) RED.log.warn(`rapidpro-sms: ${heapGrowth.reason}`);
+
   function RapidproChannel(this: RapidproChannelNode, config: RapidproChannelDef) {
     RED.nodes.createNode(this, config);
     const node = this;

@@ -75,6 +75,26 @@ test("bounded over many events: the size never passes the limit", () => {
   assert.equal(log.find({ phone: "+15550001111" }).length, 50);
 });
 
+test("bounded: a message's SMSC ids and number go with its last event, which names neither", () => {
+  // An MT with a receipt as smpp-out, smpp-in and rapidpro-out record it: the last event, courier's
+  // answer to the status call, has no SMSC id and no number. The soak benchmark's RSS grew until this held.
+  const log = new TraceLog({ maxEvents: 60, now: () => 100 });
+  const message = (i: number): TraceEvent[] => [
+    { at: i, step: "courier-request", id: `m${i}`, phone: `+1555${String(i).padStart(7, "0")}` },
+    { at: i, step: "submit", id: `m${i}`, phone: `+1555${String(i).padStart(7, "0")}`, smscIds: [`s${i}`], ok: true },
+    { at: i, step: "receipt", id: `m${i}`, smscIds: [`s${i}`], ok: true, status: "DELIVRD" },
+    { at: i, step: "courier-call", id: `m${i}`, ok: true, status: 200 },
+  ];
+  for (let i = 0; i < 1000; i++) for (const e of message(i)) log.record(e);
+  assert.equal(log.size, 60);
+  // 15 messages held, each reachable by one SMSC id and one number; nothing of the 985 gone.
+  assert.equal(log.ways, 30);
+  assert.deepEqual(log.find({ smscId: "s984" }), []);
+  assert.deepEqual(log.find({ phone: "+15550000984" }), []);
+  assert.equal(log.find({ smscId: "s999" }).length, 4);
+  assert.equal(log.find({ phone: "+15550000999" }).length, 4);
+});
+
 test("events older than 72 h are not shown and are let go", () => {
   let now = 0;
   const log = new TraceLog({ now: () => now });
