@@ -38,6 +38,12 @@ export const MEMORY_BESIDE_STORE = 2_000;
 const MAX_BATCH = 500;
 /** Events waiting for a write at most (a slow or unreachable Redis); more go to the memory log. */
 const MAX_WAITING = 20_000;
+/**
+ * How long events gather before a write, unless MAX_BATCH are waiting. Each write is a commit of
+ * its own (lmdb) or a script call (Redis): one per event-loop turn cost more CPU per MT than the
+ * trace's events themselves. A query and a close write what waits at once.
+ */
+const WRITE_EVERY_MS = 100;
 /** How long a query waits for the events recorded before it to be written, and for a log being opened. */
 const QUERY_WAIT_MS = 2_000;
 /** A failing log is reported at most this often. */
@@ -55,7 +61,7 @@ export class ProcessTrace {
   /** Logs being opened: a query waits for them (a restart's first query comes early). */
   private readonly opening = new Set<Promise<unknown>>();
   private waiting: TraceEvent[] = [];
-  private scheduled = false;
+  private scheduled: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private lastReport = -Infinity;
 
@@ -75,13 +81,8 @@ export class ProcessTrace {
       return;
     }
     this.waiting.push(event);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.startWriting();
-      });
-    }
+    if (this.waiting.length >= MAX_BATCH) this.startWriting();
+    else this.schedule();
   }
 
   /** Every event of the messages the query names, oldest first: from the store's log and from memory. */
@@ -162,9 +163,20 @@ export class ProcessTrace {
     return this.attached[0];
   }
 
+  private schedule(): void {
+    if (this.scheduled || this.writing || this.waiting.length === 0) return;
+    this.scheduled = setTimeout(() => {
+      this.scheduled = undefined;
+      this.startWriting();
+    }, WRITE_EVERY_MS);
+    this.scheduled.unref();
+  }
+
   /** One write at a time; the events that came meanwhile make the next one. */
   private startWriting(): void {
     if (this.writing || this.waiting.length === 0) return;
+    clearTimeout(this.scheduled);
+    this.scheduled = undefined;
     const target = this.target();
     const batch = this.waiting.length <= MAX_BATCH ? this.waiting : this.waiting.slice(0, MAX_BATCH);
     this.waiting = batch === this.waiting ? [] : this.waiting.slice(MAX_BATCH);
@@ -188,7 +200,8 @@ export class ProcessTrace {
       )
       .then(() => {
         this.writing = undefined;
-        this.startWriting();
+        if (this.waiting.length >= MAX_BATCH) this.startWriting();
+        else this.schedule();
       });
   }
 }
