@@ -16,7 +16,6 @@ import path from "node:path";
 import {
   assertNothingLost,
   installedTemplate,
-  outboxCalls,
   mtUuid,
   printReport,
   repeatedCalls,
@@ -27,6 +26,7 @@ import {
   tempWork,
   type Bridge,
 } from "../helpers/bridge-ledger";
+import { runWithKill } from "../helpers/kill-run";
 import { redisSkipReason, startRedis, type RedisServer } from "../helpers/redis-server";
 import { waitFor } from "../helpers/wait";
 
@@ -84,64 +84,31 @@ describe("SMPP bridge under faults: every message counted at both ends", { timeo
     // Receipts come 3 s after each submit, so the kill falls between many submits and their
     // receipts; MT keep coming (courier retries through the outage) and MOs arrive meanwhile.
     const bridge = await bridgeFor("kill", { receiptDelayMs: 3000 });
-    const uuids = Array.from({ length: 400 }, (_, i) => mtUuid(2, i));
     const moTexts = Array.from({ length: 40 }, (_, i) => `kill MO ${i}`);
-    let killed: Promise<void> | undefined;
-    // The MO whose deliver_sm was waiting for its answer when the kill came, if any.
-    let moAwaitingAnswer: string | undefined;
-    let moAtKill: string | undefined;
-    const sending = sendAllMt({
-      sendUrl: bridge.sendUrl,
-      uuids,
-      textOf: (i) => `kill MT ${i}`,
-      concurrency: 20,
-      deadlineMs: 120_000,
-      onAnswered: (n) => {
-        if (n !== 200) return;
-        moAtKill = moAwaitingAnswer;
-        killed = bridge.kill();
-      },
-    });
-    // MOs one after another from the start: some before, some during and after the outage.
-    const mos = (async () => {
-      for (const text of moTexts) {
-        moAwaitingAnswer = text;
-        await bridge.smsc.sendMo({ from: "+250788123123", to: "2020", text });
-        moAwaitingAnswer = undefined;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    const until = Date.now() + 60_000;
-    while (!killed && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(killed, "the kill happened");
-    await killed;
-    const c = bridge.smsc.counters;
     // Receipts and MOs the SMSC had sent and not yet seen acknowledged: only these can come again after the kill.
-    const killedAt = {
-      submitted: c.accepted,
-      receipts: c.receiptsSent,
-      unacknowledged: c.receiptsSent + c.mosSent - (c.deliverResps[0] ?? 0),
-      // Courier calls accepted before the restart, and what the outbox still held (read from its files).
-      courierAccepted: 0,
-      outbox: new Set(outboxCalls(bridge.userDir)),
-    };
-    await new Promise((r) => setTimeout(r, 2000));
-    // Counted while Node-RED is down: a call that reached courier just before the kill may be
-    // answered (and counted) just after it.
-    killedAt.courierAccepted = bridge.courier.accepted.length;
-    await bridge.restart();
-    const outcomes = await sending;
-    await mos;
+    let smscAtKill = { submitted: 0, receipts: 0, unacknowledged: 0 };
+    const { outcomes, killedAt } = await runWithKill(bridge, {
+      uuids: Array.from({ length: 400 }, (_, i) => mtUuid(2, i)),
+      textOf: (i) => `kill MT ${i}`,
+      moTexts,
+      killAtAnswer: 200,
+      deadlineMs: 120_000,
+      atKill: () => {
+        const c = bridge.smsc.counters;
+        smscAtKill = { submitted: c.accepted, receipts: c.receiptsSent, unacknowledged: c.receiptsSent + c.mosSent - (c.deliverResps[0] ?? 0) };
+      },
+      smscState: () => bridge.smsc.counters,
+    });
     const report = await settle(bridge, outcomes, moTexts, 45_000);
     printReport("kill -9", report);
     const repeats = [...repeatedCalls(bridge)];
     console.log(
-      `[kill -9] at the kill the SMSC had accepted ${killedAt.submitted} submits, sent ${killedAt.receipts} receipts, ` +
-        `${killedAt.unacknowledged} receipts or MOs were not yet acknowledged, courier had accepted ${killedAt.courierAccepted} calls ` +
-        `and the outbox held ${killedAt.outbox.size}; the MO awaiting its answer was ${JSON.stringify(moAtKill)}; calls accepted twice: ${JSON.stringify(repeats)}`,
+      `[kill -9] at the kill the SMSC had accepted ${smscAtKill.submitted} submits, sent ${smscAtKill.receipts} receipts, ` +
+        `${smscAtKill.unacknowledged} receipts or MOs were not yet acknowledged, courier had accepted ${killedAt.courierAccepted} calls ` +
+        `and the outbox held ${killedAt.outbox.size}; the MO awaiting its answer was ${JSON.stringify(killedAt.moAtKill)}; calls accepted twice: ${JSON.stringify(repeats)}`,
     );
     // What a kill -9 may repeat, and nothing else (test/helpers/bridge-ledger.ts, repeatsOfKill).
-    const inFlightAtKill = repeatsOfKill({ moAtKill, courierAccepted: killedAt.courierAccepted, outbox: killedAt.outbox });
+    const inFlightAtKill = repeatsOfKill(killedAt);
     assert.ok(repeats.length <= 32, `${repeats.length} calls repeated, more than the outbox delivers at once`);
     // 404s: Node-RED answers them on restart until the flow's route exists; courier retries.
     assertNothingLost(report, bridge, { notFound: Number.POSITIVE_INFINITY, mayRepeat: inFlightAtKill });

@@ -17,7 +17,6 @@ import {
   assertNothingLost,
   installedTemplate,
   mtUuid,
-  outboxCalls,
   printReport,
   repeatedCalls,
   repeatsOfKill,
@@ -29,18 +28,11 @@ import {
   type Bridge,
 } from "../helpers/bridge-ledger";
 import type { UcpSim } from "../../sim/ucp";
+import { runWithKill } from "../helpers/kill-run";
+import { within } from "../helpers/wait";
 
 /** The example's ucp-bind window: operations in flight at most, so submits a drop can cut off. */
 const WINDOW = 10;
-
-/** `promise`, or a failure naming `what` after `ms`: no wait of this suite can hang it. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 describe("UCP/EMI bridge under faults: every message counted at both ends", { timeout: 600_000 }, () => {
   let work: string;
@@ -108,48 +100,22 @@ describe("UCP/EMI bridge under faults: every message counted at both ends", { ti
 
   test("kill -9 of Node-RED between submits and their notifications, then restart", async () => {
     const bridge = await bridgeFor("kill", 3000);
-    const uuids = Array.from({ length: 200 }, (_, i) => mtUuid(12, i));
     const moTexts = Array.from({ length: 20 }, (_, i) => `ucp kill MO ${i}`);
-    let killed: Promise<void> | undefined;
-    let moAwaitingAnswer: string | undefined;
-    let moAtKill: string | undefined;
-    const sending = sendAllMt({
-      sendUrl: bridge.sendUrl,
-      uuids,
+    // Each MO is delivered until the bridge answers A (store and forward), within the deadline.
+    const { outcomes, killedAt } = await runWithKill(bridge, {
+      uuids: Array.from({ length: 200 }, (_, i) => mtUuid(12, i)),
       textOf: (i) => `ucp kill MT ${i}`,
-      concurrency: 20,
+      moTexts,
+      killAtAnswer: 100,
       deadlineMs: 120_000,
-      onAnswered: (n) => {
-        if (n !== 100) return;
-        moAtKill = moAwaitingAnswer;
-        killed = bridge.kill();
-      },
+      smscState: () => bridge.smsc.counters,
     });
-    const mos = (async () => {
-      for (const text of moTexts) {
-        moAwaitingAnswer = text;
-        await bridge.smsc.sendMo({ from: "+250788123123", to: "2020", text });
-        moAwaitingAnswer = undefined;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    const until = Date.now() + 60_000;
-    while (!killed && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(killed, "the kill happened");
-    await within(killed, 30_000, "kill -9 of Node-RED");
-    const outbox = new Set(outboxCalls(bridge.userDir));
-    await new Promise((r) => setTimeout(r, 2000));
-    const courierAccepted = bridge.courier.accepted.length;
-    await within(bridge.restart(), 90_000, "Node-RED's restart");
-    const outcomes = await within(sending, 150_000, "200 MT answered");
-    // Each MO is delivered until the bridge answers A (store and forward): bounded here.
-    await within(mos, 90_000, "20 MO acknowledged");
     const report = await settle(bridge, outcomes, moTexts, 45_000);
     printReport("ucp kill -9", report);
     const repeats = [...repeatedCalls(bridge)];
-    console.log(`[ucp kill -9] courier had accepted ${courierAccepted} calls, the outbox held ${outbox.size}; MO awaiting its answer ${JSON.stringify(moAtKill)}; repeated ${JSON.stringify(repeats)}`);
+    console.log(`[ucp kill -9] courier had accepted ${killedAt.courierAccepted} calls, the outbox held ${killedAt.outbox.size}; MO awaiting its answer ${JSON.stringify(killedAt.moAtKill)}; repeated ${JSON.stringify(repeats)}`);
     assert.ok(repeats.length <= 32, `${repeats.length} calls repeated, more than the outbox delivers at once`);
-    assertNothingLost(report, bridge, { notFound: Number.POSITIVE_INFINITY, mayRepeat: repeatsOfKill({ moAtKill, courierAccepted, outbox }) });
+    assertNothingLost(report, bridge, { notFound: Number.POSITIVE_INFINITY, mayRepeat: repeatsOfKill(killedAt) });
   });
 
   test("RapidPro down for 30 s while MO and notifications arrive", async () => {

@@ -515,7 +515,16 @@ export function repeatedCalls(bridge: Pick<ExampleBridge<unknown>, "courier">): 
  * Asserts what every fault test promises: nothing lost, nothing out of order, and no call
  * accepted by courier twice, except the repeats `mayRepeat` accounts for (only a kill -9 causes any).
  */
-export function assertNothingLost(report: LedgerReport, bridge: Pick<ExampleBridge<unknown>, "courier">, options: { notFound?: number; mayRepeat?: (key: string, repeat: { times: number; first: number }) => boolean } = {}): void {
+export function assertNothingLost(
+  report: LedgerReport,
+  bridge: Pick<ExampleBridge<unknown>, "courier">,
+  options: {
+    notFound?: number;
+    mayRepeat?: (key: string, repeat: { times: number; first: number }) => boolean;
+    /** Submits the SMSC may have accepted twice (at-least-once after a cut-off answer); not checked when absent. */
+    resubmitted?: number;
+  } = {},
+): void {
   assert.deepEqual(report.mtNot200, [], "every MT answered 200 after courier-style retries");
   assert.equal(report.courierRefused, 0, "courier refused no call");
   assert.equal(report.strangerStatuses, 0, "no status for a uuid that was never sent");
@@ -525,6 +534,7 @@ export function assertNothingLost(report: LedgerReport, bridge: Pick<ExampleBrid
   assert.equal(report.smscUndelivered, 0, "the SMSC holds no unacknowledged receipt or MO");
   const notFound = options.notFound ?? 0;
   assert.ok(report.notFoundAnswers <= notFound, `404 answers: ${report.notFoundAnswers}, at most ${notFound} allowed`);
+  if (options.resubmitted !== undefined) assert.ok(report.smscResubmitted <= options.resubmitted, `${report.smscResubmitted} submits accepted twice, at most ${options.resubmitted} allowed`);
   const unexplained = [...repeatedCalls(bridge)].filter(([key, repeat]) => !options.mayRepeat?.(key, repeat));
   assert.deepEqual(unexplained, [], "no status or MO accepted by courier twice");
 }

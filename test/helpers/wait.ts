@@ -6,3 +6,20 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 5_
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * `promise`, or a failure naming `what` (and `state()`, to see where it stood) after `ms`: a
+ * fault test's every wait goes through this, so a hang fails with its reason instead of
+ * running into the suite's timeout.
+ */
+export async function within<T>(promise: Promise<T>, ms: number, what: string, state?: () => unknown): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${Math.round(ms)} ms${state ? `; ${JSON.stringify(state())}` : ""}`)), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
