@@ -4,35 +4,23 @@
  */
 import { afterEach, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { MT, Status, SubmitResult } from "../../lib/contract";
 import { pendingAcks } from "../../nodes/shared/pending";
 import { startCimd2Sim, type Cimd2Sim } from "../../sim/cimd2";
 import { helper, nextMessage, nodeModules, startHelper, stopHelper } from "../helpers/red";
 import { waitFor } from "../helpers/wait";
+import { mt, smscNodesFlow, type MoMsg as SmscMoMsg, type StatusMsg, type SubmitMsg } from "../helpers/smsc-nodes";
 
 const USERNAME = "rapidpro";
 const PASSWORD = "pw-Node-RED-cimd2";
 const modules = () => nodeModules("cimd2-bind", "cimd2-out", "cimd2-in");
 
 function flow(port: number, bind: Record<string, unknown> = {}, input: Record<string, unknown> = {}, output: Record<string, unknown> = {}) {
-  return [
-    { id: "t1", type: "tab" },
-    { id: "b1", type: "cimd2-bind", host: "127.0.0.1", port, storeUrl: "memory:", window: 1, ...bind },
-    { id: "out1", z: "t1", type: "cimd2-out", bind: "b1", smart: true, referenceBits: "8", maxParts: 10, wires: [["h1"]], ...output },
-    { id: "h1", z: "t1", type: "helper" },
-    { id: "in1", z: "t1", type: "cimd2-in", bind: "b1", ackMode: "rapidpro", ackTimeout: 2, unmatchedWait: 0.2, wires: [["mo"], ["st"], ["un"]], ...input },
-    { id: "mo", z: "t1", type: "helper" },
-    { id: "st", z: "t1", type: "helper" },
-    { id: "un", z: "t1", type: "helper" },
-  ];
+  return smscNodesFlow("cimd2", { bind: { port, window: 1, ...bind }, out: { referenceBits: "8", ...output }, in: input });
 }
 const credentials = { b1: { username: USERNAME, password: PASSWORD } };
 
-type SubmitMsg = { payload: MT; submit: SubmitResult };
-type StatusMsg = { payload: Status; ack?: string };
-type MoMsg = { payload: { from: string; to: string; text: string; date: string }; ack?: string; cimd2: { parts: number } };
+type MoMsg = SmscMoMsg<{ cimd2: { parts: number } }>;
 
-const mt = (id: string, text = "Hello from RapidPro"): MT => ({ id, to: "+4790000001", from: "2020", text });
 const settleEvery = (id: string) =>
   (helper.getNode(id) as unknown as NodeJS.EventEmitter).on("input", (msg: { ack?: string }) => {
     if (msg.ack) pendingAcks.settle(msg.ack, { ok: true });

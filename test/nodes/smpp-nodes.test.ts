@@ -4,37 +4,23 @@
  */
 import { afterEach, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { MT, Status, SubmitResult } from "../../lib/contract";
+import type { Status } from "../../lib/contract";
 import { pendingAcks } from "../../nodes/shared/pending";
 import { startSmsc, type SmscSim } from "../../sim/smsc";
 import { helper, nextMessage, nodeModules, startHelper, stopHelper } from "../helpers/red";
 import { waitFor } from "../helpers/wait";
+import { mt, smscNodesFlow, type MoMsg, type StatusMsg, type SubmitMsg } from "../helpers/smsc-nodes";
 
 const SYSTEM_ID = "esme01";
 const PASSWORD = "pw-Node-RED-1";
 const modules = () => nodeModules("smpp-bind", "smpp-out", "smpp-in");
 
 function flow(port: number, bind: Record<string, unknown> = {}, input: Record<string, unknown> = {}) {
-  return [
-    { id: "t1", type: "tab" },
-    { id: "b1", type: "smpp-bind", host: "127.0.0.1", port, mode: "transceiver", storeUrl: "memory:", window: 10, idMode: "auto", ...bind },
-    { id: "out1", z: "t1", type: "smpp-out", bind: "b1", encoding: "auto", smart: true, split: "udh8", maxParts: 10, registeredDelivery: "1", wires: [["h1"]] },
-    { id: "h1", z: "t1", type: "helper" },
-    { id: "in1", z: "t1", type: "smpp-in", bind: "b1", ackMode: "rapidpro", ackTimeout: 2, unmatchedWait: 0.2, wires: [["mo"], ["st"], ["un"]], ...input },
-    { id: "mo", z: "t1", type: "helper" },
-    { id: "st", z: "t1", type: "helper" },
-    { id: "un", z: "t1", type: "helper" },
-    { id: "catch1", z: "t1", type: "catch", scope: null, wires: [["hc"]] },
-    { id: "hc", z: "t1", type: "helper" },
-  ];
+  return smscNodesFlow("smpp", { bind: { port, mode: "transceiver", window: 10, idMode: "auto", ...bind }, out: { encoding: "auto", split: "udh8", registeredDelivery: "1" }, in: input });
 }
 const credentials = { b1: { systemId: SYSTEM_ID, password: PASSWORD } };
 
-type SubmitMsg = { payload: MT; submit: SubmitResult };
-type StatusMsg = { payload: Status; ack?: string };
-type MoMsg = { payload: { from: string; to: string; text: string; date: string }; ack?: string };
 
-const mt = (id: string, text = "Hello from RapidPro"): MT => ({ id, to: "+4790000001", from: "2020", text });
 
 describe("smpp nodes", () => {
   let sim: SmscSim;

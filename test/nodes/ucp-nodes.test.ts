@@ -4,37 +4,24 @@
  */
 import { afterEach, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { MT, Status, SubmitResult } from "../../lib/contract";
+import type { Status } from "../../lib/contract";
 import { pendingAcks } from "../../nodes/shared/pending";
 import { startUcpSmsc, type UcpSim } from "../../sim/ucp";
 import { helper, nextMessage, nodeModules, startHelper, stopHelper } from "../helpers/red";
 import { waitFor } from "../helpers/wait";
+import { mt, smscNodesFlow, type MoMsg as SmscMoMsg, type StatusMsg, type SubmitMsg } from "../helpers/smsc-nodes";
 
 const USERNAME = "4470";
 const PASSWORD = "pw-Node-RED-ucp";
 const modules = () => nodeModules("ucp-bind", "ucp-out", "ucp-in");
 
 function flow(port: number, bind: Record<string, unknown> = {}, input: Record<string, unknown> = {}) {
-  return [
-    { id: "t1", type: "tab" },
-    { id: "b1", type: "ucp-bind", host: "127.0.0.1", port, storeUrl: "memory:", window: 10, alphabet: "gsm", ...bind },
-    { id: "out1", z: "t1", type: "ucp-out", bind: "b1", smart: true, referenceBits: "8", maxParts: 10, wires: [["h1"]] },
-    { id: "h1", z: "t1", type: "helper" },
-    { id: "in1", z: "t1", type: "ucp-in", bind: "b1", ackMode: "rapidpro", ackTimeout: 2, unmatchedWait: 0.2, wires: [["mo"], ["st"], ["un"]], ...input },
-    { id: "mo", z: "t1", type: "helper" },
-    { id: "st", z: "t1", type: "helper" },
-    { id: "un", z: "t1", type: "helper" },
-    { id: "catch1", z: "t1", type: "catch", scope: null, wires: [["hc"]] },
-    { id: "hc", z: "t1", type: "helper" },
-  ];
+  return smscNodesFlow("ucp", { bind: { port, window: 10, alphabet: "gsm", ...bind }, out: { referenceBits: "8" }, in: input });
 }
 const credentials = { b1: { username: USERNAME, password: PASSWORD } };
 
-type SubmitMsg = { payload: MT; submit: SubmitResult };
-type StatusMsg = { payload: Status; ack?: string };
-type MoMsg = { payload: { from: string; to: string; text: string; date: string }; ack?: string; ucp: { parts: number } };
+type MoMsg = SmscMoMsg<{ ucp: { parts: number } }>;
 
-const mt = (id: string, text = "Hello from RapidPro"): MT => ({ id, to: "+4790000001", from: "2020", text });
 
 describe("ucp nodes", () => {
   let sim: UcpSim;
