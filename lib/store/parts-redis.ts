@@ -17,7 +17,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
-import { closeRedis, connectRedis } from "./redis-connection";
+import { closeRedis, connectRedis, type RedisConnection } from "./redis-connection";
 
 /** KEYS: group, index. ARGV: member, seq, total, part JSON, now, claimMs, ttlMs, claim token. */
 const ADD = `
@@ -87,7 +87,7 @@ export class RedisPartGroups {
   private readonly base: string;
   private readonly location: string;
   private readonly scrub: (err: unknown) => string;
-  private readonly replicated: () => Promise<void>;
+  private readonly durably: RedisConnection["durably"];
   private readonly retryRefused: <R>(write: () => Promise<R>) => Promise<R>;
   private closed = false;
 
@@ -98,7 +98,7 @@ export class RedisPartGroups {
     this.client = connection.client as RedisWithScripts;
     this.location = connection.location;
     this.scrub = connection.scrub;
-    this.replicated = connection.replicated;
+    this.durably = connection.durably;
     this.retryRefused = connection.retryRefused;
     this.base = `${options.prefix ?? "rapidpro-sms:"}mo-parts:${options.bind}:`;
     this.client.defineCommand("addPart", { numberOfKeys: 2, lua: ADD });
@@ -111,9 +111,15 @@ export class RedisPartGroups {
     this.checkOpen();
     const claimer = randomUUID();
     try {
-      const reply = await this.retryRefused(() => this.client.addPart(this.groupKey(group), this.indexKey(), group, seq, total, part, options.now, options.claimMs, Math.ceil(options.ttlMs), claimer));
+      // A kept part is confirmed on the replicas over the connection that wrote it; after a
+      // failover it is looked for on the new master and added again if missing (that add may now
+      // complete the message, and its answer is the one returned).
+      const reply = await this.durably(
+        () => this.client.addPart(this.groupKey(group), this.indexKey(), group, seq, total, part, options.now, options.claimMs, Math.ceil(options.ttlMs), claimer),
+        async () => (await this.client.hexists(this.groupKey(group), `p:${seq}`)) === 1,
+        ([status]) => status === "kept",
+      );
       const [status, ...parts] = reply;
-      if (status === "kept") await this.replicated();
       if (status === "complete") return { status, parts };
       if (status === "kept" || status === "duplicate" || status === "busy") return { status };
       throw new Error(`unexpected reply ${JSON.stringify(status)}`);
