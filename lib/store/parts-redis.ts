@@ -88,6 +88,8 @@ export class RedisPartGroups {
   private readonly location: string;
   private readonly scrub: (err: unknown) => string;
   private readonly durably: RedisConnection["durably"];
+  private readonly durablyRemoved: RedisConnection["durablyRemoved"];
+  private readonly onBackgroundError?: (err: Error) => void;
   private readonly retryRefused: <R>(write: () => Promise<R>) => Promise<R>;
   private closed = false;
 
@@ -99,6 +101,8 @@ export class RedisPartGroups {
     this.location = connection.location;
     this.scrub = connection.scrub;
     this.durably = connection.durably;
+    this.durablyRemoved = connection.durablyRemoved;
+    this.onBackgroundError = options.onBackgroundError;
     this.retryRefused = connection.retryRefused;
     this.base = `${options.prefix ?? "rapidpro-sms:"}mo-parts:${options.bind}:`;
     this.client.defineCommand("addPart", { numberOfKeys: 2, lua: ADD });
@@ -151,7 +155,13 @@ export class RedisPartGroups {
   async release(group: string): Promise<void> {
     this.checkOpen();
     try {
-      await this.retryRefused(() => this.client.releaseGroup(this.groupKey(group), this.indexKey(), group));
+      // Lost in a failover, the parts would come back and go on as a partial MO after the claim:
+      // removed again on the new master until a replica has it; past the patience, reported.
+      await this.durablyRemoved(
+        () => this.client.releaseGroup(this.groupKey(group), this.indexKey(), group),
+        async () => (await this.client.exists(this.groupKey(group))) === 0,
+        (err) => this.onBackgroundError?.(this.error("replicating the release of parts", err)),
+      );
     } catch (err) {
       throw this.error("letting parts go", err);
     }

@@ -125,6 +125,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
   private readonly scrub: (err: unknown) => string;
   /** A write confirmed on the URL's replicas (redis-url.ts) over its own connection. */
   private readonly durably: RedisConnection["durably"];
+  private readonly durablyRemoved: RedisConnection["durablyRemoved"];
   private closed = false;
 
   constructor(private readonly options: RedisQueueOptions) {
@@ -138,6 +139,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
     this.location = connection.location;
     this.scrub = connection.scrub;
     this.durably = connection.durably;
+    this.durablyRemoved = connection.durablyRemoved;
     this.base = `${options.prefix ?? "rapidpro-sms:"}q:${options.name}:`;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.rememberMs = options.rememberMs ?? DEFAULT_REMEMBER_MS;
@@ -227,23 +229,18 @@ export class RedisQueue<T> implements DurableQueue<T> {
 
   async ack(id: string): Promise<void> {
     this.checkOpen();
-    let acked = false;
     try {
-      // Refused during a failover, an ack that failed would make the item go to courier again.
-      // Lost in a failover, it would too: it is done again on the new master until a replica
-      // has it. The item is there to be acked only while it is in `order` or has its `item:`.
-      await this.durably(
-        async () => {
-          await this.client.ackItem(`${this.base}order`, this.base, this.token, id);
-          acked = true;
-        },
+      // Refused during a failover, or lost in one, an ack would make the item go to courier
+      // again: it is done again on the new master until a replica has it. The item is there to be
+      // acked while it is in `order` or has its `item:`. Past the patience the delivery still
+      // succeeded, so the caller goes on and the shortfall is reported.
+      await this.durablyRemoved(
+        () => this.client.ackItem(`${this.base}order`, this.base, this.token, id),
         async () => (await this.client.zscore(`${this.base}order`, id)) === null && (await this.client.exists(`${this.base}item:${id}`)) === 0,
+        (err) => this.options.onBackgroundError?.(this.error(`replicating the ack of item ${id}`, err)),
       );
     } catch (err) {
-      if (!acked) throw this.error("ack", err);
-      // Removed on the master, but no replica confirmed it: a failover now would make the item
-      // come again (a repeat, never a loss). The delivery itself succeeded, so the caller goes on.
-      this.options.onBackgroundError?.(this.error(`replicating the ack of item ${id}`, err));
+      throw this.error("ack", err);
     }
   }
 

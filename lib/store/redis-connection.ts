@@ -26,6 +26,13 @@ export interface RedisConnection {
    */
   durably: <T>(write: () => Promise<T>, isStillThere: (answer: T) => Promise<boolean>, needsReplicas?: (answer: T) => boolean) => Promise<T>;
   /**
+   * `durably` for a removal (an outbox ack, a long MO's release): a failover that loses it only
+   * brings something back to be done again, a repeat, never a loss. So once the write itself
+   * succeeded, replicas that did not confirm it do not fail the caller: `report` is told, once.
+   * A write that failed still rejects.
+   */
+  durablyRemoved: (write: () => Promise<unknown>, isGone: () => Promise<boolean>, report: (err: unknown) => void) => Promise<void>;
+  /**
    * Runs a write again while the server refuses it outright (NOREPLICAS, READONLY, LOADING,
    * MASTERDOWN, or EXECABORT because of one of them: nothing was written), for at most
    * FAILOVER_PATIENCE_MS: a Sentinel failover then delays the write instead of failing it.
@@ -148,7 +155,19 @@ export function connectRedis(url: string, options: { maxRetriesPerRequest?: numb
       }
     }
   };
-  return { client, location: target.location, scrub, retryRefused, durably };
+  const durablyRemoved = async (write: () => Promise<unknown>, isGone: () => Promise<boolean>, report: (err: unknown) => void): Promise<void> => {
+    let removed = false;
+    try {
+      await durably(async () => {
+        await write();
+        removed = true;
+      }, isGone);
+    } catch (err) {
+      if (!removed) throw err;
+      report(err);
+    }
+  };
+  return { client, location: target.location, scrub, retryRefused, durably, durablyRemoved };
 }
 
 /** QUIT lets replies still on the way arrive; a server that stopped answering gets cut off. */

@@ -139,6 +139,25 @@ describe("a write answered by a master that died before its replica had it", { s
     }
   });
 
+  test("long MO handed over: its parts are gone from the new master, so they do not go on again as a partial MO", async () => {
+    const parts = new RedisPartGroups({ url: pair.url, bind: "b1", prefix: "fw:" });
+    const options = () => ({ now: Date.now(), claimMs: 30_000, ttlMs: 60_000 });
+    try {
+      await parts.add("g1", 1, 2, "part-1", options());
+      assert.equal((await parts.add("g1", 2, 2, "part-2", options())).status, "complete");
+      pair.replicationRelay.pause();
+      const staged = pair.failoverAtNextWait();
+      await parts.release("g1");
+      // Before: the release sent no WAIT; the failover then comes right after it.
+      await staged.done().catch(() => pair.failover());
+      // Before: the group was still on the new master, to be swept and handed on once more.
+      assert.equal(await pair.onReplica.exists("fw:mo-parts:b1:g:g1"), 0);
+      assert.equal(await pair.onReplica.zcard("fw:mo-parts:b1:groups"), 0);
+    } finally {
+      await parts.close();
+    }
+  });
+
   test("outbox peek: the lease is on the new master, so another instance does not take the same item", async () => {
     const queue = new RedisQueue<string>({ url: pair.url, name: "fw", prefix: "fw:" });
     const other = new RedisQueue<string>({ url: `redis://127.0.0.1:${pair.replica.port}`, name: "fw", prefix: "fw:" });
