@@ -95,6 +95,7 @@ export class RedisPartGroups {
 
   constructor(options: { url: string; bind: string; prefix?: string; onBackgroundError?: (err: Error) => void }) {
     const connection = connectRedis(options.url, {
+      prefix: options.prefix,
       onError: (message) => options.onBackgroundError?.(new Error(`redis long MO parts (${connection.location}): connection failed: ${message}`)),
     });
     this.client = connection.client as RedisWithScripts;

@@ -132,6 +132,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
     checkQueueName(options.name);
     checkRememberMs(options.rememberMs);
     const connection = connectRedis(options.url, {
+      prefix: options.prefix,
       maxRetriesPerRequest: options.maxRetriesPerRequest,
       onError: (message) => options.onBackgroundError?.(new Error(`redis queue ${options.name} (${connection.location}): connection failed: ${message}`)),
     });

@@ -52,9 +52,10 @@ export const FAILOVER_PATIENCE_MS = 15_000;
  * write being confirmed may be there only as data the new master got from the old one, and on a
  * connection that has written nothing `WAIT` need not wait for that (Redis 7.2 moves a
  * connection's offset only when its own command was replicated). PUBLISH is replicated even with
- * no subscriber, and leaves no key behind.
+ * no subscriber, and leaves no key behind. Its channel is under the caller's key prefix, beside
+ * the put notices' `<prefix>puts` (redis-notify.ts), so an ACL user allowed those may send it.
  */
-const FENCE_CHANNEL = "rapidpro-sms:replication-fence";
+const FENCE_CHANNEL = "replication-fence";
 
 /** Replies that say a write was refused as a whole, and may succeed after a failover. */
 const REFUSED = /^(NOREPLICAS|READONLY|LOADING|MASTERDOWN|EXECABORT)\b/;
@@ -76,7 +77,7 @@ function refusedWrite(err: unknown): boolean {
  * driver error into a message without the password; connection errors go to `onError`
  * (without a listener ioredis would print them).
  */
-export function connectRedis(url: string, options: { maxRetriesPerRequest?: number | null; onError: (message: string) => void }): RedisConnection {
+export function connectRedis(url: string, options: { maxRetriesPerRequest?: number | null; onError: (message: string) => void; prefix?: string }): RedisConnection {
   const target = parseRedisUrl(url);
   let refused: string | undefined;
   const scrub = (err: unknown) => refused ?? target.secrets.reduce((message, secret) => message.split(secret).join("***"), describeError(err));
@@ -146,7 +147,7 @@ export function connectRedis(url: string, options: { maxRetriesPerRequest?: numb
       const there = await isStillThere(answer);
       const checkedOn = connections;
       if (there) {
-        await client.publish(FENCE_CHANNEL, "");
+        await client.publish(`${options.prefix ?? "rapidpro-sms:"}${FENCE_CHANNEL}`, "");
         // Moved again between the look and the fence: look again.
         writtenOn = connections === checkedOn ? checkedOn : -1;
       } else {

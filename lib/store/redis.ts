@@ -122,6 +122,7 @@ export class RedisStore implements CorrelationStore {
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.prefix = options.prefix ?? "rapidpro-sms:";
     const connection = connectRedis(options.url, {
+      prefix: this.prefix,
       maxRetriesPerRequest: options.maxRetriesPerRequest,
       onError: (message) => options.onBackgroundError?.(new Error(`redis store (${connection.location}): connection failed: ${message}`)),
     });

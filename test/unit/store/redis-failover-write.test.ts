@@ -187,6 +187,8 @@ describe("a write answered by a master that died before its replica had it", { s
       );
       const item = await queue.push("status:1", "sent");
       await cut;
+      // Found there, it is fenced (a PUBLISH the WAIT then covers) instead of pushed again.
+      assert.equal(pair.clientRelay.count("publish"), 1);
       assert.deepEqual((await queue.peek(10)).map((i) => [i.id, i.value]), [[item.id, "sent"]]);
       assert.equal(await queue.size(), 1);
     } finally {
