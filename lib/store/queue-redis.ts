@@ -94,6 +94,23 @@ redis.call('ZADD', KEYS[2], id, id)
 return id
 `;
 
+/**
+ * KEYS: seq, order, item. ARGV: id (from INCR seq), entry JSON. Stores the item under an id this
+ * push took; answers 0 when another push holds that id. The id came from a separate INCR, which a
+ * failover between the two can lose: the new master's seq is then behind, so this moves it on
+ * (or the next INCR there would hand out our id again), and another instance may already have
+ * taken the id there, which this must not overwrite (the push takes a new id). Run twice (a
+ * reply lost to a reconnect), it finds its own entry and answers 1 again.
+ */
+const PUT_ITEM = `
+local current = redis.call('GET', KEYS[3])
+if current and current ~= ARGV[2] then return 0 end
+if (tonumber(redis.call('GET', KEYS[1])) or 0) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('SET', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
+return 1
+`;
+
 export interface RedisQueueOptions {
   url: string;
   name: string;
@@ -111,6 +128,7 @@ type RedisWithScripts = Redis & {
   claimHeads(order: string, ...args: (string | number)[]): Promise<string[]>;
   ackItem(order: string, base: string, token: string, id: string): Promise<number>;
   pushOnce(seq: string, order: string, once: string, base: string, json: string, rememberMs: number): Promise<number>;
+  putItem(seq: string, order: string, item: string, id: string, json: string): Promise<number>;
 };
 
 export class RedisQueue<T> implements DurableQueue<T> {
@@ -148,6 +166,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
     this.client.defineCommand("claimHeads", { numberOfKeys: 1, lua: CLAIM_HEADS });
     this.client.defineCommand("ackItem", { numberOfKeys: 1, lua: ACK });
     this.client.defineCommand("pushOnce", { numberOfKeys: 3, lua: PUSH_ONCE });
+    this.client.defineCommand("putItem", { numberOfKeys: 3, lua: PUT_ITEM });
   }
 
   async push(key: string, value: T): Promise<QueueItem<T>> {
@@ -159,11 +178,10 @@ export class RedisQueue<T> implements DurableQueue<T> {
       // Written again under a new id when a failover lost it: the id returned is the one in Redis.
       const id = await this.durably(
         async () => {
-          const id = String(await this.client.incr(`${this.base}seq`));
-          const replies = await this.client.multi().set(`${this.base}item:${id}`, json).zadd(`${this.base}order`, id, id).exec();
-          const failed = replies?.find(([err]) => err);
-          if (!replies || failed) throw failed?.[0] ?? new Error("transaction aborted");
-          return id;
+          for (;;) {
+            const id = String(await this.client.incr(`${this.base}seq`));
+            if ((await this.client.putItem(`${this.base}seq`, `${this.base}order`, `${this.base}item:${id}`, id, json)) === 1) return id;
+          }
         },
         async (id) => (await this.client.get(`${this.base}item:${id}`)) === json,
       );

@@ -33,6 +33,8 @@ export interface FailoverPair {
    * under test resolved) waits for the failover, or rejects when no WAIT was sent at all.
    */
   failoverAtNextWait(): { done(): Promise<void> };
+  /** The same, for the next request whose bytes hold `marker` (lower case). */
+  failoverAtNext(marker: string): { done(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -57,6 +59,11 @@ export async function startFailoverPair(): Promise<FailoverPair> {
     clientRelay.pointTo(replica.port);
     clientRelay.cutAll();
   };
+  const failoverAtNext = (marker: string) => {
+    let staged: Promise<void> | undefined;
+    clientRelay.onCommand(marker, () => (staged = failover()));
+    return { done: () => staged ?? Promise.reject(new Error(`the call sent no request holding ${JSON.stringify(marker)}`)) };
+  };
   return {
     master,
     replica,
@@ -65,11 +72,8 @@ export async function startFailoverPair(): Promise<FailoverPair> {
     url: `redis://127.0.0.1:${clientRelay.port}?replicas=1&waitMs=1000`,
     onReplica,
     failover,
-    failoverAtNextWait: () => {
-      let staged: Promise<void> | undefined;
-      clientRelay.onCommand("wait", () => (staged = failover()));
-      return { done: () => staged ?? Promise.reject(new Error("the call sent no WAIT, so nothing was confirmed on a replica")) };
-    },
+    failoverAtNextWait: () => failoverAtNext("\r\nwait\r\n"),
+    failoverAtNext,
     stop: async () => {
       onMaster.disconnect();
       onReplica.disconnect();

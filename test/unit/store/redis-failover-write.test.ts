@@ -44,6 +44,24 @@ describe("a write answered by a master that died before its replica had it", { s
     }
   });
 
+  test("outbox push cut between taking its id and storing the item: the new master's seq moves on, no later push overwrites it", async () => {
+    const queue = new RedisQueue<string>({ url: pair.url, name: "fw", prefix: "fw:" });
+    try {
+      pair.replicationRelay.pause();
+      // The request that stores the item (after INCR seq answered on the old master) goes to the new one.
+      const staged = pair.failoverAtNext("fw:q:fw:item:");
+      const first = await queue.push("status:1", "sent");
+      await staged.done();
+      const second = await queue.push("status:1", "delivered");
+      // Before: the new master's seq was behind, the second push got the same id and overwrote the first.
+      assert.notEqual(second.id, first.id);
+      assert.deepEqual((await queue.peek(10)).map((i) => [i.id, i.value]), [[first.id, "sent"]]);
+      assert.equal(await queue.size(), 2);
+    } finally {
+      await queue.close();
+    }
+  });
+
   test("outbox push with a once-id: queued on the new master, and a repeat is still a repeat", async () => {
     const queue = new RedisQueue<string>({ url: pair.url, name: "fw", prefix: "fw:" });
     try {

@@ -15,7 +15,7 @@ export interface Relay {
   pause(): void;
   /** Closes every connection through the relay. */
   cutAll(): void;
-  /** Holds the next client request that holds `marker` (not sent on) and runs `then`. */
+  /** Holds the next client request whose bytes hold `marker` (not sent on) and runs `then`. */
   onCommand(marker: string, then: () => Promise<void>): void;
   /**
    * The reply to the next request that holds `marker` is dropped, with its connection: the
@@ -52,7 +52,7 @@ export async function startRelay(targetPort: number): Promise<Relay> {
         losing = undefined;
         dropNextReply = true;
       }
-      if (held && text.includes(`\r\n${held.marker}\r\n`)) {
+      if (held && text.includes(held.marker)) {
         const { then } = held;
         held = undefined;
         void then();
