@@ -17,7 +17,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
-import { closeRedis, connectRedis } from "./redis-connection";
+import { closeRedis, connectRedis, type RedisConnection } from "./redis-connection";
 
 /** KEYS: group, index. ARGV: member, seq, total, part JSON, now, claimMs, ttlMs, claim token. */
 const ADD = `
@@ -87,18 +87,23 @@ export class RedisPartGroups {
   private readonly base: string;
   private readonly location: string;
   private readonly scrub: (err: unknown) => string;
-  private readonly replicated: () => Promise<void>;
+  private readonly durably: RedisConnection["durably"];
+  private readonly durablyRemoved: RedisConnection["durablyRemoved"];
+  private readonly onBackgroundError?: (err: Error) => void;
   private readonly retryRefused: <R>(write: () => Promise<R>) => Promise<R>;
   private closed = false;
 
   constructor(options: { url: string; bind: string; prefix?: string; onBackgroundError?: (err: Error) => void }) {
     const connection = connectRedis(options.url, {
+      prefix: options.prefix,
       onError: (message) => options.onBackgroundError?.(new Error(`redis long MO parts (${connection.location}): connection failed: ${message}`)),
     });
     this.client = connection.client as RedisWithScripts;
     this.location = connection.location;
     this.scrub = connection.scrub;
-    this.replicated = connection.replicated;
+    this.durably = connection.durably;
+    this.durablyRemoved = connection.durablyRemoved;
+    this.onBackgroundError = options.onBackgroundError;
     this.retryRefused = connection.retryRefused;
     this.base = `${options.prefix ?? "rapidpro-sms:"}mo-parts:${options.bind}:`;
     this.client.defineCommand("addPart", { numberOfKeys: 2, lua: ADD });
@@ -111,9 +116,15 @@ export class RedisPartGroups {
     this.checkOpen();
     const claimer = randomUUID();
     try {
-      const reply = await this.retryRefused(() => this.client.addPart(this.groupKey(group), this.indexKey(), group, seq, total, part, options.now, options.claimMs, Math.ceil(options.ttlMs), claimer));
+      // A kept part is confirmed on the replicas over the connection that wrote it; after a
+      // failover it is looked for on the new master and added again if missing (that add may now
+      // complete the message, and its answer is the one returned).
+      const reply = await this.durably(
+        () => this.client.addPart(this.groupKey(group), this.indexKey(), group, seq, total, part, options.now, options.claimMs, Math.ceil(options.ttlMs), claimer),
+        async () => (await this.client.hexists(this.groupKey(group), `p:${seq}`)) === 1,
+        ([status]) => status === "kept",
+      );
       const [status, ...parts] = reply;
-      if (status === "kept") await this.replicated();
       if (status === "complete") return { status, parts };
       if (status === "kept" || status === "duplicate" || status === "busy") return { status };
       throw new Error(`unexpected reply ${JSON.stringify(status)}`);
@@ -145,7 +156,13 @@ export class RedisPartGroups {
   async release(group: string): Promise<void> {
     this.checkOpen();
     try {
-      await this.retryRefused(() => this.client.releaseGroup(this.groupKey(group), this.indexKey(), group));
+      // Lost in a failover, the parts would come back and go on as a partial MO after the claim:
+      // removed again on the new master until a replica has it; past the patience, reported.
+      await this.durablyRemoved(
+        () => this.client.releaseGroup(this.groupKey(group), this.indexKey(), group),
+        async () => (await this.client.exists(this.groupKey(group))) === 0,
+        (err) => this.onBackgroundError?.(this.error("replicating the release of parts", err)),
+      );
     } catch (err) {
       throw this.error("letting parts go", err);
     }

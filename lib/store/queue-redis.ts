@@ -15,14 +15,17 @@
  * another instance delivers the item again: a duplicate, never a loss.
  *
  * The scripts name keys they compute themselves, so this does not run on Redis Cluster
- * (connectRedis refuses a Cluster node). A push resolves once the replicas the URL asks for
- * have it (`WAIT`); an `ack` waits for them too but never fails for them: lost in a failover,
- * it makes the item come again (a repeat, never a loss).
+ * (connectRedis refuses a Cluster node). A push, and a peek that took leases, resolve once the
+ * replicas the URL asks for have them, confirmed over the connection that wrote them
+ * (`durably` in redis-connection.ts: after a failover they are looked for on the new master and
+ * written again if missing). An `ack` is confirmed the same way but never fails for its
+ * replicas: it reports them through `onBackgroundError`, since an ack lost in a failover only
+ * makes the item come again (a repeat, never a loss).
  */
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { checkLimit, checkOnceId, checkPush, checkQueueName, checkRememberMs, DEFAULT_REMEMBER_MS, serialiseEntry, type DurableQueue, type QueueItem } from "./queue";
-import { closeRedis, connectRedis } from "./redis-connection";
+import { closeRedis, connectRedis, type RedisConnection } from "./redis-connection";
 
 /** Waiting items one `peek` looks at: bounds the time the script holds Redis. */
 const PEEK_MAX_SCAN = 1_000;
@@ -91,6 +94,23 @@ redis.call('ZADD', KEYS[2], id, id)
 return id
 `;
 
+/**
+ * KEYS: seq, order, item. ARGV: id (from INCR seq), entry JSON. Stores the item under an id this
+ * push took; answers 0 when another push holds that id. The id came from a separate INCR, which a
+ * failover between the two can lose: the new master's seq is then behind, so this moves it on
+ * (or the next INCR there would hand out our id again), and another instance may already have
+ * taken the id there, which this must not overwrite (the push takes a new id). Run twice (a
+ * reply lost to a reconnect), it finds its own entry and answers 1 again.
+ */
+const PUT_ITEM = `
+local current = redis.call('GET', KEYS[3])
+if current and current ~= ARGV[2] then return 0 end
+if (tonumber(redis.call('GET', KEYS[1])) or 0) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('SET', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
+return 1
+`;
+
 export interface RedisQueueOptions {
   url: string;
   name: string;
@@ -108,6 +128,7 @@ type RedisWithScripts = Redis & {
   claimHeads(order: string, ...args: (string | number)[]): Promise<string[]>;
   ackItem(order: string, base: string, token: string, id: string): Promise<number>;
   pushOnce(seq: string, order: string, once: string, base: string, json: string, rememberMs: number): Promise<number>;
+  putItem(seq: string, order: string, item: string, id: string, json: string): Promise<number>;
 };
 
 export class RedisQueue<T> implements DurableQueue<T> {
@@ -120,23 +141,24 @@ export class RedisQueue<T> implements DurableQueue<T> {
   private readonly now: () => number;
   private readonly location: string;
   private readonly scrub: (err: unknown) => string;
-  /** WAIT for the URL's replicas before a push resolves (redis-url.ts). */
-  private readonly replicated: () => Promise<void>;
-  private readonly retryRefused: <R>(write: () => Promise<R>) => Promise<R>;
+  /** A write confirmed on the URL's replicas (redis-url.ts) over its own connection. */
+  private readonly durably: RedisConnection["durably"];
+  private readonly durablyRemoved: RedisConnection["durablyRemoved"];
   private closed = false;
 
   constructor(private readonly options: RedisQueueOptions) {
     checkQueueName(options.name);
     checkRememberMs(options.rememberMs);
     const connection = connectRedis(options.url, {
+      prefix: options.prefix,
       maxRetriesPerRequest: options.maxRetriesPerRequest,
       onError: (message) => options.onBackgroundError?.(new Error(`redis queue ${options.name} (${connection.location}): connection failed: ${message}`)),
     });
     this.client = connection.client as RedisWithScripts;
     this.location = connection.location;
     this.scrub = connection.scrub;
-    this.replicated = connection.replicated;
-    this.retryRefused = connection.retryRefused;
+    this.durably = connection.durably;
+    this.durablyRemoved = connection.durablyRemoved;
     this.base = `${options.prefix ?? "rapidpro-sms:"}q:${options.name}:`;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.rememberMs = options.rememberMs ?? DEFAULT_REMEMBER_MS;
@@ -144,6 +166,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
     this.client.defineCommand("claimHeads", { numberOfKeys: 1, lua: CLAIM_HEADS });
     this.client.defineCommand("ackItem", { numberOfKeys: 1, lua: ACK });
     this.client.defineCommand("pushOnce", { numberOfKeys: 3, lua: PUSH_ONCE });
+    this.client.defineCommand("putItem", { numberOfKeys: 3, lua: PUT_ITEM });
   }
 
   async push(key: string, value: T): Promise<QueueItem<T>> {
@@ -152,11 +175,16 @@ export class RedisQueue<T> implements DurableQueue<T> {
     const enqueuedAt = this.now();
     const json = serialiseEntry({ key, value, enqueuedAt });
     try {
-      const id = String(await this.retryRefused(() => this.client.incr(`${this.base}seq`)));
-      const replies = await this.retryRefused(() => this.client.multi().set(`${this.base}item:${id}`, json).zadd(`${this.base}order`, id, id).exec());
-      const failed = replies?.find(([err]) => err);
-      if (!replies || failed) throw failed?.[0] ?? new Error("transaction aborted");
-      await this.replicated();
+      // Written again under a new id when a failover lost it: the id returned is the one in Redis.
+      const id = await this.durably(
+        async () => {
+          for (;;) {
+            const id = String(await this.client.incr(`${this.base}seq`));
+            if ((await this.client.putItem(`${this.base}seq`, `${this.base}order`, `${this.base}item:${id}`, id, json)) === 1) return id;
+          }
+        },
+        async (id) => (await this.client.get(`${this.base}item:${id}`)) === json,
+      );
       return { id, key, value: JSON.parse(json).value as T, enqueuedAt };
     } catch (err) {
       throw this.error("push", err);
@@ -168,10 +196,15 @@ export class RedisQueue<T> implements DurableQueue<T> {
     checkPush(key, value);
     checkOnceId(onceId);
     const json = serialiseEntry({ key, value, enqueuedAt: this.now() });
+    const once = `${this.base}once:${onceId}`;
     try {
-      const id = await this.retryRefused(() => this.client.pushOnce(`${this.base}seq`, `${this.base}order`, `${this.base}once:${onceId}`, this.base, json, Math.ceil(this.rememberMs)));
-      // A repeat waits too: the first push may be the one still on its way to the replicas.
-      await this.replicated();
+      // A repeat waits too: the first push may be the one still on its way to the replicas. The
+      // once-id outlives the item (an instance may have delivered it already), so it is what
+      // says the push is there.
+      const id = await this.durably(
+        () => this.client.pushOnce(`${this.base}seq`, `${this.base}order`, once, this.base, json, Math.ceil(this.rememberMs)),
+        async () => (await this.client.exists(once)) === 1,
+      );
       return id !== 0;
     } catch (err) {
       throw this.error("push", err);
@@ -181,16 +214,29 @@ export class RedisQueue<T> implements DurableQueue<T> {
   async peek(limit: number, skipKeys?: ReadonlySet<string>): Promise<QueueItem<T>[]> {
     this.checkOpen();
     checkLimit(limit);
+    const damaged = new Set<string>();
+    let split: number;
     let reply: string[];
     try {
-      reply = await this.client.claimHeads(`${this.base}order`, this.base, this.token, this.leaseMs, limit, PEEK_MAX_SCAN, ...(skipKeys ?? []));
+      // The leases are waited for like a write: lost in a failover, another instance would post
+      // the same items at once. Claiming again is idempotent for our own leases, and its answer
+      // is the one handed out. An empty claim wrote no lease and waits for nothing.
+      reply = await this.durably(
+        async () => {
+          const reply = await this.client.claimHeads(`${this.base}order`, this.base, this.token, this.leaseMs, limit, PEEK_MAX_SCAN, ...(skipKeys ?? []));
+          for (const id of reply.slice(reply.indexOf("damaged") + 1)) damaged.add(id);
+          return reply;
+        },
+        async () => false,
+        (reply) => reply.indexOf("damaged") > 0,
+      );
+      split = reply.indexOf("damaged");
     } catch (err) {
       throw this.error("peek", err);
-    }
-    const split = reply.indexOf("damaged");
-    const damaged = reply.slice(split + 1);
-    if (damaged.length > 0) {
-      this.options.onBackgroundError?.(new Error(`redis queue ${this.options.name}: set aside ${damaged.length} damaged item(s) (${damaged.join(", ")}) in ${this.base}damaged`));
+    } finally {
+      if (damaged.size > 0) {
+        this.options.onBackgroundError?.(new Error(`redis queue ${this.options.name}: set aside ${damaged.size} damaged item(s) (${[...damaged].join(", ")}) in ${this.base}damaged`));
+      }
     }
     const items: QueueItem<T>[] = [];
     for (let i = 0; i < split; i += 2) {
@@ -203,11 +249,15 @@ export class RedisQueue<T> implements DurableQueue<T> {
   async ack(id: string): Promise<void> {
     this.checkOpen();
     try {
-      // Refused during a failover, an ack that failed would make the item go to courier again.
-      await this.retryRefused(() => this.client.ackItem(`${this.base}order`, this.base, this.token, id));
-      // Lost in a failover, an ack makes the item come again; waiting here keeps that to the
-      // acks of the last instant. A slow replica delays no one's acknowledgement, so no error.
-      await this.replicated().catch(() => undefined);
+      // Refused during a failover, or lost in one, an ack would make the item go to courier
+      // again: it is done again on the new master until a replica has it. The item is there to be
+      // acked while it is in `order` or has its `item:`. Past the patience the delivery still
+      // succeeded, so the caller goes on and the shortfall is reported.
+      await this.durablyRemoved(
+        () => this.client.ackItem(`${this.base}order`, this.base, this.token, id),
+        async () => (await this.client.zscore(`${this.base}order`, id)) === null && (await this.client.exists(`${this.base}item:${id}`)) === 0,
+        (err) => this.options.onBackgroundError?.(this.error(`replicating the ack of item ${id}`, err)),
+      );
     } catch (err) {
       throw this.error("ack", err);
     }

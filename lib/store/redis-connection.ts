@@ -15,11 +15,23 @@ export interface RedisConnection {
   /** A driver error as a message without secrets (or why this server was refused). */
   scrub: (err: unknown) => string;
   /**
-   * Resolves once every write this connection sent so far is on the replicas the URL asks for
-   * (`WAIT`, asked again through a failover); rejects, saying so, when they did not confirm
-   * within FAILOVER_PATIENCE_MS. Call it before acknowledging a write the guarantees rest on.
+   * Runs a write (through `retryRefused`) and resolves with its answer once the URL's replicas
+   * have it, confirmed over the connection the write's reply came on. A `WAIT` answered over
+   * another connection (a failover moved the client to a new master, where this connection has
+   * written nothing) proves nothing: then `isStillThere` looks on the current master, the write
+   * runs again when it is missing, and the new answer is the one waited for and returned.
+   * `needsReplicas` says which answers wrote something worth waiting for (default: all).
+   * Rejects, saying so, when the replicas did not confirm within FAILOVER_PATIENCE_MS. Call it for
+   * every write the guarantees rest on, before acknowledging it.
    */
-  replicated: () => Promise<void>;
+  durably: <T>(write: () => Promise<T>, isStillThere: (answer: T) => Promise<boolean>, needsReplicas?: (answer: T) => boolean) => Promise<T>;
+  /**
+   * `durably` for a removal (an outbox ack, a long MO's release): a failover that loses it only
+   * brings something back to be done again, a repeat, never a loss. So once the write itself
+   * succeeded, replicas that did not confirm it do not fail the caller: `report` is told, once.
+   * A write that failed still rejects.
+   */
+  durablyRemoved: (write: () => Promise<unknown>, isGone: () => Promise<boolean>, report: (err: unknown) => void) => Promise<void>;
   /**
    * Runs a write again while the server refuses it outright (NOREPLICAS, READONLY, LOADING,
    * MASTERDOWN, or EXECABORT because of one of them: nothing was written), for at most
@@ -34,6 +46,16 @@ export interface RedisConnection {
  * Shorter than courier's 30 s MT timeout, with room for the submit itself.
  */
 export const FAILOVER_PATIENCE_MS = 15_000;
+
+/**
+ * A write that makes `WAIT` cover everything the current master holds: after a failover the
+ * write being confirmed may be there only as data the new master got from the old one, and on a
+ * connection that has written nothing `WAIT` need not wait for that (Redis 7.2 moves a
+ * connection's offset only when its own command was replicated). PUBLISH is replicated even with
+ * no subscriber, and leaves no key behind. Its channel is under the caller's key prefix, beside
+ * the put notices' `<prefix>puts` (redis-notify.ts), so an ACL user allowed those may send it.
+ */
+const FENCE_CHANNEL = "replication-fence";
 
 /** Replies that say a write was refused as a whole, and may succeed after a failover. */
 const REFUSED = /^(NOREPLICAS|READONLY|LOADING|MASTERDOWN|EXECABORT)\b/;
@@ -55,7 +77,7 @@ function refusedWrite(err: unknown): boolean {
  * driver error into a message without the password; connection errors go to `onError`
  * (without a listener ioredis would print them).
  */
-export function connectRedis(url: string, options: { maxRetriesPerRequest?: number | null; onError: (message: string) => void }): RedisConnection {
+export function connectRedis(url: string, options: { maxRetriesPerRequest?: number | null; onError: (message: string) => void; prefix?: string }): RedisConnection {
   const target = parseRedisUrl(url);
   let refused: string | undefined;
   const scrub = (err: unknown) => refused ?? target.secrets.reduce((message, secret) => message.split(secret).join("***"), describeError(err));
@@ -74,6 +96,12 @@ export function connectRedis(url: string, options: { maxRetriesPerRequest?: numb
     ...(target.sentinel ? { sentinelRetryStrategy: (times: number) => Math.min(times * 200, 2_000) } : {}),
   });
   client.on("error", (err: unknown) => options.onError(scrub(err)));
+  // Which connection a reply came over: ioredis emits "connect" for every new connection,
+  // before any reply on it. A reply and a WAIT's reply with the same number shared a master.
+  let connections = 0;
+  client.on("connect", () => {
+    connections++;
+  });
   client.on("ready", () => {
     client.info("cluster").then(
       (info) => {
@@ -85,17 +113,6 @@ export function connectRedis(url: string, options: { maxRetriesPerRequest?: numb
       () => undefined,
     );
   });
-  const replicated = async () => {
-    if (target.replicas === 0) return;
-    const until = Date.now() + FAILOVER_PATIENCE_MS;
-    for (;;) {
-      const acknowledged = await client.wait(target.replicas, target.waitMs);
-      if (acknowledged >= target.replicas) return;
-      if (Date.now() + target.waitMs > until) {
-        throw new Error(`the write reached ${acknowledged} of ${target.replicas} replica(s) within ${FAILOVER_PATIENCE_MS} ms, so a failover now could lose it`);
-      }
-    }
-  };
   const retryRefused = async <T>(write: () => Promise<T>): Promise<T> => {
     const until = Date.now() + FAILOVER_PATIENCE_MS;
     for (let attempt = 1; ; attempt++) {
@@ -107,7 +124,51 @@ export function connectRedis(url: string, options: { maxRetriesPerRequest?: numb
       }
     }
   };
-  return { client, location: target.location, scrub, replicated, retryRefused };
+  const durably = async <T>(write: () => Promise<T>, isStillThere: (answer: T) => Promise<boolean>, needsReplicas: (answer: T) => boolean = () => true): Promise<T> => {
+    const until = Date.now() + FAILOVER_PATIENCE_MS;
+    let answer = await retryRefused(write);
+    let writtenOn = connections;
+    if (target.replicas === 0) return answer;
+    for (;;) {
+      if (!needsReplicas(answer)) return answer;
+      const acknowledged = await client.wait(target.replicas, target.waitMs);
+      const moved = connections !== writtenOn;
+      if (!moved && acknowledged >= target.replicas) return answer;
+      if (Date.now() + target.waitMs > until) {
+        throw new Error(
+          moved
+            ? `the connection moved to another master (a failover) and the write could not be confirmed on ${target.replicas} replica(s) within ${FAILOVER_PATIENCE_MS} ms, so a failover now could lose it`
+            : `the write reached ${acknowledged} of ${target.replicas} replica(s) within ${FAILOVER_PATIENCE_MS} ms, so a failover now could lose it`,
+        );
+      }
+      if (!moved) continue;
+      // The write may have stayed with the old master: look on this one, write it again if it
+      // is missing, and wait for what this master holds.
+      const there = await isStillThere(answer);
+      const checkedOn = connections;
+      if (there) {
+        await client.publish(`${options.prefix ?? "rapidpro-sms:"}${FENCE_CHANNEL}`, "");
+        // Moved again between the look and the fence: look again.
+        writtenOn = connections === checkedOn ? checkedOn : -1;
+      } else {
+        answer = await retryRefused(write);
+        writtenOn = connections;
+      }
+    }
+  };
+  const durablyRemoved = async (write: () => Promise<unknown>, isGone: () => Promise<boolean>, report: (err: unknown) => void): Promise<void> => {
+    let removed = false;
+    try {
+      await durably(async () => {
+        await write();
+        removed = true;
+      }, isGone);
+    } catch (err) {
+      if (!removed) throw err;
+      report(err);
+    }
+  };
+  return { client, location: target.location, scrub, retryRefused, durably, durablyRemoved };
 }
 
 /** QUIT lets replies still on the way arrive; a server that stopped answering gets cut off. */

@@ -18,8 +18,9 @@
  * reconnect attempts; after that the call rejects, so nothing is acknowledged unwritten.
  * How durable a reply is depends on the server: use `appendonly yes` (with the default
  * `appendfsync everysec`, a server crash can lose about the last second), and with replicas
- * a put also waits until the URL's `replicas` have it (`WAIT`, see redis-url.ts), so a
- * Sentinel failover keeps it (docs/deploy.md lists the settings).
+ * a put also waits until the URL's `replicas` have it (`WAIT` over the connection that wrote
+ * it: `durably` in redis-connection.ts), so a Sentinel failover keeps it (docs/deploy.md lists
+ * the settings).
  *
  * Redis Cluster is refused when the connection is ready (connectRedis): `put` writes several
  * keys in one MULTI. The server must not evict keys on its own (`maxmemory-policy
@@ -29,7 +30,7 @@ import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { addSubmission, applyPartState, copyRecord, newRecord } from "../delivery/aggregate";
 import { checkPartState, checkPut, checkRecord, checkTtl, describeError } from "./checks";
-import { closeRedis, connectRedis } from "./redis-connection";
+import { closeRedis, connectRedis, type RedisConnection } from "./redis-connection";
 import { DEFAULT_TTL_MS, type Correlation, type CorrelationStore, type PartState, type PartUpdate } from "./types";
 
 /** Tries of one `markPart` when other instances keep changing the same message. */
@@ -90,6 +91,9 @@ export interface RedisStoreOptions {
   onBackgroundError?: (err: Error) => void;
 }
 
+/** An error that already says which store and what failed: passed on as it is. */
+class DescribedError extends Error {}
+
 interface Stored {
   rev: string;
   record: Correlation;
@@ -108,8 +112,8 @@ export class RedisStore implements CorrelationStore {
   /** Where we talk to, without the password, for messages. */
   readonly location: string;
   private readonly scrub: (err: unknown) => string;
-  /** WAIT for the replicas the URL asks for (redis-url.ts); a put resolves only after it. */
-  private readonly replicated: () => Promise<void>;
+  /** A write confirmed on the URL's replicas (redis-url.ts) over its own connection; a put resolves only after it. */
+  private readonly durably: RedisConnection["durably"];
   private readonly retryRefused: <T>(write: () => Promise<T>) => Promise<T>;
   private closed = false;
 
@@ -118,13 +122,14 @@ export class RedisStore implements CorrelationStore {
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.prefix = options.prefix ?? "rapidpro-sms:";
     const connection = connectRedis(options.url, {
+      prefix: this.prefix,
       maxRetriesPerRequest: options.maxRetriesPerRequest,
       onError: (message) => options.onBackgroundError?.(new Error(`redis store (${connection.location}): connection failed: ${message}`)),
     });
     this.client = connection.client as RedisWithCas;
     this.location = connection.location;
     this.scrub = connection.scrub;
-    this.replicated = connection.replicated;
+    this.durably = connection.durably;
     this.retryRefused = connection.retryRefused;
     this.client.defineCommand("compareAndSet", { numberOfKeys: 1, lua: COMPARE_AND_SET });
     this.client.defineCommand("createEntry", { lua: CREATE_ENTRY });
@@ -138,32 +143,37 @@ export class RedisStore implements CorrelationStore {
     const partKeys = partIds.map((id) => this.partKey(id));
     const ttl = String(this.ttlMs);
     const newKey = `${this.prefix}rec:${randomUUID()}`;
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      let written: number;
-      try {
+    /** One compare-and-set loop; answers when the submission it added was written. */
+    const write = async (): Promise<number> => {
+      for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
         const recordKey = await this.client.get(this.messageKey(rapidproId));
         const found = recordKey === null ? undefined : await this.readRecord(recordKey, `message ${JSON.stringify(rapidproId)}`);
+        const at = Date.now();
+        let written: number;
         if (!found) {
-          const entry = JSON.stringify({ rev: randomUUID(), record: newRecord(rapidproId, partIds, text, Date.now()) } satisfies Stored);
-          written = await this.retryRefused(() => this.client.createEntry(2 + partKeys.length, this.messageKey(rapidproId), newKey, ...partKeys, recordKey ?? "", entry, ttl));
+          const entry = JSON.stringify({ rev: randomUUID(), record: newRecord(rapidproId, partIds, text, at) } satisfies Stored);
+          written = await this.client.createEntry(2 + partKeys.length, this.messageKey(rapidproId), newKey, ...partKeys, recordKey ?? "", entry, ttl);
         } else {
           const record = copyRecord(found.stored.record);
-          addSubmission(record, partIds, text, Date.now());
+          addSubmission(record, partIds, text, at);
           const entry = JSON.stringify({ rev: randomUUID(), record } satisfies Stored);
-          written = await this.retryRefused(() => this.client.appendSubmission(1 + partKeys.length, found.recordKey, ...partKeys, found.raw, entry, ttl));
+          written = await this.client.appendSubmission(1 + partKeys.length, found.recordKey, ...partKeys, found.raw, entry, ttl);
         }
-      } catch (err) {
-        throw this.error(what, err);
+        if (written === 1) return at;
       }
-      if (written === 1) {
-        // Acknowledged only once a replica has it (Sentinel set-ups; lib/store/redis-url.ts).
-        await this.replicated().catch((err: unknown) => {
-          throw this.error(what, err);
-        });
-        return;
-      }
+      throw new DescribedError(`redis store (${this.location}): ${what} gave up after ${MAX_CAS_ATTEMPTS} conflicting updates`);
+    };
+    try {
+      // Acknowledged only once a replica has it (Sentinel set-ups; lib/store/redis-url.ts). After a
+      // failover the submission is looked for in the new master's entry (other instances may have
+      // added theirs since, so not by rev) and added again when it is missing.
+      await this.durably(write, async (at) => {
+        const entry = await this.findByMessage(rapidproId);
+        return entry?.submissions.some((s) => s.at === at && s.parts.length === partIds.length && s.parts.every((p, i) => p === partIds[i])) ?? false;
+      });
+    } catch (err) {
+      throw err instanceof DescribedError ? err : this.error(what, err);
     }
-    throw new Error(`redis store (${this.location}): ${what} gave up after ${MAX_CAS_ATTEMPTS} conflicting updates`);
   }
 
   async findByPart(partId: string): Promise<Correlation | undefined> {
@@ -225,7 +235,7 @@ export class RedisStore implements CorrelationStore {
     if (recordKey === null) return undefined;
     const found = await this.readRecord(recordKey, where);
     if (found && !found.stored.record.submissions.some((s) => s.parts.includes(partId))) {
-      throw new Error(`redis store (${this.location}): corrupt correlation record (${where}): the record does not list this part`);
+      throw new DescribedError(`redis store (${this.location}): corrupt correlation record (${where}): the record does not list this part`);
     }
     return found;
   }
@@ -243,17 +253,17 @@ export class RedisStore implements CorrelationStore {
     try {
       parsed = JSON.parse(raw);
     } catch (err) {
-      throw new Error(`redis store (${this.location}): corrupt correlation record (${where}): ${describeError(err)}`);
+      throw new DescribedError(`redis store (${this.location}): corrupt correlation record (${where}): ${describeError(err)}`);
     }
     const p = parsed as Partial<Stored> | null;
     if (typeof p !== "object" || p === null || typeof p.rev !== "string") {
-      throw new Error(`redis store (${this.location}): corrupt correlation record (${where}): no rev`);
+      throw new DescribedError(`redis store (${this.location}): corrupt correlation record (${where}): no rev`);
     }
     try {
       const record = checkRecord(p.record, where);
       return { recordKey, raw, stored: { rev: p.rev, record } };
     } catch (err) {
-      throw new Error(`redis store (${this.location}): ${describeError(err)}`);
+      throw new DescribedError(`redis store (${this.location}): ${describeError(err)}`);
     }
   }
 
@@ -267,7 +277,7 @@ export class RedisStore implements CorrelationStore {
 
   /** A described error that never carries the password, nor the driver's error object. */
   private error(what: string, err: unknown): Error {
-    return new Error(`redis store (${this.location}): ${what} failed: ${this.scrub(err)}`);
+    return new DescribedError(`redis store (${this.location}): ${what} failed: ${this.scrub(err)}`);
   }
 
   private checkOpen(): void {

@@ -14,7 +14,7 @@ import { RedisStore } from "../../../lib/store/redis";
 import { RedisQueue } from "../../../lib/store/queue-redis";
 import { RedisPartGroups } from "../../../lib/store/parts-redis";
 import { redisSkipReason, startRedis, type RedisServer } from "../../helpers/redis-server";
-import { startReplyLosingRelay, type ReplyLosingRelay } from "./reply-loss";
+import { startRelay, type Relay } from "./relay";
 
 const skip = redisSkipReason || undefined;
 if (skip) console.log(`# Redis reply-loss tests skipped: ${skip}`);
@@ -23,12 +23,14 @@ const ID = "0191e180-7d60-7000-a000-0000000000d1";
 
 describe("Redis writes whose reply was lost and that ioredis sent again", { skip }, () => {
   let redis: RedisServer;
-  let relay: ReplyLosingRelay;
+  let relay: Relay;
+  let url: string;
   let n = 0;
   const prefix = () => `loss${++n}:`;
   before(async () => {
     redis = await startRedis();
-    relay = await startReplyLosingRelay(redis.port);
+    relay = await startRelay(redis.port);
+    url = `redis://127.0.0.1:${relay.port}`;
   });
   after(async () => {
     await relay?.close();
@@ -36,7 +38,7 @@ describe("Redis writes whose reply was lost and that ioredis sent again", { skip
   });
 
   test("message lock (redis-lock.ts): taken once, the resent take finds its own token and goes on", async () => {
-    const locks = new RedisLocks({ url: relay.url, prefix: prefix(), onError: () => undefined });
+    const locks = new RedisLocks({ url, prefix: prefix(), onError: () => undefined });
     try {
       await locks.run("warm-up", async () => undefined); // loads the scripts, so the next evalsha runs
       const lost = relay.lost;
@@ -56,7 +58,7 @@ describe("Redis writes whose reply was lost and that ioredis sent again", { skip
   });
 
   test("correlation put (redis.ts createEntry): one entry, one submission", async () => {
-    const store = new RedisStore({ url: relay.url, prefix: prefix() });
+    const store = new RedisStore({ url, prefix: prefix() });
     try {
       await store.put("warm-up", ["w-1"]);
       relay.loseReplyTo("evalsha");
@@ -70,7 +72,7 @@ describe("Redis writes whose reply was lost and that ioredis sent again", { skip
   });
 
   test("receipt mark (redis.ts compareAndSet): the part is marked, the update reported", async () => {
-    const store = new RedisStore({ url: relay.url, prefix: prefix() });
+    const store = new RedisStore({ url, prefix: prefix() });
     try {
       await store.put(ID, ["sms-1"]);
       await store.markPart("sms-1", "sent"); // loads compareAndSet
@@ -83,12 +85,15 @@ describe("Redis writes whose reply was lost and that ioredis sent again", { skip
     }
   });
 
-  for (const command of ["incr", "exec"]) {
+  for (const command of ["incr", "evalsha"]) {
     test(`outbox push (queue-redis.ts), the reply to ${command.toUpperCase()} lost: queued once`, async () => {
-      const queue = new RedisQueue<string>({ url: relay.url, name: "loss", prefix: prefix() });
+      const queue = new RedisQueue<string>({ url, name: "loss", prefix: prefix() });
       try {
+        await queue.ack((await queue.push("warm-up", "x")).id); // loads the scripts, so the next evalsha runs
+        const lost = relay.lost;
         relay.loseReplyTo(command);
         await queue.push("status:1", "delivered");
+        assert.equal(relay.lost, lost + 1, "a reply was lost");
         assert.deepEqual((await queue.peek(10)).map((i) => i.value), ["delivered"]);
       } finally {
         await queue.close();
@@ -97,7 +102,7 @@ describe("Redis writes whose reply was lost and that ioredis sent again", { skip
   }
 
   test("outbox push with a once-id (queue-redis.ts pushOnce): queued once, and a status pushed again is still a repeat", async () => {
-    const queue = new RedisQueue<string>({ url: relay.url, name: "loss", prefix: prefix() });
+    const queue = new RedisQueue<string>({ url, name: "loss", prefix: prefix() });
     try {
       await queue.pushOnce("warm-up", "x", "warm-up");
       const [warm] = await queue.peek(1);
@@ -112,7 +117,7 @@ describe("Redis writes whose reply was lost and that ioredis sent again", { skip
   });
 
   test("outbox peek and ack (queue-redis.ts claimHeads, ackItem): the item is handed out, then gone", async () => {
-    const queue = new RedisQueue<string>({ url: relay.url, name: "loss", prefix: prefix() });
+    const queue = new RedisQueue<string>({ url, name: "loss", prefix: prefix() });
     try {
       await queue.push("status:1", "sent");
       await queue.push("status:1", "delivered");
@@ -129,7 +134,7 @@ describe("Redis writes whose reply was lost and that ioredis sent again", { skip
   });
 
   test("the last part of a long MO (parts-redis.ts addPart): complete, not 'busy' with its own claim", async () => {
-    const parts = new RedisPartGroups({ url: relay.url, bind: "b1", prefix: prefix() });
+    const parts = new RedisPartGroups({ url, bind: "b1", prefix: prefix() });
     const options = () => ({ now: Date.now(), claimMs: 30_000, ttlMs: 60_000 });
     try {
       assert.deepEqual(await parts.add("g1", 1, 2, "part-1", options()), { status: "kept" });
