@@ -11,8 +11,10 @@
  *
  * Order per key across instances comes from the lease: `peek` takes a key's head only when
  * no other instance holds that key's lease, and takes the lease in the same script. `ack`
- * gives it back. An instance that dies mid-delivery loses its leases after `leaseMs`, and
- * another instance delivers the item again: a duplicate, never a loss.
+ * gives it back. While an item is out (being delivered, or waiting to retry), its lease is
+ * renewed every third of `leaseMs`, so a slow courier or a long back-off never hands it to a
+ * second instance; an instance that dies stops renewing, and another delivers the item again
+ * once the lease runs out (`leaseMs`, 20 s): a duplicate, never a loss.
  *
  * The scripts name keys they compute themselves, so this does not run on Redis Cluster
  * (connectRedis refuses a Cluster node). A push, and a peek that took leases, resolve once the
@@ -64,6 +66,23 @@ table.insert(out, 'damaged')
 for _, id in ipairs(damaged) do table.insert(out, id) end
 return out
 `;
+
+/**
+ * ARGV: base, token, leaseMs, keys... Extends the leases of those keys that are still ours;
+ * returns the keys whose lease is not (it ran out and another instance may have taken it).
+ */
+const RENEW_LEASES = `
+local base, token, leaseMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local lost = {}
+for i = 4, #ARGV do
+  local lease = base .. 'lease:' .. ARGV[i]
+  if redis.call('GET', lease) == token then redis.call('PEXPIRE', lease, leaseMs) else table.insert(lost, ARGV[i]) end
+end
+return lost
+`;
+
+/** How long a dead instance's items wait for another: long against a renewal every third of it. */
+const DEFAULT_LEASE_MS = 20_000;
 
 /** KEYS: order. ARGV: base, token, id. Removes the item and gives back its key's lease if ours. */
 const ACK = `
@@ -129,6 +148,7 @@ type RedisWithScripts = Redis & {
   ackItem(order: string, base: string, token: string, id: string): Promise<number>;
   pushOnce(seq: string, order: string, once: string, base: string, json: string, rememberMs: number): Promise<number>;
   putItem(seq: string, order: string, item: string, id: string, json: string): Promise<number>;
+  renewLeases(base: string, token: string, leaseMs: number, ...keys: string[]): Promise<string[]>;
 };
 
 export class RedisQueue<T> implements DurableQueue<T> {
@@ -144,6 +164,9 @@ export class RedisQueue<T> implements DurableQueue<T> {
   /** A write confirmed on the URL's replicas (redis-url.ts) over its own connection. */
   private readonly durably: RedisConnection["durably"];
   private readonly durablyRemoved: RedisConnection["durablyRemoved"];
+  /** Items handed out by `peek` and not yet acked, id -> key: their leases are renewed. */
+  private readonly out = new Map<string, string>();
+  private readonly renewTimer: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly options: RedisQueueOptions) {
@@ -160,13 +183,16 @@ export class RedisQueue<T> implements DurableQueue<T> {
     this.durably = connection.durably;
     this.durablyRemoved = connection.durablyRemoved;
     this.base = `${options.prefix ?? "rapidpro-sms:"}q:${options.name}:`;
-    this.leaseMs = options.leaseMs ?? 60_000;
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.rememberMs = options.rememberMs ?? DEFAULT_REMEMBER_MS;
     this.now = options.now ?? Date.now;
     this.client.defineCommand("claimHeads", { numberOfKeys: 1, lua: CLAIM_HEADS });
     this.client.defineCommand("ackItem", { numberOfKeys: 1, lua: ACK });
     this.client.defineCommand("pushOnce", { numberOfKeys: 3, lua: PUSH_ONCE });
     this.client.defineCommand("putItem", { numberOfKeys: 3, lua: PUT_ITEM });
+    this.client.defineCommand("renewLeases", { numberOfKeys: 0, lua: RENEW_LEASES });
+    this.renewTimer = setInterval(() => void this.renewLeases(), this.leaseMs / 3);
+    this.renewTimer.unref();
   }
 
   async push(key: string, value: T): Promise<QueueItem<T>> {
@@ -242,12 +268,16 @@ export class RedisQueue<T> implements DurableQueue<T> {
     for (let i = 0; i < split; i += 2) {
       const entry = JSON.parse(reply[i + 1]) as { key: string; value: T; enqueuedAt: number };
       items.push({ id: reply[i], key: entry.key, value: entry.value, enqueuedAt: entry.enqueuedAt });
+      this.out.set(reply[i], entry.key);
     }
     return items;
   }
 
   async ack(id: string): Promise<void> {
     this.checkOpen();
+    // Its first write gives the lease back, so it is not renewed from here on (an ack that then
+    // fails leaves the item to come again after the lease: a repeat, never a loss).
+    this.out.delete(id);
     try {
       // Refused during a failover, or lost in one, an ack would make the item go to courier
       // again: it is done again on the new master until a replica has it. The item is there to be
@@ -275,7 +305,28 @@ export class RedisQueue<T> implements DurableQueue<T> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.renewTimer);
     await closeRedis(this.client);
+  }
+
+  /**
+   * Keeps the leases of the items still out. Not waited for on the replicas: a renewal lost in a
+   * failover leaves the last one, and the next comes a third of the lease later. A lease found
+   * gone is reported, since another instance may now deliver that item as well.
+   */
+  private async renewLeases(): Promise<void> {
+    if (this.closed || this.out.size === 0) return;
+    const keys = [...new Set(this.out.values())];
+    let lost: string[];
+    try {
+      lost = await this.client.renewLeases(this.base, this.token, this.leaseMs, ...keys);
+    } catch {
+      return; // Redis unreachable: the connection reports it, and the next round tries again.
+    }
+    if (lost.length === 0) return;
+    const gone = new Set(lost);
+    for (const [id, key] of this.out) if (gone.has(key)) this.out.delete(id);
+    this.options.onBackgroundError?.(new Error(`redis queue ${this.options.name}: the lease of ${lost.length} item(s) ran out while this instance had them out; another instance may deliver them too`));
   }
 
   private error(what: string, err: unknown): Error {

@@ -13,7 +13,7 @@
  * at courier (a repeat only for an MO in flight at the kill, reported), nothing left
  * unacknowledged at the SMSC. The p99 time from a DELIVRD receipt leaving the SMSC to its
  * status at courier is printed, with the slowest receipts and when the faults came: the
- * statuses whose outbox key the killed instance had leased wait for the lease (60 s).
+ * statuses whose outbox key the killed instance had leased wait for the lease (20 s, decision 46).
  *
  * Both variants take about 4 to 5.5 minutes on two loaded cores; they need redis-server,
  * redis-sentinel and haproxy (.ci/run installs them) and are skipped, saying so, without.

@@ -3,6 +3,7 @@
  * one consumer "dies" with deliveries under way (they never finish, its connection is cut, no
  * ack); the survivor delivers everything, the dead one's leased items after the lease, and
  * each key's items in push order. The only repeats are the items the dead one had in flight.
+ * A live instance keeps its leases as long as it has the items out, however slow.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -83,6 +84,50 @@ describe("Redis outbox with two instances, one killed", { skip }, () => {
       for (const n of repeats) assert.ok(inFlightAtDeath.some((c) => c.key === key && c.n === n), `key ${key}: item ${n} repeated without having been in flight`);
       // The dead instance's unfinished head was delivered by the survivor, not lost.
       for (const c of inFlightAtDeath.filter((c) => c.key === key)) assert.ok(done.some((d) => d.by === "b" && d.call.key === key && d.call.n === c.n));
+    }
+  });
+
+  test("an item out longer than the lease stays with its instance: the lease is renewed until the ack", async () => {
+    const leaseMs = 300;
+    const errors: string[] = [];
+    const a = new RedisQueue<Call>({ url: redis.url, name: "renew", prefix: "renew:", leaseMs, onBackgroundError: (e) => errors.push(e.message) });
+    const b = new RedisQueue<Call>({ url: redis.url, name: "renew", prefix: "renew:", leaseMs });
+    try {
+      await a.push("m1", { key: "m1", n: 0 });
+      await a.push("m1", { key: "m1", n: 1 });
+      const [first] = await a.peek(10);
+      assert.equal(first.value.n, 0);
+      // A slow courier: four leases long. Without renewal b would take item 0 after 300 ms.
+      await new Promise((r) => setTimeout(r, 4 * leaseMs));
+      assert.deepEqual(await b.peek(10), [], "the other instance gets nothing of the key while a has its head out");
+      await a.ack(first.id);
+      const next = await b.peek(10);
+      assert.deepEqual(next.map((i) => i.value.n), [1], "after the ack the key's next item is free, in order");
+      await b.ack(next[0].id);
+      assert.deepEqual(errors, []);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("a lease found gone while the item is out is reported: another instance may deliver it too", async () => {
+    const leaseMs = 300;
+    const errors: string[] = [];
+    const a = new RedisQueue<Call>({ url: redis.url, name: "lost", prefix: "lost:", leaseMs, onBackgroundError: (e) => errors.push(e.message) });
+    try {
+      await a.push("m1", { key: "m1", n: 0 });
+      const [item] = await a.peek(10);
+      // As if this instance had stalled past its lease and another had taken the key.
+      await a["client"].set("lost:q:lost:lease:m1", "another-instance");
+      const until = Date.now() + 5_000;
+      while (errors.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(errors.length, 1, "reported once");
+      assert.match(errors[0], /lease of 1 item\(s\) ran out .*another instance may deliver them too/);
+      assert.equal(await a["client"].get("lost:q:lost:lease:m1"), "another-instance", "the other instance's lease is left alone");
+      await a.ack(item.id);
+    } finally {
+      await a.close();
     }
   });
 });
