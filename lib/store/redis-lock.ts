@@ -5,9 +5,11 @@
  * Without it an ENROUTE handled on one instance and the DELIVRD handled on the other could
  * both be reported from the same record, and reach RapidPro as `delivered` then `sent`.
  *
- * SET NX with an expiry and a token; only the holder's token deletes it. A holder that died
- * keeps the name until the expiry; a waiter gives up after `waitMs` (the caller then answers
- * the SMSC "try later"). Kept through a failover by retrying refused writes, not replicated:
+ * SET NX with an expiry and a token; only the holder's token deletes it. The holder renews
+ * the expiry every third of it while it works, so a slow hand-over keeps the name, and a holder
+ * that died keeps it only until the expiry (20 s: the receipts of a killed instance's messages
+ * wait that long, not a minute); a waiter gives up after `waitMs` (the caller then answers the
+ * SMSC "try later"). Kept through a failover by retrying refused writes, not replicated:
  * a lock lost in a failover only reopens the race it closes, for that instant.
  */
 import { randomUUID } from "node:crypto";
@@ -26,13 +28,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
 return 0
 `;
 
+/** KEYS: the lock. ARGV: token, hold ms. Extends the hold if this token still has it. */
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
-/** Longest hold: a hand-over waits for RapidPro or the outbox, at most a minute. */
-const HOLD_MS = 60_000;
+/** A hold, renewed every third of it while the holder works: how long a dead holder blocks the name. */
+const HOLD_MS = 20_000;
 /** Longest wait for a name another instance holds. */
 const WAIT_MS = 20_000;
 const POLL_MS = 15;
@@ -40,6 +48,7 @@ const POLL_MS = 15;
 type RedisWithRelease = Redis & {
   takeLock(key: string, token: string, holdMs: number): Promise<number>;
   releaseLock(key: string, token: string): Promise<number>;
+  renewLock(key: string, token: string, holdMs: number): Promise<number>;
 };
 
 export class RedisLocks {
@@ -56,6 +65,7 @@ export class RedisLocks {
     this.prefix = `${options.prefix ?? "rapidpro-sms:"}lock:`;
     this.client.defineCommand("takeLock", { numberOfKeys: 1, lua: TAKE });
     this.client.defineCommand("releaseLock", { numberOfKeys: 1, lua: RELEASE });
+    this.client.defineCommand("renewLock", { numberOfKeys: 1, lua: RENEW });
   }
 
   /**
@@ -67,10 +77,11 @@ export class RedisLocks {
     const key = this.prefix + name;
     const token = randomUUID();
     const until = Date.now() + (options.waitMs ?? WAIT_MS);
+    const holdMs = options.holdMs ?? HOLD_MS;
     for (;;) {
       let taken: number;
       try {
-        taken = await this.retryRefused(() => this.client.takeLock(key, token, options.holdMs ?? HOLD_MS));
+        taken = await this.retryRefused(() => this.client.takeLock(key, token, holdMs));
       } catch (err) {
         throw new Error(`message lock for ${JSON.stringify(name)} failed: ${this.scrub(err)}`);
       }
@@ -78,9 +89,13 @@ export class RedisLocks {
       if (Date.now() > until) throw new Error(`another instance has held message ${JSON.stringify(name)} for over ${options.waitMs ?? WAIT_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
+    // Not waited for: a renewal that fails leaves the last expiry, and the next one comes a third later.
+    const renewal = setInterval(() => void this.client.renewLock(key, token, holdMs).catch(() => undefined), holdMs / 3);
+    renewal.unref();
     try {
       return await fn(true);
     } finally {
+      clearInterval(renewal);
       // Refused during a failover (NOREPLICAS until the new master's replica is back), a release
       // left the message's receipts waiting for HOLD_MS: it is sent again like any write.
       await this.retryRefused(() => this.client.releaseLock(key, token)).catch(() => undefined);

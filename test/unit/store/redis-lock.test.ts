@@ -1,0 +1,66 @@
+/**
+ * The per-message lock across instances (lib/store/redis-lock.ts) against a real redis-server:
+ * a holder that works longer than the hold keeps the name (it renews it), and one that died
+ * blocks the name only until the hold runs out. Holds are short here (300 ms); the bridge's
+ * is 20 s.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { RedisLocks } from "../../../lib/store/redis-lock";
+import { redisSkipReason, startRedis, type RedisServer } from "../../helpers/redis-server";
+
+const skip = redisSkipReason || undefined;
+if (skip) console.log(`# Redis lock tests skipped: ${skip}`);
+
+const HOLD_MS = 300;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("message locks shared by instances", { skip }, () => {
+  let redis: RedisServer;
+  const instances: RedisLocks[] = [];
+  const instance = () => {
+    const locks = new RedisLocks({ url: redis.url, prefix: "lock-test:", onError: () => undefined });
+    instances.push(locks);
+    return locks;
+  };
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    for (const locks of instances) await locks.close().catch(() => undefined);
+    await redis?.stop();
+  });
+
+  test("a holder working four holds long keeps the name: the other instance waits for its end", async () => {
+    const [a, b] = [instance(), instance()];
+    const events: string[] = [];
+    const first = a.run(
+      "m1",
+      async () => {
+        events.push("a starts");
+        await pause(4 * HOLD_MS);
+        events.push("a ends");
+      },
+      { holdMs: HOLD_MS },
+    );
+    await pause(50);
+    await b.run("m1", async () => void events.push("b starts"), { holdMs: HOLD_MS, waitMs: 10_000 });
+    await first;
+    assert.deepEqual(events, ["a starts", "a ends", "b starts"], "without renewal b would start after 300 ms, while a still works");
+  });
+
+  test("a holder that died blocks the name only until its hold runs out", async () => {
+    const [a, b] = [instance(), instance()];
+    let aStarted = false;
+    // Dies while holding: its work never ends and its connection is gone, so nothing renews or releases.
+    void a.run("m2", () => {
+      aStarted = true;
+      (a as unknown as { client: { disconnect(): void } }).client.disconnect();
+      return new Promise<void>(() => undefined);
+    }, { holdMs: HOLD_MS }).catch(() => undefined);
+    while (!aStarted) await pause(5);
+    let bRan = false;
+    await b.run("m2", async () => void (bRan = true), { holdMs: HOLD_MS, waitMs: 10_000 });
+    assert.ok(bRan, "the other instance took the name after the dead holder's hold");
+  });
+});
