@@ -15,7 +15,7 @@
  * status at courier is printed, with the slowest receipts and when the faults came: the
  * statuses whose outbox key the killed instance had leased wait for the lease (20 s, decision 46).
  *
- * Both variants take about 4 to 5.5 minutes on two loaded cores; they need redis-server,
+ * Both variants take about 1.5 to 3 minutes on two loaded cores; they need redis-server,
  * redis-sentinel and haproxy (.ci/run installs them) and are skipped, saying so, without.
  */
 import { after, before, describe, test } from "node:test";
@@ -32,14 +32,7 @@ import { AUTH, callKey, CHANNEL, installedTemplate, mtUuid, printReport, sendAll
 import { haproxySkipReason, startHaproxy, type LoadBalancer } from "../helpers/haproxy";
 import { sentinelSkipReason, startSentinelSet } from "../helpers/redis-sentinel";
 
-// Skipped, with this reason printed, unless RUN_INSTANCES=1: the fresh-clone CI run of 2026-12-06 01:45 saw
-// "sent" repeated for 7 messages (ids ...154-158 and ...785-795) that the kill's outbox does not explain, as the assertion asks,
-// most likely outbox removals acknowledged by the Redis master the test kills
-// before its replica had them ("limited to the instant before it", docs/design.md), which the ledger does not
-// read at the failover yet. It passed 5 runs in a row before and in the 01:07 CI run.
-const INTERMITTENT =
-  process.env.RUN_INSTANCES === "1" ? undefined : "intermittent: statuses repeated around the Redis failover that the ledger does not yet explain (issue #17 open); RUN_INSTANCES=1 runs it";
-const skip = sentinelSkipReason || haproxySkipReason || INTERMITTENT;
+const skip = sentinelSkipReason || haproxySkipReason;
 if (skip) console.log(`# several-instance tests skipped: ${skip}`);
 
 const EXAMPLE = path.join(PACKAGE_ROOT, "examples", "rapidpro-smpp-bridge.json");
