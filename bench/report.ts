@@ -103,6 +103,7 @@ const COLUMNS: Array<[string, number, (r: Row) => string]> = [
   ["p99 ms", 7, (r) => fixed(r.latencyMs.p99)],
   ["max ms", 8, (r) => fixed(r.latencyMs.max)],
   ["cpu s/1k", 8, (r) => (r.cpuSecondsPer1k === undefined ? "-" : r.cpuSecondsPer1k.toFixed(3))],
+  ["KB/msg", 7, (r) => (r.allocatedKbPerMessage === undefined ? "-" : r.allocatedKbPerMessage.toFixed(1))],
   ["rss MB", 7, (r) => (r.peakRssMb === undefined ? "-" : r.peakRssMb.toFixed(0))],
   ["errors", 7, (r) => String(totalErrors(r.errors) + r.missing)],
   ["x ceil", 6, (r) => (r.ratioToCeiling === undefined ? "-" : r.ratioToCeiling.toFixed(2))],

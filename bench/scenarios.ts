@@ -60,6 +60,8 @@ export interface Row {
   peakRssMb?: number;
   /** The benchmark process's own CPU per 1,000 messages, so a saturated harness shows. */
   harnessCpuPer1k?: number;
+  /** KB Node-RED's JavaScript heap allocated per message (V8's --trace-gc-nvp 'allocated', summed). */
+  allocatedKbPerMessage?: number;
   ratioToCeiling?: number;
   notes: string[];
   rssTimeline?: RssPoint[];
@@ -81,6 +83,8 @@ export interface BenchContext {
   /** Deploys these nodes and waits until the bridge is bound to the SMSC again. */
   deploy(nodes: FlowNode[]): Promise<void>;
   log(line: string): void;
+  /** Everything Node-RED printed so far (its GC lines included); the scenarios read the allocation from it. */
+  nodeRedLog(): string;
 }
 
 /** Generous (the bridge may be slow), but bounded: a scenario that has not finished by then reports what it has. */
@@ -150,6 +154,7 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
   const progress: Progress = { count: () => 0 };
   const before = await ctx.peers.counters();
   const harnessBefore = process.cpuUsage();
+  const logFrom = ctx.nodeRedLog().length;
   const watch = new ProcessWatch(ctx.pid, ctx.options.rssEveryMs, () => progress.count(), (point) => {
     if (ctx.options.printRss) {
       ctx.log(`  RSS ${point.rssMb} MB (anon ${point.anonMb ?? "?"}, file ${point.fileMb ?? "?"}) at ${point.atS} s, ${point.messages} messages`);
@@ -163,6 +168,7 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
     usage = watch.stop();
   }
   const harness = process.cpuUsage(harnessBefore);
+  const allocatedBytes = allocatedIn(ctx.nodeRedLog().slice(logFrom));
   const after = await ctx.peers.counters();
   const refused = after.courierRefused - before.courierRefused;
   const per1k = (seconds: number | undefined) =>
@@ -171,6 +177,7 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
     r.cpuSecondsPer1k = per1k(usage.cpuSeconds);
     r.peakRssMb = usage.peakRssMb;
     r.harnessCpuPer1k = per1k((harness.user + harness.system) / 1e6);
+    if (allocatedBytes !== undefined && result.moved > 0) r.allocatedKbPerMessage = Math.round(allocatedBytes / result.moved / 102.4) / 10;
     r.rssTimeline = usage.timeline;
     if (refused > 0) {
       countError(r.errors, "courier refused a call", refused);
@@ -179,6 +186,17 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
   }
   noteSmsc(result.rows, before, after);
   return result.rows;
+}
+
+/**
+ * Bytes V8 allocated in the collections Node-RED logged with --trace-gc-nvp (each line's 'allocated' is what was
+ * allocated since the collection before); undefined when no line was logged. What was allocated since the last
+ * collection of a scenario is counted in the next one, a few MB of the GBs a scenario allocates.
+ */
+export function allocatedIn(log: string): number | undefined {
+  let total: number | undefined;
+  for (const m of log.matchAll(/ allocated=(\d+) /g)) total = (total ?? 0) + Number(m[1]);
+  return total;
 }
 
 /** Messages counted so far, for the RSS timeline; each scenario points it at its live count. */
