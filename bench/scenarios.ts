@@ -17,7 +17,7 @@ import type { Flow, FlowNode } from "./flow";
 import { withBindSettings } from "./flow";
 import { runMtLoad, type MtLoadResult } from "./load";
 import type { CallBatch, Peers, PeersCounters } from "./peers";
-import { ProcessWatch, type ProcessUsage, type RssPoint } from "./proc";
+import { ProcessWatch, syscalls, type ProcessUsage, type RssPoint } from "./proc";
 import { countError, now, rates, Samples, totalErrors, type ErrorCounts, type LatencySummary, type Rates } from "./stats";
 
 export const SCENARIOS = ["ceiling", "session", "mt", "latency", "dlr", "mo", "mixed", "cap"] as const;
@@ -62,6 +62,8 @@ export interface Row {
   harnessCpuPer1k?: number;
   /** KB Node-RED's JavaScript heap allocated per message (V8's --trace-gc-nvp 'allocated', summed). */
   allocatedKbPerMessage?: number;
+  /** Node-RED's read and write system calls per message (/proc/<pid>/io), e.g. socket writes batched or not. */
+  syscallsPerMessage?: { reads: number; writes: number };
   ratioToCeiling?: number;
   notes: string[];
   rssTimeline?: RssPoint[];
@@ -155,6 +157,7 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
   const before = await ctx.peers.counters();
   const harnessBefore = process.cpuUsage();
   const logFrom = ctx.nodeRedLog().length;
+  const syscallsBefore = syscalls(ctx.pid);
   const watch = new ProcessWatch(ctx.pid, ctx.options.rssEveryMs, () => progress.count(), (point) => {
     if (ctx.options.printRss) {
       ctx.log(`  RSS ${point.rssMb} MB (anon ${point.anonMb ?? "?"}, file ${point.fileMb ?? "?"}) at ${point.atS} s, ${point.messages} messages`);
@@ -169,6 +172,7 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
   }
   const harness = process.cpuUsage(harnessBefore);
   const allocatedBytes = allocatedIn(ctx.nodeRedLog().slice(logFrom));
+  const syscallsAfter = syscalls(ctx.pid);
   const after = await ctx.peers.counters();
   const refused = after.courierRefused - before.courierRefused;
   const per1k = (seconds: number | undefined) =>
@@ -178,6 +182,10 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
     r.peakRssMb = usage.peakRssMb;
     r.harnessCpuPer1k = per1k((harness.user + harness.system) / 1e6);
     if (allocatedBytes !== undefined && result.moved > 0) r.allocatedKbPerMessage = Math.round(allocatedBytes / result.moved / 102.4) / 10;
+    if (syscallsBefore && syscallsAfter && result.moved > 0) {
+      const per = (n: number) => Math.round((n / result.moved) * 100) / 100;
+      r.syscallsPerMessage = { reads: per(syscallsAfter.reads - syscallsBefore.reads), writes: per(syscallsAfter.writes - syscallsBefore.writes) };
+    }
     r.rssTimeline = usage.timeline;
     if (refused > 0) {
       countError(r.errors, "courier refused a call", refused);
