@@ -203,7 +203,8 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
  */
 export function allocatedIn(log: string): number | undefined {
   let total: number | undefined;
-  for (const m of log.matchAll(/ allocated=(\d+) /g)) total = (total ?? 0) + Number(m[1]);
+  // Only V8's own lines ("[pid:isolate]   N ms: pause=… allocated=N …"), not a log line that happens to say it.
+  for (const m of log.matchAll(/^\[\d+:0x[0-9a-f]+\] +[\d.]+ ms: pause=.* allocated=(\d+) /gm)) total = (total ?? 0) + Number(m[1]);
   return total;
 }
 
