@@ -35,6 +35,19 @@ export function cpuSeconds(pid: number): number | undefined {
 }
 
 /** A `Vm*` line of /proc/<pid>/status in MB, or undefined. */
+/** Read and write system calls the process made so far (/proc/<pid>/io: syscr, syscw; every thread counted). */
+export function syscalls(pid: number): { reads: number; writes: number } | undefined {
+  try {
+    const io = fs.readFileSync(`/proc/${pid}/io`, "utf8");
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(io)?.[1]);
+    const reads = field("syscr");
+    const writes = field("syscw");
+    return Number.isFinite(reads) && Number.isFinite(writes) ? { reads, writes } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function vmMb(pid: number, field: "VmRSS" | "VmHWM" | "RssAnon" | "RssFile"): number | undefined {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");

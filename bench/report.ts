@@ -103,6 +103,8 @@ const COLUMNS: Array<[string, number, (r: Row) => string]> = [
   ["p99 ms", 7, (r) => fixed(r.latencyMs.p99)],
   ["max ms", 8, (r) => fixed(r.latencyMs.max)],
   ["cpu s/1k", 8, (r) => (r.cpuSecondsPer1k === undefined ? "-" : r.cpuSecondsPer1k.toFixed(3))],
+  ["KB/msg", 7, (r) => (r.allocatedKbPerMessage === undefined ? "-" : r.allocatedKbPerMessage.toFixed(1))],
+  ["wr/msg", 6, (r) => (r.syscallsPerMessage === undefined ? "-" : r.syscallsPerMessage.writes.toFixed(2))],
   ["rss MB", 7, (r) => (r.peakRssMb === undefined ? "-" : r.peakRssMb.toFixed(0))],
   ["errors", 7, (r) => String(totalErrors(r.errors) + r.missing)],
   ["x ceil", 6, (r) => (r.ratioToCeiling === undefined ? "-" : r.ratioToCeiling.toFixed(2))],

@@ -17,7 +17,7 @@ import type { Flow, FlowNode } from "./flow";
 import { withBindSettings } from "./flow";
 import { runMtLoad, type MtLoadResult } from "./load";
 import type { CallBatch, Peers, PeersCounters } from "./peers";
-import { ProcessWatch, type ProcessUsage, type RssPoint } from "./proc";
+import { ProcessWatch, syscalls, type ProcessUsage, type RssPoint } from "./proc";
 import { countError, now, rates, Samples, totalErrors, type ErrorCounts, type LatencySummary, type Rates } from "./stats";
 
 export const SCENARIOS = ["ceiling", "session", "mt", "latency", "dlr", "mo", "mixed", "cap"] as const;
@@ -60,6 +60,10 @@ export interface Row {
   peakRssMb?: number;
   /** The benchmark process's own CPU per 1,000 messages, so a saturated harness shows. */
   harnessCpuPer1k?: number;
+  /** KB Node-RED's JavaScript heap allocated per message (V8's --trace-gc-nvp 'allocated', summed). */
+  allocatedKbPerMessage?: number;
+  /** Node-RED's read and write system calls per message (/proc/<pid>/io), e.g. socket writes batched or not. */
+  syscallsPerMessage?: { reads: number; writes: number };
   ratioToCeiling?: number;
   notes: string[];
   rssTimeline?: RssPoint[];
@@ -81,6 +85,8 @@ export interface BenchContext {
   /** Deploys these nodes and waits until the bridge is bound to the SMSC again. */
   deploy(nodes: FlowNode[]): Promise<void>;
   log(line: string): void;
+  /** Everything Node-RED printed so far (its GC lines included); the scenarios read the allocation from it. */
+  nodeRedLog(): string;
 }
 
 /** Generous (the bridge may be slow), but bounded: a scenario that has not finished by then reports what it has. */
@@ -150,6 +156,8 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
   const progress: Progress = { count: () => 0 };
   const before = await ctx.peers.counters();
   const harnessBefore = process.cpuUsage();
+  const logFrom = ctx.nodeRedLog().length;
+  const syscallsBefore = syscalls(ctx.pid);
   const watch = new ProcessWatch(ctx.pid, ctx.options.rssEveryMs, () => progress.count(), (point) => {
     if (ctx.options.printRss) {
       ctx.log(`  RSS ${point.rssMb} MB (anon ${point.anonMb ?? "?"}, file ${point.fileMb ?? "?"}) at ${point.atS} s, ${point.messages} messages`);
@@ -163,6 +171,8 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
     usage = watch.stop();
   }
   const harness = process.cpuUsage(harnessBefore);
+  const allocatedBytes = allocatedIn(ctx.nodeRedLog().slice(logFrom));
+  const syscallsAfter = syscalls(ctx.pid);
   const after = await ctx.peers.counters();
   const refused = after.courierRefused - before.courierRefused;
   const per1k = (seconds: number | undefined) =>
@@ -171,6 +181,11 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
     r.cpuSecondsPer1k = per1k(usage.cpuSeconds);
     r.peakRssMb = usage.peakRssMb;
     r.harnessCpuPer1k = per1k((harness.user + harness.system) / 1e6);
+    if (allocatedBytes !== undefined && result.moved > 0) r.allocatedKbPerMessage = Math.round(allocatedBytes / result.moved / 102.4) / 10;
+    if (syscallsBefore && syscallsAfter && result.moved > 0) {
+      const per = (n: number) => Math.round((n / result.moved) * 100) / 100;
+      r.syscallsPerMessage = { reads: per(syscallsAfter.reads - syscallsBefore.reads), writes: per(syscallsAfter.writes - syscallsBefore.writes) };
+    }
     r.rssTimeline = usage.timeline;
     if (refused > 0) {
       countError(r.errors, "courier refused a call", refused);
@@ -179,6 +194,18 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
   }
   noteSmsc(result.rows, before, after);
   return result.rows;
+}
+
+/**
+ * Bytes V8 allocated in the collections Node-RED logged with --trace-gc-nvp (each line's 'allocated' is what was
+ * allocated since the collection before); undefined when no line was logged. What was allocated since the last
+ * collection of a scenario is counted in the next one, a few MB of the GBs a scenario allocates.
+ */
+export function allocatedIn(log: string): number | undefined {
+  let total: number | undefined;
+  // Only V8's own lines ("[pid:isolate]   N ms: pause=… allocated=N …"), not a log line that happens to say it.
+  for (const m of log.matchAll(/^\[\d+:0x[0-9a-f]+\] +[\d.]+ ms: pause=.* allocated=(\d+) /gm)) total = (total ?? 0) + Number(m[1]);
+  return total;
 }
 
 /** Messages counted so far, for the RSS timeline; each scenario points it at its live count. */

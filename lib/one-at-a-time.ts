@@ -10,14 +10,15 @@ export class OneAtATime {
   /** Runs `work` once every earlier work of `key` has settled; `waited` says whether there was any. */
   run<T>(key: string, work: (waited: boolean) => Promise<T>): Promise<T> {
     const previous = this.tails.get(key);
-    const start = () => work(previous !== undefined);
-    const mine = previous ? previous.then(start, start) : start();
-    const tail = mine.catch(() => undefined);
-    this.tails.set(key, tail);
+    // A rejected tail is handled here (both handlers), so the map can hold the caller's own
+    // promise: one promise per run besides it, not two (this runs for every MT).
+    const mine = previous ? previous.then(() => work(true), () => work(true)) : work(false);
+    this.tails.set(key, mine);
     // The last one out removes the key, so the map holds only keys with work under way.
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
+    const clear = () => {
+      if (this.tails.get(key) === mine) this.tails.delete(key);
+    };
+    mine.then(clear, clear);
     return mine;
   }
 

@@ -15,12 +15,20 @@ import { randomUUID } from "node:crypto";
 interface Held<R> {
   owner: string;
   answer: (reply: R) => void;
-  timer: NodeJS.Timeout;
+  onTimeout: () => R;
   deadline: number;
 }
 
 export class PendingReplies<R> {
   private readonly held = new Map<string, Held<R>>();
+  /**
+   * One timer for every held reply, armed for the earliest deadline, instead of a setTimeout
+   * and a clearTimeout per reply (one of each per MT). When it fires, the replies whose
+   * deadline passed time out and it is armed for the next; a reply settled before its deadline
+   * costs it nothing.
+   */
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
 
   /**
    * Holds `answer` until settled; after `timeoutMs` it is called with `onTimeout()` instead.
@@ -28,9 +36,9 @@ export class PendingReplies<R> {
    */
   hold(owner: string, answer: (reply: R) => void, timeoutMs: number, onTimeout: () => R): string {
     const token = randomUUID();
-    const timer = setTimeout(() => this.finish(token, onTimeout()), timeoutMs);
-    timer.unref();
-    this.held.set(token, { owner, answer, timer, deadline: Date.now() + timeoutMs });
+    const deadline = Date.now() + timeoutMs;
+    this.held.set(token, { owner, answer, onTimeout, deadline });
+    if (deadline < this.timerAt) this.arm(deadline);
     return token;
   }
 
@@ -61,9 +69,34 @@ export class PendingReplies<R> {
     const entry = this.held.get(token);
     if (!entry) return false;
     this.held.delete(token);
-    clearTimeout(entry.timer);
     entry.answer(reply);
     return true;
+  }
+
+  private arm(at: number): void {
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, at - Date.now()));
+    this.timer.unref();
+  }
+
+  /** Times out every reply whose deadline passed; arms the timer for the earliest left. */
+  private expire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    try {
+      for (const [token, entry] of this.held) {
+        // Deleting the entry being visited is safe in a Map's iteration.
+        if (entry.deadline <= now) this.finish(token, entry.onTimeout());
+      }
+    } finally {
+      // Also when an onTimeout threw: the others still time out. A timer that fired a little
+      // early by Date.now() finds nothing due and comes back for it.
+      let next = Infinity;
+      for (const entry of this.held.values()) if (entry.deadline < next) next = entry.deadline;
+      if (next < Infinity) this.arm(next);
+    }
   }
 }
 

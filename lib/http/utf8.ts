@@ -79,6 +79,17 @@ function percentDecode(component: string): Buffer {
  */
 export function formUtf8Refusal(encoded: string, where: string): string | undefined {
   if (!encoded.includes("%")) return undefined;
+  // decodeURIComponent throws on an escape that is malformed or not UTF-8 (ECMA-262 Decode: no
+  // overlong forms, no surrogates, nothing past U+10FFFF), and `&`, `=` and `+` pass through it
+  // unchanged: when it does not throw, every parameter decodes. Only a request it refuses is
+  // taken apart below, one Buffer per escape, to find the parameter and the byte (or to find
+  // that it was only a malformed `%`, which is text). Courier's bodies all pass.
+  try {
+    decodeURIComponent(encoded);
+    return undefined;
+  } catch {
+    // Fall through to the exact reason.
+  }
   for (const pair of encoded.split("&")) {
     if (!pair.includes("%")) continue;
     const eq = pair.indexOf("=");

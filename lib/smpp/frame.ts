@@ -112,12 +112,41 @@ function refuse(commandId: number, refusal: Refusal): FrameOutcome {
   return { kind: "refused", refusal, answer: encodeHeaderOnly(commandId, refusal.status, refusal.sequence) };
 }
 
+const SUBMIT_SM_RESP = 0x80000004;
+
+/**
+ * submit_sm_resp, one per MT part, read directly when it is just the header and a
+ * NUL-terminated message_id (or the header alone): the same PDU the package's generic reader
+ * makes (its prototype, its fields), without its per-field loop, TLV scan and filter pass.
+ * Anything else (TLVs, no NUL) is left to the package; undefined then.
+ */
+function plainSubmitSmResp(frame: Buffer): smpp.PDU | undefined {
+  const length = frame.length;
+  let end = HEADER_OCTETS;
+  if (length > HEADER_OCTETS) {
+    end = frame.indexOf(0, HEADER_OCTETS);
+    if (end < 0 || end + 1 !== length) return undefined;
+  }
+  const pdu = Object.create(smpp.PDU.prototype) as smpp.PDU & Record<string, unknown>;
+  pdu.command_length = length;
+  pdu.command_id = SUBMIT_SM_RESP;
+  pdu.command_status = frame.readUInt32BE(8);
+  pdu.sequence_number = frame.readUInt32BE(12);
+  pdu.command = "submit_sm_resp";
+  if (length > HEADER_OCTETS) pdu.message_id = frame.toString("ascii", HEADER_OCTETS, end);
+  return pdu;
+}
+
 /**
  * One whole PDU from the SMSC: a request we answer is checked on its raw octets, then the
  * package decodes it and the checked fields replace what it read.
  */
 export function decodeFrame(frame: Buffer): FrameOutcome {
   const { commandId, sequence } = readHeader(frame);
+  if (commandId === SUBMIT_SM_RESP) {
+    const pdu = plainSubmitSmResp(frame);
+    if (pdu) return { kind: "pdu", pdu };
+  }
   const command = smpp.commandsById[commandId]?.command ?? `command 0x${commandId.toString(16)}`;
   const isRequest = (commandId & RESPONSE_BIT) === 0;
   let fields: Record<string, unknown> = {};

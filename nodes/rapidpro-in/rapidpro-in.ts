@@ -100,7 +100,9 @@ export default function (RED: NodeAPI) {
           showStatus();
           return replyForTimeout(timeoutMs);
         });
-        node.send({ payload: parsed.mt, rapidpro: { request, source: node.id } } as NodeMessage);
+        // The held request's token (a UUID) is unique per request, so it is the msg's _msgid too:
+        // Node-RED would otherwise build one from eight Math.random() hex pairs per MT.
+        node.send({ _msgid: request, payload: parsed.mt, rapidpro: { request, source: node.id } } as NodeMessage);
       },
     });
 

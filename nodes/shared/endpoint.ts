@@ -211,8 +211,15 @@ function layerMatches(layer: RouteLayer, path: string): boolean {
 }
 
 function mountCovers(app: ExpressApp, path: string): boolean {
-  const mounts = Array.isArray(app.mountpath) ? app.mountpath : [app.mountpath ?? "/"];
-  return mounts.some((m) => m === "/" || path === m || path.startsWith(m.endsWith("/") ? m : `${m}/`));
+  const mountpath = app.mountpath ?? "/";
+  if (!Array.isArray(mountpath)) return pathUnder(path, mountpath);
+  for (const m of mountpath) if (pathUnder(path, m)) return true;
+  return false;
+}
+
+function pathUnder(path: string, mount: string): boolean {
+  if (mount === "/" || path === mount) return true;
+  return path.startsWith(mount) && (mount.endsWith("/") || path.charCodeAt(mount.length) === 0x2f);
 }
 
 /**
@@ -232,7 +239,9 @@ function directRoute(root: ExpressApp, route: OpenRoute, fullPath: string, metho
   const app = route.app;
   if (app !== root) {
     if (app.parent !== root) return false;
-    const expected = route.knownApps.filter((a) => mountCovers(a, fullPath)).length;
+    // Counted in a loop, not with filter(): this runs for every request.
+    let expected = 0;
+    for (const known of route.knownApps) if (mountCovers(known, fullPath)) expected++;
     let mounted = 0;
     for (const layer of root._router?.stack ?? []) {
       if (!layerMatches(layer, fullPath) || isBenign(layer)) continue;

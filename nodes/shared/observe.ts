@@ -13,6 +13,7 @@ import type { Receipt } from "../../lib/smpp/receipt";
 import type { ReceiptHandling } from "../../lib/delivery/receipts";
 import type { DlrHandling } from "../../lib/rapporto/receiver";
 import type { SessionStatus, SubmitOutcome } from "../../lib/smpp/session";
+import type { SubmitTiming } from "../../lib/smpp/sender";
 import type { DurableQueue } from "../../lib/store/queue";
 import { connectionState, dlrOutcome, receiptOutcome, type ChannelCounters, type ConnectionCounters } from "../../lib/metrics/counters";
 import { bridgeMetrics } from "../../lib/metrics/registry";
@@ -23,12 +24,6 @@ import type { SmppBindNode } from "../smpp-bind/smpp-bind";
 
 const connections = new WeakMap<object, ConnectionCounters>();
 const channels = new WeakMap<object, ChannelCounters>();
-/**
- * A session's submit outcome as the wrapper in observeSmppBind leaves it: with the time the part
- * was handed to the session, for the trace (observeParts). The outcome is smpp-out's own object
- * and never leaves it; a WeakMap here cost more per part (its GC work) than this field.
- */
-type TimedOutcome = SubmitOutcome & { sentAt?: number };
 
 /**
  * `rapidproSms.metrics` in settings.js; on unless set to false. `rapidproSms.trace: false`
@@ -67,16 +62,7 @@ export function observeSmppBind(RED: NodeAPI, node: SmppBindNode): void {
     if (status.throttled && !previous.throttled) counters.throttlePauses++;
     previous = status;
   });
-  const submit = session.submit.bind(session);
-  session.submit = (params, options) => {
-    const sentAt = Date.now();
-    const started = performance.now();
-    return submit(params, options).then((outcome: TimedOutcome) => {
-      counters.submitLatency.observe((performance.now() - started) / 1000);
-      outcome.sentAt = sentAt;
-      return outcome;
-    });
-  };
+  // Submit latency is observed in observeParts, timed by lib/smpp/sender.ts.
 }
 
 export function observeRapportoAccount(RED: NodeAPI, node: RapportoAccountNode): void {
@@ -238,12 +224,18 @@ export function observeMt(connection: Node, mt: Partial<MT> | undefined, result:
   if (result.repeat) traceLog.record({ at: Date.now(), step: "submit", id: mt?.id, phone: mt?.to, via: connection.id, ok: true, detail: "repeat: answered from the store", smscIds: result.smscIds });
 }
 
-/** smpp-out: every part's submit and answer. */
-export function observeParts(connection: Node, mt: MT, outcomes: readonly SubmitOutcome[]): void {
-  if (!connections.has(connection)) return;
-  outcomes.forEach((o: TimedOutcome, i) =>
-    traceSubmit(connection, mt, o.sentAt, i, outcomes.length, o.ok, o.ok ? o.commandStatus : (o.commandStatus ?? o.error.code), o.ok ? undefined : o.error.text, o.ok ? o.messageId : undefined),
-  );
+/**
+ * smpp-out: every part's submit and answer. The parts of an MT are handed to the session
+ * together; each counts in the submit latency with the time until the last was answered.
+ */
+export function observeParts(connection: Node, mt: MT, outcomes: readonly SubmitOutcome[], timing: SubmitTiming): void {
+  const counters = connections.get(connection);
+  if (!counters) return;
+  for (let i = 0; i < outcomes.length; i++) {
+    const o = outcomes[i];
+    counters.submitLatency.observe(timing.seconds);
+    traceSubmit(connection, mt, timing.sentAt, i, outcomes.length, o.ok, o.ok ? o.commandStatus : (o.commandStatus ?? o.error.code), o.ok ? undefined : o.error.text, o.ok ? o.messageId : undefined);
+  }
 }
 
 function traceSubmit(via: Node, mt: MT, sentAt: number | undefined, index: number, parts: number, ok: boolean, status: string | number | undefined, detail: string | undefined, smscId: string | undefined): void {

@@ -17,6 +17,6 @@ type SmppOutDef = NodeDef & SmppOutConfig & { bind: string };
 export default function (RED: NodeAPI) {
   RED.nodes.registerType(
     "smpp-out",
-    sendingNode<SmppOutDef, SmppBindNode>(RED, "smpp-out", "SMPP", "smpp", (bind, config) => new SmppSender(bind, config, (mt, outcomes) => observeParts(bind, mt, outcomes))),
+    sendingNode<SmppOutDef, SmppBindNode>(RED, "smpp-out", "SMPP", "smpp", (bind, config) => new SmppSender(bind, config, (mt, outcomes, timing) => observeParts(bind, mt, outcomes, timing))),
   );
 }

@@ -36,3 +36,17 @@ test("releaseOwner answers only that owner's replies", () => {
   assert.equal(replies.has(a1), false);
   assert.equal(replies.settle(b, "ok"), true);
 });
+
+test("one timer serves every held reply: a shorter timeout held after a longer one still ends first, a settled one never times out", async () => {
+  const replies = new PendingReplies<string>();
+  const got: string[] = [];
+  const long = replies.hold("a", (r) => got.push(`long:${r}`), 60_000, () => "timeout");
+  const settled = replies.hold("a", (r) => got.push(`settled:${r}`), 5, () => "timeout");
+  replies.hold("b", (r) => got.push(`short:${r}`), 20, () => "timeout");
+  replies.settle(settled, "ok");
+  for (let i = 0; i < 500 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(got, ["settled:ok", "short:timeout"]);
+  assert.ok(replies.has(long), "the long one is still held");
+  assert.equal(replies.releaseOwner("a", () => "closed"), 1);
+  assert.deepEqual(got, ["settled:ok", "short:timeout", "long:closed"]);
+});

@@ -1,6 +1,7 @@
 /** frame.ts on its own: cutting a stream into PDUs, and the message octets check. */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
+import * as smpp from "smpp";
 import { ESME_RINVMSGLEN } from "../../../lib/smpp/command-status";
 import { readDeliverSm } from "../../../lib/smpp/deliver";
 import { PduReader, checkMessageOctets, decodeFrame } from "../../../lib/smpp/frame";
@@ -38,6 +39,31 @@ describe("decodeFrame", () => {
     assert.ok(out.kind === "pdu");
     if (out.kind === "pdu") assert.deepEqual(out.pdu.short_message, message);
   });
+});
+
+describe("decodeFrame: submit_sm_resp read directly is the package's own PDU (SMPP 3.4 §4.4.2: message_id C-Octet String, var. max 65)", () => {
+  const id = (text: string) => Buffer.from(`${text}\0`, "ascii");
+  const tlv = Buffer.from("0420000100", "hex"); // additional_status_info_text-like TLV after the id: the package reads it
+  const cases: Array<{ name: string; status: number; body: Buffer }> = [
+    { name: "accepted, with its message_id", status: 0, body: id("0a1b2c3d") },
+    { name: "accepted, empty message_id", status: 0, body: id("") },
+    { name: "refused, header only (no body, §4.4.2 note)", status: 0x58, body: Buffer.alloc(0) },
+    { name: "refused, empty message_id", status: 0x45, body: id("") },
+    { name: "message_id with a TLV after it", status: 0, body: Buffer.concat([id("77"), tlv]) },
+    { name: "message_id without its NUL", status: 0, body: Buffer.from("abc", "ascii") },
+    { name: "octets after the NUL that are no TLV", status: 0, body: Buffer.concat([id("9"), Buffer.from([1, 2])]) },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const frame = pduBytes(COMMAND_IDS.submit_sm_resp, 41, c.body, c.status);
+      const out = decodeFrame(frame);
+      assert.ok(out.kind === "pdu");
+      if (out.kind !== "pdu") return;
+      const generic = new smpp.PDU(frame);
+      assert.deepEqual({ ...out.pdu }, { ...generic });
+      assert.ok(out.pdu instanceof smpp.PDU && out.pdu.isResponse());
+    });
+  }
 });
 
 describe("checkMessageOctets (TS 23.040 §9.2.3.24 UDH; UCS-2 is 2 octets a character)", () => {
