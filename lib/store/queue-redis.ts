@@ -7,7 +7,9 @@
  * - `item:<id>`    JSON `{ key, value, enqueuedAt }`;
  * - `lease:<key>`  which instance is delivering that key's head, expiring after `leaseMs`;
  * - `damaged`      ids of items that could not be read back (their `item:` stays for a person);
- * - `once:<onceId>` a once-id pushed within `rememberMs` (Redis expiry forgets it).
+ * - `once:<onceId>` a once-id pushed within `rememberMs` (Redis expiry forgets it);
+ * - `acked:<id>`   the SHA-1 of an item acked in the last `ACKED_MEMORY_MS`, so a push looking
+ *                  for its item after a failover tells "delivered already" from "lost".
  *
  * Order per key across instances comes from the lease: `peek` takes a key's head only when
  * no other instance holds that key's lease, and takes the lease in the same script. `ack`
@@ -24,7 +26,7 @@
  * replicas: it reports them through `onBackgroundError`, since an ack lost in a failover only
  * makes the item come again (a repeat, never a loss).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { checkLimit, checkOnceId, checkPush, checkQueueName, checkRememberMs, DEFAULT_REMEMBER_MS, serialiseEntry, type DurableQueue, type QueueItem } from "./queue";
 import { closeRedis, connectRedis, type RedisConnection } from "./redis-connection";
@@ -84,13 +86,23 @@ return lost
 /** How long a dead instance's items wait for another: long against a renewal every third of it. */
 const DEFAULT_LEASE_MS = 20_000;
 
-/** KEYS: order. ARGV: base, token, id. Removes the item and gives back its key's lease if ours. */
+/**
+ * How long an acked item is remembered: longer than a push can spend looking for its item after
+ * a failover (FAILOVER_PATIENCE_MS, 15 s), short enough to cost little (one small key per ack).
+ */
+const ACKED_MEMORY_MS = 30_000;
+
+/**
+ * KEYS: order. ARGV: base, token, id, ACKED_MEMORY_MS. Removes the item, remembers it was acked,
+ * and gives back its key's lease if ours.
+ */
 const ACK = `
 local base, token, id = ARGV[1], ARGV[2], ARGV[3]
 local raw = redis.call('GET', base .. 'item:' .. id)
 redis.call('ZREM', KEYS[1], id)
 redis.call('DEL', base .. 'item:' .. id)
 if raw then
+  redis.call('SET', base .. 'acked:' .. id, redis.sha1hex(raw), 'PX', ARGV[4])
   local ok, entry = pcall(cjson.decode, raw)
   if ok and type(entry) == 'table' and type(entry.key) == 'string' then
     local lease = base .. 'lease:' .. entry.key
@@ -145,7 +157,7 @@ export interface RedisQueueOptions {
 
 type RedisWithScripts = Redis & {
   claimHeads(order: string, ...args: (string | number)[]): Promise<string[]>;
-  ackItem(order: string, base: string, token: string, id: string): Promise<number>;
+  ackItem(order: string, base: string, token: string, id: string, ackedMemoryMs: number): Promise<number>;
   pushOnce(seq: string, order: string, once: string, base: string, json: string, rememberMs: number): Promise<number>;
   putItem(seq: string, order: string, item: string, id: string, json: string): Promise<number>;
   renewLeases(base: string, token: string, leaseMs: number, ...keys: string[]): Promise<string[]>;
@@ -209,7 +221,9 @@ export class RedisQueue<T> implements DurableQueue<T> {
             if ((await this.client.putItem(`${this.base}seq`, `${this.base}order`, `${this.base}item:${id}`, id, json)) === 1) return id;
           }
         },
-        async (id) => (await this.client.get(`${this.base}item:${id}`)) === json,
+        // Not there may mean delivered already: another instance can take it from the new master
+        // and ack it before this looks. Pushing it again would post it twice.
+        async (id) => (await this.client.get(`${this.base}item:${id}`)) === json || (await this.client.get(`${this.base}acked:${id}`)) === sha1(json),
       );
       return { id, key, value: JSON.parse(json).value as T, enqueuedAt };
     } catch (err) {
@@ -284,7 +298,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
       // acked while it is in `order` or has its `item:`. Past the patience the delivery still
       // succeeded, so the caller goes on and the shortfall is reported.
       await this.durablyRemoved(
-        () => this.client.ackItem(`${this.base}order`, this.base, this.token, id),
+        () => this.client.ackItem(`${this.base}order`, this.base, this.token, id, ACKED_MEMORY_MS),
         async () => (await this.client.zscore(`${this.base}order`, id)) === null && (await this.client.exists(`${this.base}item:${id}`)) === 0,
         (err) => this.options.onBackgroundError?.(this.error(`replicating the ack of item ${id}`, err)),
       );
@@ -336,4 +350,9 @@ export class RedisQueue<T> implements DurableQueue<T> {
   private checkOpen(): void {
     if (this.closed) throw new Error(`redis queue ${this.options.name} is closed`);
   }
+}
+
+/** As Redis's `redis.sha1hex` gives it for the stored entry. */
+function sha1(json: string): string {
+  return createHash("sha1").update(json, "utf8").digest("hex");
 }

@@ -8,6 +8,7 @@
  */
 import { afterEach, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import Redis from "ioredis";
 import { RedisQueue } from "../../../lib/store/queue-redis";
 import { RedisStore } from "../../../lib/store/redis";
 import { RedisPartGroups } from "../../../lib/store/parts-redis";
@@ -39,6 +40,42 @@ describe("a write answered by a master that died before its replica had it", { s
       assert.equal(await pair.onReplica.zscore("fw:q:fw:order", item.id), item.id);
       assert.equal(JSON.parse((await pair.onReplica.get(`fw:q:fw:item:${item.id}`)) ?? "{}").value, "delivered");
       assert.deepEqual((await queue.peek(10)).map((i) => [i.id, i.value]), [[item.id, "delivered"]]);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  test("outbox push whose item another instance delivered from the new master before this one looked: not pushed again", async () => {
+    const queue = new RedisQueue<string>({ url: pair.url, name: "fw", prefix: "fw:" });
+    const delivered: string[] = [];
+    let staged: Promise<void> | undefined;
+    // The item reached the replica; the WAIT is held while the replica is promoted, another
+    // instance takes the item there and acks it, and only then is this client moved over.
+    pair.clientRelay.onCommand("\r\nwait\r\n", () =>
+      (staged = (async () => {
+        for (let tries = 0; (await pair.onReplica.zcard("fw:q:fw:order")) === 0; tries++) {
+          if (tries > 200) throw new Error("the item never reached the replica");
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await pair.onReplica.replicaof("NO", "ONE");
+        const oldMaster = new Redis({ port: pair.master.port, host: "127.0.0.1" });
+        await oldMaster.replicaof("127.0.0.1", pair.replica.port).finally(() => oldMaster.disconnect());
+        const other = new RedisQueue<string>({ url: `redis://127.0.0.1:${pair.replica.port}`, name: "fw", prefix: "fw:" });
+        for (const item of await other.peek(10)) {
+          delivered.push(item.value);
+          await other.ack(item.id);
+        }
+        await other.close();
+        pair.clientRelay.pointTo(pair.replica.port);
+        pair.clientRelay.cutAll();
+      })()),
+    );
+    try {
+      await queue.push("status:1", "delivered");
+      await staged;
+      assert.deepEqual(delivered, ["delivered"], "the other instance delivered it once");
+      // Before: push found no item:<id> on the new master and pushed it again, for a second post.
+      assert.equal(await pair.onReplica.zcard("fw:q:fw:order"), 0, "not pushed again");
     } finally {
       await queue.close();
     }
