@@ -146,6 +146,11 @@ export interface MoRequest {
   reference?: number;
   /** Send only these part numbers (1-based), e.g. a redelivery of the last part. */
   only?: number[];
+  /**
+   * Told the answer to every try of every part (numbered 1.. in the order sent; -1: no answer came): a ledger can tell how often the
+   * bridge may have taken the MO (each try answered ESME_ROK or not at all) from a repeat.
+   */
+  onTry?: (part: number, status: number) => void;
 }
 
 export interface SmscSim extends EventEmitter {
@@ -258,8 +263,9 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
   }
 
   /** Sends until acknowledged when redeliverMs is set; resolves with the last answer's status. */
-  function deliver(params: smpp.PduParams, hint: DeliverHint): Promise<number> {
-    return sendUntilAcknowledged(() => deliverOnce(params, hint), (status) => status === ESME_ROK, {
+  function deliver(params: smpp.PduParams, hint: DeliverHint, onTry?: (status: number) => void): Promise<number> {
+    const once = () => deliverOnce(params, hint).then((status) => (onTry?.(status), status));
+    return sendUntilAcknowledged(once, (status) => status === ESME_ROK, {
       redeliverMs: options.redeliverMs,
       wait: (ms) => new Promise<void>((resolve) => later(ms, resolve)),
       closed: () => closed,
@@ -449,9 +455,9 @@ export async function startSmsc(options: SmscOptions = {}): Promise<SmscSim> {
     if (mo.only) parts = parts.filter((_, i) => mo.only?.includes(i + 1));
     if (mo.reverse) parts.reverse();
     const statuses: number[] = [];
-    for (const params of parts) {
+    for (const [index, params] of parts.entries()) {
       counters.mosSent += 1;
-      statuses.push(await deliver(params, { kind: "mo" }));
+      statuses.push(await deliver(params, { kind: "mo" }, mo.onTry && ((status) => mo.onTry!(index + 1, status))));
     }
     return statuses;
   };
