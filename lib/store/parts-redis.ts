@@ -6,7 +6,10 @@
  * - `g:<group>`  hash of one message's parts: `p:<seq>` the stored part, `n` how many,
  *                `claim` until when (epoch ms) one instance is handing the message over,
  *                `claimer` the token of the add that claimed it;
- * - `groups`     sorted set of groups by their first part's arrival, for the timeout sweep.
+ * - `groups`     sorted set of groups by their first part's arrival, for the timeout sweep;
+ * - `released:<group>` for `RELEASED_MEMORY_MS` after a release, `p:<seq>` the SHA-1 of each part
+ *                that went, so an add looking for its part after a failover tells "handed over
+ *                already by another instance" from "lost".
  *
  * One script per step, so two instances never both complete a message: the part that
  * completes a group is not stored, it claims the group and gets the others back; the claim
@@ -15,7 +18,7 @@
  * again by ioredis (its reply lost to a reconnect) finds its own claim by its token and
  * completes again instead of answering "busy" until the claim runs out.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { closeRedis, connectRedis, type RedisConnection } from "./redis-connection";
 
@@ -67,8 +70,19 @@ end
 return out
 `;
 
-/** KEYS: group, index. ARGV: member. */
+/**
+ * How long a released group's parts are remembered: longer than an add can spend looking for its
+ * part after a failover (FAILOVER_PATIENCE_MS, 15 s).
+ */
+const RELEASED_MEMORY_MS = 30_000;
+
+/** KEYS: group, index, released. ARGV: member, RELEASED_MEMORY_MS. */
 const RELEASE = `
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, 2) == 'p:' then redis.call('HSET', KEYS[3], all[i], redis.sha1hex(all[i + 1])) end
+end
+if #all > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
@@ -79,7 +93,7 @@ export type AddOutcome = { status: "kept" | "duplicate" | "busy" } | { status: "
 type RedisWithScripts = Redis & {
   addPart(group: string, index: string, ...args: (string | number)[]): Promise<string[]>;
   claimExpired(index: string, ...args: (string | number)[]): Promise<Array<string | number>>;
-  releaseGroup(group: string, index: string, member: string): Promise<number>;
+  releaseGroup(group: string, index: string, released: string, member: string, releasedMemoryMs: number): Promise<number>;
 };
 
 export class RedisPartGroups {
@@ -108,7 +122,7 @@ export class RedisPartGroups {
     this.base = `${options.prefix ?? "rapidpro-sms:"}mo-parts:${options.bind}:`;
     this.client.defineCommand("addPart", { numberOfKeys: 2, lua: ADD });
     this.client.defineCommand("claimExpired", { numberOfKeys: 1, lua: CLAIM_EXPIRED });
-    this.client.defineCommand("releaseGroup", { numberOfKeys: 2, lua: RELEASE });
+    this.client.defineCommand("releaseGroup", { numberOfKeys: 3, lua: RELEASE });
   }
 
   /** Adds a part; resolves once it is durable (replicated) when kept. */
@@ -118,10 +132,12 @@ export class RedisPartGroups {
     try {
       // A kept part is confirmed on the replicas over the connection that wrote it; after a
       // failover it is looked for on the new master and added again if missing (that add may now
-      // complete the message, and its answer is the one returned).
+      // complete the message, and its answer is the one returned). Not there may also mean handed
+      // over already, by an instance that completed the message on the new master: added again,
+      // it would go on as a partial MO.
       const reply = await this.durably(
         () => this.client.addPart(this.groupKey(group), this.indexKey(), group, seq, total, part, options.now, options.claimMs, Math.ceil(options.ttlMs), claimer),
-        async () => (await this.client.hexists(this.groupKey(group), `p:${seq}`)) === 1,
+        async () => (await this.client.hexists(this.groupKey(group), `p:${seq}`)) === 1 || (await this.client.hget(this.releasedKey(group), `p:${seq}`)) === sha1(part),
         ([status]) => status === "kept",
       );
       const [status, ...parts] = reply;
@@ -159,7 +175,7 @@ export class RedisPartGroups {
       // Lost in a failover, the parts would come back and go on as a partial MO after the claim:
       // removed again on the new master until a replica has it; past the patience, reported.
       await this.durablyRemoved(
-        () => this.client.releaseGroup(this.groupKey(group), this.indexKey(), group),
+        () => this.client.releaseGroup(this.groupKey(group), this.indexKey(), this.releasedKey(group), group, RELEASED_MEMORY_MS),
         async () => (await this.client.exists(this.groupKey(group))) === 0,
         (err) => this.onBackgroundError?.(this.error("replicating the release of parts", err)),
       );
@@ -189,6 +205,10 @@ export class RedisPartGroups {
     return `${this.base}g:${group}`;
   }
 
+  private releasedKey(group: string): string {
+    return `${this.base}released:${group}`;
+  }
+
   private indexKey(): string {
     return `${this.base}groups`;
   }
@@ -200,4 +220,9 @@ export class RedisPartGroups {
   private checkOpen(): void {
     if (this.closed) throw new Error("redis long MO parts: closed");
   }
+}
+
+/** As Redis's `redis.sha1hex` gives it for the stored part. */
+function sha1(text: string): string {
+  return createHash("sha1").update(text, "utf8").digest("hex");
 }

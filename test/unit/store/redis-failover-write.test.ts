@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import Redis from "ioredis";
 import { RedisQueue } from "../../../lib/store/queue-redis";
 import { RedisStore } from "../../../lib/store/redis";
-import { RedisPartGroups } from "../../../lib/store/parts-redis";
+import { RedisPartGroups, type AddOutcome } from "../../../lib/store/parts-redis";
 import { redisSkipReason } from "../../helpers/redis-server";
 import { startFailoverPair, type FailoverPair } from "./failover-pair";
 
@@ -189,6 +189,42 @@ describe("a write answered by a master that died before its replica had it", { s
       assert.equal(await pair.onReplica.hexists("fw:mo-parts:b1:g:g1", "p:1"), 1);
       const outcome = await parts.add("g1", 2, 2, "part-2", options());
       assert.deepEqual(outcome.status === "complete" ? outcome.parts : outcome, ["part-1"]);
+    } finally {
+      await parts.close();
+    }
+  });
+
+  test("long MO part kept, then the message completed and handed over by another instance on the new master before this one looked: not kept again", async () => {
+    const parts = new RedisPartGroups({ url: pair.url, bind: "b1", prefix: "fw:" });
+    const options = () => ({ now: Date.now(), claimMs: 30_000, ttlMs: 60_000 });
+    let staged: Promise<void> | undefined;
+    let completedElsewhere: AddOutcome | undefined;
+    // Part 1 reached the replica; the WAIT is held while the replica is promoted, another instance
+    // gets part 2 there, completes the message and lets its parts go, then this client moves over.
+    pair.clientRelay.onCommand("\r\nwait\r\n", () =>
+      (staged = (async () => {
+        for (let tries = 0; (await pair.onReplica.hexists("fw:mo-parts:b1:g:g1", "p:1")) === 0; tries++) {
+          if (tries > 200) throw new Error("part 1 never reached the replica");
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await pair.onReplica.replicaof("NO", "ONE");
+        const oldMaster = new Redis({ port: pair.master.port, host: "127.0.0.1" });
+        await oldMaster.replicaof("127.0.0.1", pair.replica.port).finally(() => oldMaster.disconnect());
+        const other = new RedisPartGroups({ url: `redis://127.0.0.1:${pair.replica.port}`, bind: "b1", prefix: "fw:" });
+        completedElsewhere = await other.add("g1", 2, 2, "part-2", options());
+        await other.release("g1");
+        await other.close();
+        pair.clientRelay.pointTo(pair.replica.port);
+        pair.clientRelay.cutAll();
+      })()),
+    );
+    try {
+      assert.deepEqual(await parts.add("g1", 1, 2, "part-1", options()), { status: "kept" });
+      await staged;
+      assert.deepEqual(completedElsewhere, { status: "complete", parts: ["part-1"] }, "the other instance completed the message with part 1");
+      // Before: part 1 was not in the group (gone with the hand-over), so it was added again, to go on as a partial MO.
+      assert.equal(await pair.onReplica.exists("fw:mo-parts:b1:g:g1"), 0, "part 1 not kept again");
+      assert.equal(await pair.onReplica.zcard("fw:mo-parts:b1:groups"), 0);
     } finally {
       await parts.close();
     }
