@@ -35,6 +35,13 @@ export interface FailoverPair {
   failoverAtNextWait(): { done(): Promise<void> };
   /** The same, for the next request whose bytes hold `marker` (lower case). */
   failoverAtNext(marker: string): { done(): Promise<void> };
+  /**
+   * Holds the client's next WAIT until `arrived()` says the write reached the replica, promotes
+   * the replica (the old master its replica), lets another instance work there (`meanwhile`, with
+   * the new master's URL) and only then moves the client over: the write is on the new master,
+   * but another instance may have used it before this client looks for it.
+   */
+  failoverWithOtherInstance(arrived: () => Promise<boolean>, meanwhile: (newMasterUrl: string) => Promise<void>): { done(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -64,6 +71,23 @@ export async function startFailoverPair(): Promise<FailoverPair> {
     clientRelay.onCommand(marker, () => (staged = failover()));
     return { done: () => staged ?? Promise.reject(new Error(`the call sent no request holding ${JSON.stringify(marker)}`)) };
   };
+  const failoverWithOtherInstance = (arrived: () => Promise<boolean>, meanwhile: (newMasterUrl: string) => Promise<void>) => {
+    let staged: Promise<void> | undefined;
+    clientRelay.onCommand("\r\nwait\r\n", () =>
+      (staged = (async () => {
+        for (let tries = 0; !(await arrived()); tries++) {
+          if (tries > 200) throw new Error("the write never reached the replica");
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await onReplica.replicaof("NO", "ONE");
+        await onMaster.replicaof("127.0.0.1", replica.port);
+        await meanwhile(`redis://127.0.0.1:${replica.port}`);
+        clientRelay.pointTo(replica.port);
+        clientRelay.cutAll();
+      })()),
+    );
+    return { done: () => staged ?? Promise.reject(new Error("the call sent no WAIT")) };
+  };
   return {
     master,
     replica,
@@ -74,6 +98,7 @@ export async function startFailoverPair(): Promise<FailoverPair> {
     failover,
     failoverAtNextWait: () => failoverAtNext("\r\nwait\r\n"),
     failoverAtNext,
+    failoverWithOtherInstance,
     stop: async () => {
       onMaster.disconnect();
       onReplica.disconnect();

@@ -8,7 +8,6 @@
  */
 import { afterEach, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import Redis from "ioredis";
 import { RedisQueue } from "../../../lib/store/queue-redis";
 import { RedisStore } from "../../../lib/store/redis";
 import { RedisPartGroups, type AddOutcome } from "../../../lib/store/parts-redis";
@@ -48,31 +47,21 @@ describe("a write answered by a master that died before its replica had it", { s
   test("outbox push whose item another instance delivered from the new master before this one looked: not pushed again", async () => {
     const queue = new RedisQueue<string>({ url: pair.url, name: "fw", prefix: "fw:" });
     const delivered: string[] = [];
-    let staged: Promise<void> | undefined;
-    // The item reached the replica; the WAIT is held while the replica is promoted, another
-    // instance takes the item there and acks it, and only then is this client moved over.
-    pair.clientRelay.onCommand("\r\nwait\r\n", () =>
-      (staged = (async () => {
-        for (let tries = 0; (await pair.onReplica.zcard("fw:q:fw:order")) === 0; tries++) {
-          if (tries > 200) throw new Error("the item never reached the replica");
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        await pair.onReplica.replicaof("NO", "ONE");
-        const oldMaster = new Redis({ port: pair.master.port, host: "127.0.0.1" });
-        await oldMaster.replicaof("127.0.0.1", pair.replica.port).finally(() => oldMaster.disconnect());
-        const other = new RedisQueue<string>({ url: `redis://127.0.0.1:${pair.replica.port}`, name: "fw", prefix: "fw:" });
+    // Another instance takes the item on the promoted replica and acks it before this client moves there.
+    const staged = pair.failoverWithOtherInstance(
+      async () => (await pair.onReplica.zcard("fw:q:fw:order")) > 0,
+      async (url) => {
+        const other = new RedisQueue<string>({ url, name: "fw", prefix: "fw:" });
         for (const item of await other.peek(10)) {
           delivered.push(item.value);
           await other.ack(item.id);
         }
         await other.close();
-        pair.clientRelay.pointTo(pair.replica.port);
-        pair.clientRelay.cutAll();
-      })()),
+      },
     );
     try {
       await queue.push("status:1", "delivered");
-      await staged;
+      await staged.done();
       assert.deepEqual(delivered, ["delivered"], "the other instance delivered it once");
       // Before: push found no item:<id> on the new master and pushed it again, for a second post.
       assert.equal(await pair.onReplica.zcard("fw:q:fw:order"), 0, "not pushed again");
@@ -197,30 +186,21 @@ describe("a write answered by a master that died before its replica had it", { s
   test("long MO part kept, then the message completed and handed over by another instance on the new master before this one looked: not kept again", async () => {
     const parts = new RedisPartGroups({ url: pair.url, bind: "b1", prefix: "fw:" });
     const options = () => ({ now: Date.now(), claimMs: 30_000, ttlMs: 60_000 });
-    let staged: Promise<void> | undefined;
     let completedElsewhere: AddOutcome | undefined;
-    // Part 1 reached the replica; the WAIT is held while the replica is promoted, another instance
-    // gets part 2 there, completes the message and lets its parts go, then this client moves over.
-    pair.clientRelay.onCommand("\r\nwait\r\n", () =>
-      (staged = (async () => {
-        for (let tries = 0; (await pair.onReplica.hexists("fw:mo-parts:b1:g:g1", "p:1")) === 0; tries++) {
-          if (tries > 200) throw new Error("part 1 never reached the replica");
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        await pair.onReplica.replicaof("NO", "ONE");
-        const oldMaster = new Redis({ port: pair.master.port, host: "127.0.0.1" });
-        await oldMaster.replicaof("127.0.0.1", pair.replica.port).finally(() => oldMaster.disconnect());
-        const other = new RedisPartGroups({ url: `redis://127.0.0.1:${pair.replica.port}`, bind: "b1", prefix: "fw:" });
+    // Another instance gets part 2 on the promoted replica, completes the message and lets its
+    // parts go before this client moves there.
+    const staged = pair.failoverWithOtherInstance(
+      async () => (await pair.onReplica.hexists("fw:mo-parts:b1:g:g1", "p:1")) === 1,
+      async (url) => {
+        const other = new RedisPartGroups({ url, bind: "b1", prefix: "fw:" });
         completedElsewhere = await other.add("g1", 2, 2, "part-2", options());
         await other.release("g1");
         await other.close();
-        pair.clientRelay.pointTo(pair.replica.port);
-        pair.clientRelay.cutAll();
-      })()),
+      },
     );
     try {
       assert.deepEqual(await parts.add("g1", 1, 2, "part-1", options()), { status: "kept" });
-      await staged;
+      await staged.done();
       assert.deepEqual(completedElsewhere, { status: "complete", parts: ["part-1"] }, "the other instance completed the message with part 1");
       // Before: part 1 was not in the group (gone with the hand-over), so it was added again, to go on as a partial MO.
       assert.equal(await pair.onReplica.exists("fw:mo-parts:b1:g:g1"), 0, "part 1 not kept again");
