@@ -14,19 +14,16 @@
  *   still with the aggregator sees its result; different parts of one id may go at once.
  * Without an id nothing can be matched: the request is submitted and nothing stored.
  */
-import crypto, { createHash } from "node:crypto";
 import type { MT, SubmitError, SubmitResult } from "../contract";
 import { OneAtATime } from "../one-at-a-time";
 import type { CorrelationStore } from "../store/types";
 import { submissionOfText } from "./aggregate";
 import { logLine } from "../text/peer-value";
-
-/** crypto.hash (Node 20.12 and later) hashes in one call, without a Hash object per MT. */
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: "base64url") => string }).hash;
+import { sha256 } from "../text/sha256";
 
 /** A digest of a request's text: 128 bits of SHA-256, base64url. */
 export function textDigest(text: string): string {
-  return (oneShot ? oneShot("sha256", text, "base64url") : createHash("sha256").update(text, "utf8").digest("base64url")).slice(0, 22);
+  return sha256(text, "base64url").slice(0, 22);
 }
 
 /** What a protocol's sender gives back for one submission. */

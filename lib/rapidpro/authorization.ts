@@ -1,4 +1,5 @@
-import crypto, { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
+import { sha256 } from "../text/sha256";
 
 /**
  * A check of the Authorization header courier sends (the channel's `send_authorization`)
@@ -15,9 +16,3 @@ export function authorizationMatches(received: string | undefined, expected: str
   return authorizationChecker(expected)(received);
 }
 
-/** crypto.hash (Node 20.12 and later) hashes in one call, without a Hash object per request. */
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: "buffer") => Buffer }).hash;
-
-function sha256(text: string): Buffer {
-  return oneShot ? oneShot("sha256", text, "buffer") : createHash("sha256").update(text).digest();
-}
