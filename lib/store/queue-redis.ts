@@ -30,6 +30,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { checkLimit, checkOnceId, checkPush, checkQueueName, checkRememberMs, DEFAULT_REMEMBER_MS, serialiseEntry, type DurableQueue, type QueueItem } from "./queue";
 import { closeRedis, connectRedis, type RedisConnection } from "./redis-connection";
+import { RenewedHolds } from "./redis-holds";
 
 /** Waiting items one `peek` looks at: bounds the time the script holds Redis. */
 const PEEK_MAX_SCAN = 1_000;
@@ -67,20 +68,6 @@ end
 table.insert(out, 'damaged')
 for _, id in ipairs(damaged) do table.insert(out, id) end
 return out
-`;
-
-/**
- * ARGV: base, token, leaseMs, keys... Extends the leases of those keys that are still ours;
- * returns the keys whose lease is not (it ran out and another instance may have taken it).
- */
-const RENEW_LEASES = `
-local base, token, leaseMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local lost = {}
-for i = 4, #ARGV do
-  local lease = base .. 'lease:' .. ARGV[i]
-  if redis.call('GET', lease) == token then redis.call('PEXPIRE', lease, leaseMs) else table.insert(lost, ARGV[i]) end
-end
-return lost
 `;
 
 /** How long a dead instance's items wait for another: long against a renewal every third of it. */
@@ -160,7 +147,6 @@ type RedisWithScripts = Redis & {
   ackItem(order: string, base: string, token: string, id: string, ackedMemoryMs: number): Promise<number>;
   pushOnce(seq: string, order: string, once: string, base: string, json: string, rememberMs: number): Promise<number>;
   putItem(seq: string, order: string, item: string, id: string, json: string): Promise<number>;
-  renewLeases(base: string, token: string, leaseMs: number, ...keys: string[]): Promise<string[]>;
 };
 
 export class RedisQueue<T> implements DurableQueue<T> {
@@ -178,7 +164,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
   private readonly durablyRemoved: RedisConnection["durablyRemoved"];
   /** Items handed out by `peek` and not yet acked, id -> key: their leases are renewed. */
   private readonly out = new Map<string, string>();
-  private readonly renewTimer: NodeJS.Timeout;
+  private readonly leases: RenewedHolds;
   private closed = false;
 
   constructor(private readonly options: RedisQueueOptions) {
@@ -202,9 +188,11 @@ export class RedisQueue<T> implements DurableQueue<T> {
     this.client.defineCommand("ackItem", { numberOfKeys: 1, lua: ACK });
     this.client.defineCommand("pushOnce", { numberOfKeys: 3, lua: PUSH_ONCE });
     this.client.defineCommand("putItem", { numberOfKeys: 3, lua: PUT_ITEM });
-    this.client.defineCommand("renewLeases", { numberOfKeys: 0, lua: RENEW_LEASES });
-    this.renewTimer = setInterval(() => void this.renewLeases(), this.leaseMs / 3);
-    this.renewTimer.unref();
+    // A lease found taken: another instance may now deliver that item as well.
+    this.leases = new RenewedHolds(this.client, this.leaseMs, (lost) => {
+      for (const [id, key] of this.out) if (lost.includes(this.leaseKey(key))) this.out.delete(id);
+      this.options.onBackgroundError?.(new Error(`redis queue ${options.name}: the lease of ${lost.length} item(s) ran out while this instance had them out; another instance may deliver them too`));
+    });
   }
 
   async push(key: string, value: T): Promise<QueueItem<T>> {
@@ -283,6 +271,7 @@ export class RedisQueue<T> implements DurableQueue<T> {
       const entry = JSON.parse(reply[i + 1]) as { key: string; value: T; enqueuedAt: number };
       items.push({ id: reply[i], key: entry.key, value: entry.value, enqueuedAt: entry.enqueuedAt });
       this.out.set(reply[i], entry.key);
+      this.leases.hold(this.leaseKey(entry.key), this.token);
     }
     return items;
   }
@@ -291,6 +280,8 @@ export class RedisQueue<T> implements DurableQueue<T> {
     this.checkOpen();
     // Its first write gives the lease back, so it is not renewed from here on (an ack that then
     // fails leaves the item to come again after the lease: a repeat, never a loss).
+    const key = this.out.get(id);
+    if (key !== undefined) this.leases.release(this.leaseKey(key));
     this.out.delete(id);
     try {
       // Refused during a failover, or lost in one, an ack would make the item go to courier
@@ -319,28 +310,12 @@ export class RedisQueue<T> implements DurableQueue<T> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.renewTimer);
+    this.leases.close();
     await closeRedis(this.client);
   }
 
-  /**
-   * Keeps the leases of the items still out. Not waited for on the replicas: a renewal lost in a
-   * failover leaves the last one, and the next comes a third of the lease later. A lease found
-   * gone is reported, since another instance may now deliver that item as well.
-   */
-  private async renewLeases(): Promise<void> {
-    if (this.closed || this.out.size === 0) return;
-    const keys = [...new Set(this.out.values())];
-    let lost: string[];
-    try {
-      lost = await this.client.renewLeases(this.base, this.token, this.leaseMs, ...keys);
-    } catch {
-      return; // Redis unreachable: the connection reports it, and the next round tries again.
-    }
-    if (lost.length === 0) return;
-    const gone = new Set(lost);
-    for (const [id, key] of this.out) if (gone.has(key)) this.out.delete(id);
-    this.options.onBackgroundError?.(new Error(`redis queue ${this.options.name}: the lease of ${lost.length} item(s) ran out while this instance had them out; another instance may deliver them too`));
+  private leaseKey(key: string): string {
+    return `${this.base}lease:${key}`;
   }
 
   private error(what: string, err: unknown): Error {

@@ -15,6 +15,7 @@
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { closeRedis, connectRedis } from "./redis-connection";
+import { RenewedHolds } from "./redis-holds";
 
 /**
  * KEYS: the lock. ARGV: token, hold ms. Takes the lock, or answers 1 when it already holds this
@@ -25,12 +26,6 @@ import { closeRedis, connectRedis } from "./redis-connection";
 const TAKE = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
-return 0
-`;
-
-/** KEYS: the lock. ARGV: token, hold ms. Extends the hold if this token still has it. */
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 `;
 
@@ -48,7 +43,6 @@ const POLL_MS = 15;
 type RedisWithRelease = Redis & {
   takeLock(key: string, token: string, holdMs: number): Promise<number>;
   releaseLock(key: string, token: string): Promise<number>;
-  renewLock(key: string, token: string, holdMs: number): Promise<number>;
 };
 
 export class RedisLocks {
@@ -56,8 +50,11 @@ export class RedisLocks {
   private readonly prefix: string;
   private readonly retryRefused: <R>(write: () => Promise<R>) => Promise<R>;
   private readonly scrub: (err: unknown) => string;
+  private readonly holdMs: number;
+  /** The locks this instance holds, renewed while their work runs. */
+  private readonly holds: RenewedHolds;
 
-  constructor(options: { url: string; prefix?: string; onError: (message: string) => void }) {
+  constructor(options: { url: string; prefix?: string; holdMs?: number; onError: (message: string) => void }) {
     const connection = connectRedis(options.url, { onError: (m) => options.onError(`message locks: ${m}`) });
     this.client = connection.client as RedisWithRelease;
     this.retryRefused = connection.retryRefused;
@@ -65,7 +62,8 @@ export class RedisLocks {
     this.prefix = `${options.prefix ?? "rapidpro-sms:"}lock:`;
     this.client.defineCommand("takeLock", { numberOfKeys: 1, lua: TAKE });
     this.client.defineCommand("releaseLock", { numberOfKeys: 1, lua: RELEASE });
-    this.client.defineCommand("renewLock", { numberOfKeys: 1, lua: RENEW });
+    this.holdMs = options.holdMs ?? HOLD_MS;
+    this.holds = new RenewedHolds(this.client, this.holdMs);
   }
 
   /**
@@ -73,15 +71,14 @@ export class RedisLocks {
    * instance may have taken and left the name between the caller's read and this lock, and
    * nothing here can see that (seen as delivered-then-sent in test/e2e/instances.test.ts).
    */
-  async run<T>(name: string, fn: (waited: boolean) => Promise<T>, options: { holdMs?: number; waitMs?: number } = {}): Promise<T> {
+  async run<T>(name: string, fn: (waited: boolean) => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
     const key = this.prefix + name;
     const token = randomUUID();
     const until = Date.now() + (options.waitMs ?? WAIT_MS);
-    const holdMs = options.holdMs ?? HOLD_MS;
     for (;;) {
       let taken: number;
       try {
-        taken = await this.retryRefused(() => this.client.takeLock(key, token, holdMs));
+        taken = await this.retryRefused(() => this.client.takeLock(key, token, this.holdMs));
       } catch (err) {
         throw new Error(`message lock for ${JSON.stringify(name)} failed: ${this.scrub(err)}`);
       }
@@ -89,13 +86,11 @@ export class RedisLocks {
       if (Date.now() > until) throw new Error(`another instance has held message ${JSON.stringify(name)} for over ${options.waitMs ?? WAIT_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-    // Not waited for: a renewal that fails leaves the last expiry, and the next one comes a third later.
-    const renewal = setInterval(() => void this.client.renewLock(key, token, holdMs).catch(() => undefined), holdMs / 3);
-    renewal.unref();
+    this.holds.hold(key, token);
     try {
       return await fn(true);
     } finally {
-      clearInterval(renewal);
+      this.holds.release(key);
       // Refused during a failover (NOREPLICAS until the new master's replica is back), a release
       // left the message's receipts waiting for HOLD_MS: it is sent again like any write.
       await this.retryRefused(() => this.client.releaseLock(key, token)).catch(() => undefined);
@@ -103,6 +98,7 @@ export class RedisLocks {
   }
 
   close(): Promise<void> {
+    this.holds.close();
     return closeRedis(this.client);
   }
 }

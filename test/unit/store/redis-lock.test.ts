@@ -19,7 +19,7 @@ describe("message locks shared by instances", { skip }, () => {
   let redis: RedisServer;
   const instances: RedisLocks[] = [];
   const instance = () => {
-    const locks = new RedisLocks({ url: redis.url, prefix: "lock-test:", onError: () => undefined });
+    const locks = new RedisLocks({ url: redis.url, prefix: "lock-test:", holdMs: HOLD_MS, onError: () => undefined });
     instances.push(locks);
     return locks;
   };
@@ -41,10 +41,9 @@ describe("message locks shared by instances", { skip }, () => {
         await pause(4 * HOLD_MS);
         events.push("a ends");
       },
-      { holdMs: HOLD_MS },
     );
     await pause(50);
-    await b.run("m1", async () => void events.push("b starts"), { holdMs: HOLD_MS, waitMs: 10_000 });
+    await b.run("m1", async () => void events.push("b starts"), { waitMs: 10_000 });
     await first;
     assert.deepEqual(events, ["a starts", "a ends", "b starts"], "without renewal b would start after 300 ms, while a still works");
   });
@@ -57,10 +56,10 @@ describe("message locks shared by instances", { skip }, () => {
       aStarted = true;
       (a as unknown as { client: { disconnect(): void } }).client.disconnect();
       return new Promise<void>(() => undefined);
-    }, { holdMs: HOLD_MS }).catch(() => undefined);
+    }).catch(() => undefined);
     while (!aStarted) await pause(5);
     let bRan = false;
-    await b.run("m2", async () => void (bRan = true), { holdMs: HOLD_MS, waitMs: 10_000 });
+    await b.run("m2", async () => void (bRan = true), { waitMs: 10_000 });
     assert.ok(bRan, "the other instance took the name after the dead holder's hold");
   });
 });
