@@ -33,6 +33,28 @@ const NOTIFY: Partial<Record<ReceiptStat, NotifyOutcome>> = { DELIVRD: "delivere
 type BenchSmsc = Pick<Awaited<ReturnType<typeof startSmsc>>, "port" | "on" | "close"> & { counters: SmscCounters; sendMo: (mo: { from: string; to: string; text: string }) => Promise<number[]> };
 
 /**
+ * A simulator behind the SMPP simulator's face: its port, events and close as they are, its
+ * counters read through `counters` (each a login as a transceiver bind), its MO answers as
+ * deliver_sm_resp statuses (0 taken, -1 none, else a refusal).
+ */
+function smppFace(
+  sim: { port: number; on: (...args: never[]) => unknown; close(): Promise<void> },
+  counters: () => Partial<Omit<SmscCounters, "binds" | "deliverResps">> & { logins: number; taken: number },
+  sendMo: BenchSmsc["sendMo"],
+): BenchSmsc {
+  return {
+    port: sim.port,
+    on: sim.on.bind(sim) as never,
+    close: () => sim.close(),
+    get counters() {
+      const { logins, taken, ...rest } = counters();
+      return { ...rest, binds: { transceiver: logins, transmitter: 0, receiver: 0 }, deliverResps: { 0: taken } } as unknown as SmscCounters;
+    },
+    sendMo,
+  };
+}
+
+/**
  * The UCP/EMI simulator behind the SMPP simulator's face, so every scenario reads one set of
  * counters: a login counts as a transceiver bind, OT 53 as receipts, an `A` as ESME_ROK.
  */
@@ -43,25 +65,14 @@ async function startUcp(): Promise<BenchSmsc> {
     notifyOutcome: () => (receipts ? (NOTIFY[receipts] ?? null) : null),
     keepSubmitted: false,
   });
-  return {
-    port: sim.port,
-    on: sim.on.bind(sim) as never,
-    close: () => sim.close(),
-    get counters() {
+  return smppFace(
+    sim,
+    () => {
       const c = sim.counters;
-      return {
-        accepted: c.accepted,
-        receiptsSent: c.notificationsSent,
-        mosSent: c.mosSent,
-        binds: { transceiver: c.logins, transmitter: 0, receiver: 0 },
-        openConnections: c.openConnections,
-        deliverResps: { 0: c.answers.positive },
-        undelivered: c.undelivered,
-        redeliveries: c.redeliveries,
-      } as unknown as SmscCounters;
+      return { accepted: c.accepted, receiptsSent: c.notificationsSent, mosSent: c.mosSent, logins: c.logins, openConnections: c.openConnections, taken: c.answers.positive, undelivered: c.undelivered, redeliveries: c.redeliveries };
     },
-    sendMo: async (mo) => (await sim.sendMo(mo)).map((answer) => (answer === "A" ? 0 : answer === "none" ? -1 : Number(answer.slice(2)) || 1)),
-  };
+    async (mo) => (await sim.sendMo(mo)).map((answer) => (answer === "A" ? 0 : answer === "none" ? -1 : Number(answer.slice(2)) || 1)),
+  );
 }
 
 /** SMPP receipt states as CIMD2 `061` status codes (lib/cimd2/report.ts: 4 delivered, 1 not final, 2 and 3 failed). */
@@ -75,24 +86,15 @@ async function startCimd2(): Promise<BenchSmsc> {
     reportStatus: () => (receipts ? (CIMD2_STATUS[receipts] ?? null) : null),
     keepSubmitted: false,
   });
-  return {
-    port: sim.port,
-    on: sim.on.bind(sim) as never,
-    close: () => sim.close(),
-    get counters() {
+  return smppFace(
+    sim,
+    () => {
       const c = sim.counters;
-      return {
-        accepted: c.submits,
-        receiptsSent: c.reports,
-        mosSent: c.mo,
-        binds: { transceiver: c.logins, transmitter: 0, receiver: 0 },
-        openConnections: sim.loggedInPeers,
-        deliverResps: { 0: c.answered },
-      } as unknown as SmscCounters;
+      return { accepted: c.submits, receiptsSent: c.reports, mosSent: c.mo, logins: c.logins, openConnections: sim.loggedInPeers, taken: c.answered };
     },
     // "70" (op 20's response) is taken; "70 error 710" and the like are refusals.
-    sendMo: async (mo) => (await sim.sendMo(mo)).map((answer) => (/^\d+$/.test(answer) ? 0 : Number(/error (\d+)/.exec(answer)?.[1]) || -1)),
-  };
+    async (mo) => (await sim.sendMo(mo)).map((answer) => (/^\d+$/.test(answer) ? 0 : Number(/error (\d+)/.exec(answer)?.[1]) || -1)),
+  );
 }
 
 async function main(): Promise<void> {
