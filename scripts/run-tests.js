@@ -15,5 +15,10 @@ function testFiles(dir) {
 }
 
 const files = testFiles(path.resolve(__dirname, "..", "dist", "test")).sort();
-const result = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...process.argv.slice(2), ...files], { stdio: "inherit" });
+// TAP on stdout as before; the failures again, at the end, on stderr (failures-reporter.js).
+const reporters = [
+  "--test-reporter=tap", "--test-reporter-destination=stdout",
+  `--test-reporter=${path.join(__dirname, "failures-reporter.js")}`, "--test-reporter-destination=stderr",
+];
+const result = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...reporters, ...process.argv.slice(2), ...files], { stdio: "inherit" });
 process.exit(result.status ?? 1);
