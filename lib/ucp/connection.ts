@@ -9,11 +9,12 @@
  * frame by, and an SMSC that sent one is out of step with us; answering a guess could
  * acknowledge an MO or notification we never read. The socket's listeners, the end-once with
  * everything in flight handed back, and the guard that turns a throw into an end with a reason
- * are lib/session/link-base.ts's, as for the SMPP and CIMD2 links; the socket is adopted, not
- * dialled, because lib/ucp/session.ts dials it and the receive port accepts it (§2.6).
+ * are lib/session/link-base.ts's, as for the SMPP and CIMD2 links. The session's connection is
+ * dialled (`open`); one on the receive port is built around the socket the SMSC opened (§2.6).
  */
 import type { Socket } from "node:net";
-import { LinkBase, LinkDownError } from "../session/link-base";
+import { LinkBase, LinkDownError, type SocketHooks } from "../session/link-base";
+import type { SocketOptions } from "../session/socket";
 import { NOT_SUPPORTED_ERROR_CODE } from "./errors";
 import { FrameError, FrameReader, encodeFrame, isKnownOperation, type Frame } from "./frame";
 import { negativeResultFields, positiveResultFields, type OperationType } from "./operations";
@@ -59,24 +60,38 @@ export class UcpConnection extends LinkBase<Pending, TrnWindow<Pending>> {
   onSlotFree?: () => void;
 
   private readonly reader = new FrameReader();
+  private readonly socketHooks: SocketHooks = {
+    errorReason: (error) => `connection error: ${error.code ?? ""} ${error.message}`.replace("  ", " "),
+    closeReason: "connection closed by the peer",
+    data: (chunk) => this.onData(chunk),
+  };
   private keepAliveTimer?: NodeJS.Timeout;
   private inactivityTimer?: NodeJS.Timeout;
 
+  /** `socket`: one the SMSC opened to our receive port; undefined for one `open` dials. */
   constructor(
-    socket: Socket,
+    socket: Socket | undefined,
     private readonly options: ConnectionOptions,
     private readonly log: LogFn,
     readonly name: string,
   ) {
     super(new TrnWindow(options.window));
-    this.adopt(socket, {
-      errorReason: (error) => `connection error: ${error.code ?? ""} ${error.message}`.replace("  ", " "),
-      closeReason: "connection closed by the peer",
-      data: (chunk) => this.onData(chunk),
-    });
+    if (socket) this.adopt(socket, this.socketHooks);
     if (options.inactivityTimeoutMs > 0) {
       this.inactivityTimer = setTimeout(() => this.destroy(`nothing received for ${options.inactivityTimeoutMs} ms`), options.inactivityTimeoutMs);
     }
+  }
+
+  /**
+   * Dials the SMSC and, once connected, runs `login` (the session's OT 60: why it was refused,
+   * or undefined); rejects with the reason the connection ended before it was logged in.
+   */
+  open(o: SocketOptions & { connectTimeoutMs: number }, login: () => Promise<string | undefined>): Promise<void> {
+    return this.connect(o, {
+      ...this.socketHooks,
+      sniFromHost: true,
+      ready: (loggedIn) => void login().then((refusal) => (refusal === undefined ? loggedIn() : this.destroy(refusal))),
+    });
   }
 
   get up(): boolean {
