@@ -17,7 +17,7 @@
  * Every listener is guarded: an exception ends the link with a reason instead of escaping
  * from a socket event (which in Node-RED would crash the runtime).
  */
-import { LinkBase, LinkDownError } from "../session/link-base";
+import { InFlightMap, LinkBase, LinkDownError } from "../session/link-base";
 import type { TlsOptions } from "../session/socket";
 import { errorOf, errorParams } from "./errors";
 import { GENERAL_ERROR_RESPONSE, NACK, OP, operationName, requestInfo, responseCode, RESPONSE_OFFSET } from "./operations";
@@ -81,7 +81,7 @@ export class Cimd2Link extends LinkBase<Pending> {
     private readonly options: LinkOptions,
     private readonly log: LogFn,
   ) {
-    super();
+    super(new InFlightMap<Pending>());
   }
 
   get up(): boolean {

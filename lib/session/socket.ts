@@ -1,6 +1,6 @@
 /**
  * The TCP / TLS socket of an SMSC connection, opened and ended the same way for every
- * protocol (lib/smpp/link.ts, lib/cimd2/link.ts, lib/ucp/session.ts and connection.ts):
+ * protocol (lib/session/link-base.ts, under the SMPP, CIMD2 and UCP links):
  * certificates are verified unless `rejectUnauthorized` is explicitly false, and a graceful
  * end gives written frames a second to reach the peer before the socket is destroyed.
  */

@@ -10,7 +10,7 @@
  * escaping from the socket's event handler (which in Node-RED would crash the runtime).
  */
 import * as smpp from "smpp";
-import { LinkBase, LinkDownError } from "../session/link-base";
+import { InFlightMap, LinkBase, LinkDownError } from "../session/link-base";
 import type { TlsOptions } from "../session/socket";
 import { ESME_RINVCMDID, ESME_ROK, ESME_RUNKNOWNERR, describeStatus, statusText } from "./command-status";
 import { encodeDeliverSmResp, encodeSubmitSm } from "./encode";
@@ -95,7 +95,7 @@ export class Link extends LinkBase<Pending> {
     private readonly options: LinkOptions,
     private readonly log: LogFn,
   ) {
-    super();
+    super(new InFlightMap<Pending>());
   }
 
   get up(): boolean {

@@ -7,11 +7,14 @@
  *
  * Why an unparseable frame ends the connection: UCP has no length prefix to skip a bad
  * frame by, and an SMSC that sent one is out of step with us; answering a guess could
- * acknowledge an MO or notification we never read. Every listener is guarded, so a throw
- * ends the connection with a reason instead of escaping from a socket event.
+ * acknowledge an MO or notification we never read. The socket's listeners, the end-once with
+ * everything in flight handed back, and the guard that turns a throw into an end with a reason
+ * are lib/session/link-base.ts's, as for the SMPP and CIMD2 links. The session's connection is
+ * dialled (`open`); one on the receive port is built around the socket the SMSC opened (§2.6).
  */
 import type { Socket } from "node:net";
-import { endSocket } from "../session/socket";
+import { LinkBase, LinkDownError, type SocketHooks } from "../session/link-base";
+import type { SocketOptions } from "../session/socket";
 import { NOT_SUPPORTED_ERROR_CODE } from "./errors";
 import { FrameError, FrameReader, encodeFrame, isKnownOperation, type Frame } from "./frame";
 import { negativeResultFields, positiveResultFields, type OperationType } from "./operations";
@@ -19,10 +22,8 @@ import { TrnWindow } from "./window";
 
 export type LogFn = (level: "debug" | "info" | "warn" | "error", text: string) => void;
 
-/** The connection ended before this operation got its result. */
-export class ConnectionDownError extends Error {
-  override name = "ConnectionDownError";
-}
+/** The connection ended before this operation got its result (the links' LinkDownError). */
+export { LinkDownError as ConnectionDownError };
 
 export type ResultCallback = (error: Error | undefined, result?: Frame) => void;
 
@@ -49,8 +50,7 @@ interface Pending {
   callback: ResultCallback;
 }
 
-export class UcpConnection {
-  onDown?: (reason: string) => void;
+export class UcpConnection extends LinkBase<Pending, TrnWindow<Pending>> {
   /** An operation from the SMSC (OT 01, 52, 53); OT 31 and unknown OTs are answered here. */
   onOperation?: (frame: Frame, answer: Answer) => void;
   /**
@@ -60,38 +60,46 @@ export class UcpConnection {
   onSlotFree?: () => void;
 
   private readonly reader = new FrameReader();
-  private readonly window: TrnWindow<Pending>;
-  private downReason?: string;
+  private readonly socketHooks: SocketHooks = {
+    errorReason: (error) => `connection error: ${error.code ?? ""} ${error.message}`.replace("  ", " "),
+    closeReason: "connection closed by the peer",
+    data: (chunk) => this.onData(chunk),
+  };
   private keepAliveTimer?: NodeJS.Timeout;
   private inactivityTimer?: NodeJS.Timeout;
 
+  /** `socket`: one the SMSC opened to our receive port; undefined for one `open` dials. */
   constructor(
-    private readonly socket: Socket,
+    socket: Socket | undefined,
     private readonly options: ConnectionOptions,
     private readonly log: LogFn,
     readonly name: string,
   ) {
-    this.window = new TrnWindow(options.window);
-    socket.setNoDelay(true);
-    // Kept for the life of the object: a late socket error must never be unhandled.
-    socket.on("error", (error: Error & { code?: string }) => this.destroy(`connection error: ${error.code ?? ""} ${error.message}`.replace("  ", " ")));
-    socket.on("close", () => this.destroy("connection closed by the peer"));
-    socket.on("data", (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+    super(new TrnWindow(options.window));
+    if (socket) this.adopt(socket, this.socketHooks);
     if (options.inactivityTimeoutMs > 0) {
       this.inactivityTimer = setTimeout(() => this.destroy(`nothing received for ${options.inactivityTimeoutMs} ms`), options.inactivityTimeoutMs);
     }
+  }
+
+  /**
+   * Dials the SMSC and, once connected, runs `login` (the session's OT 60: why it was refused,
+   * or undefined); rejects with the reason the connection ended before it was logged in.
+   */
+  open(o: SocketOptions & { connectTimeoutMs: number }, login: () => Promise<string | undefined>): Promise<void> {
+    return this.connect(o, {
+      ...this.socketHooks,
+      sniFromHost: true,
+      ready: (loggedIn) => void login().then((refusal) => (refusal === undefined ? loggedIn() : this.destroy(refusal))),
+    });
   }
 
   get up(): boolean {
     return this.downReason === undefined;
   }
 
-  get inFlight(): number {
-    return this.window.inFlight;
-  }
-
   get windowFull(): boolean {
-    return this.window.full;
+    return this.pending.full;
   }
 
   /**
@@ -101,20 +109,20 @@ export class UcpConnection {
    */
   request(ot: OperationType, fields: string[], callback: ResultCallback, describe = `operation ${ot}`): boolean {
     if (this.downReason !== undefined) {
-      callback(new ConnectionDownError(this.downReason));
+      callback(new LinkDownError(this.downReason));
       return true;
     }
-    const pending: Pending = { ot, timer: undefined as unknown as NodeJS.Timeout, callback };
-    const trn = this.window.offer(pending);
+    const entry: Pending = { ot, timer: undefined as unknown as NodeJS.Timeout, callback };
+    const trn = this.pending.offer(entry);
     if (trn === undefined) return false;
     let bytes: Buffer;
     try {
       bytes = encodeFrame({ trn, direction: "O", ot, fields });
     } catch (error) {
-      this.window.complete(trn);
+      this.pending.complete(trn);
       throw error;
     }
-    pending.timer = setTimeout(() => this.destroy(`no result to ${describe} (TRN ${String(trn).padStart(2, "0")}) within ${this.options.responseTimeoutMs} ms`), this.options.responseTimeoutMs);
+    entry.timer = setTimeout(() => this.destroy(`no result to ${describe} (TRN ${String(trn).padStart(2, "0")}) within ${this.options.responseTimeoutMs} ms`), this.options.responseTimeoutMs);
     this.write(bytes, describe);
     return true;
   }
@@ -125,7 +133,7 @@ export class UcpConnection {
     if (period <= 0 || this.keepAliveTimer) return;
     this.keepAliveTimer = setInterval(() => {
       // A full window means traffic is flowing; the alert would only wait for a slot.
-      if (this.window.full) return;
+      if (this.pending.full) return;
       this.request(31, [this.options.keepAliveAdc, KEEP_ALIVE_PID], (error, result) => {
         if (!error && result?.fields[0] === "N") this.log("warn", `keep-alive OT 31 answered negatively (error code ${result.fields[1]})`);
       }, "keep-alive OT 31");
@@ -134,21 +142,13 @@ export class UcpConnection {
 
   /**
    * Ends the connection once; later calls do nothing. Everything in flight gets a
-   * ConnectionDownError. `graceful` lets written frames reach the peer first.
+   * LinkDownError. `graceful` lets written frames reach the peer first.
    */
   destroy(reason: string, graceful = false): void {
-    if (this.downReason !== undefined) return;
-    this.downReason = reason;
-    clearInterval(this.keepAliveTimer);
-    clearTimeout(this.inactivityTimer);
-    for (const pending of this.window.drain()) {
-      clearTimeout(pending.timer);
-      this.guard(() => pending.callback(new ConnectionDownError(reason)));
-    }
-    endSocket(this.socket, graceful);
-    const onDown = this.onDown;
-    this.onDown = undefined;
-    if (onDown) this.guard(() => onDown(reason));
+    this.end(reason, graceful, () => {
+      clearInterval(this.keepAliveTimer);
+      clearTimeout(this.inactivityTimer);
+    });
   }
 
   private onData(chunk: Buffer): void {
@@ -170,17 +170,17 @@ export class UcpConnection {
   }
 
   private onResult(frame: Frame): void {
-    const pending = this.window.complete(frame.trn);
-    if (!pending) {
+    const entry = this.pending.complete(frame.trn);
+    if (!entry) {
       this.log("warn", `ignored result ${frame.ot} with TRN ${frame.trn}: nothing in flight with it`);
       return;
     }
-    clearTimeout(pending.timer);
-    if (pending.ot !== frame.ot) {
-      pending.callback(new Error(`result with TRN ${frame.trn} is for OT ${frame.ot}, but OT ${pending.ot} was sent`));
-      return this.destroy(`the SMSC answered OT ${pending.ot} (TRN ${frame.trn}) with a result for OT ${frame.ot}`);
+    clearTimeout(entry.timer);
+    if (entry.ot !== frame.ot) {
+      entry.callback(new Error(`result with TRN ${frame.trn} is for OT ${frame.ot}, but OT ${entry.ot} was sent`));
+      return this.destroy(`the SMSC answered OT ${entry.ot} (TRN ${frame.trn}) with a result for OT ${frame.ot}`);
     }
-    pending.callback(undefined, frame);
+    entry.callback(undefined, frame);
     if (this.downReason === undefined) this.onSlotFree?.();
   }
 
@@ -204,15 +204,8 @@ export class UcpConnection {
   }
 
   private write(bytes: Buffer, what: string): void {
-    if (!this.socket.writable) return this.destroy(`socket not writable when sending ${what}`);
-    this.socket.write(bytes);
-  }
-
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (error) {
-      this.destroy(`internal error: ${(error as Error).message}`);
-    }
+    const socket = this.socket;
+    if (!socket?.writable) return this.destroy(`socket not writable when sending ${what}`);
+    socket.write(bytes);
   }
 }

@@ -20,7 +20,6 @@
 import { SessionBase, type SessionStatusFields } from "../session/base";
 import type { SubmitError } from "../contract";
 import { SESSION_DEFAULTS, THROTTLE_PAUSE_DEFAULTS, type SessionOptions } from "../session/defaults";
-import { connectSocket, readyEvent } from "../session/socket";
 import { SubmitWindow, type SendResult } from "../session/window";
 import { UCP_BIND_DEFAULTS } from "./defaults";
 import { UcpConnection, type Answer, type ConnectionOptions } from "./connection";
@@ -161,33 +160,20 @@ export class UcpSession extends SessionBase<SessionStatus> {
 
   // --- connection loop -----------------------------------------------------------------
 
-  /** One fresh connection; a throw while connecting (a bad CA in tls.connect) ends it too. */
-  protected connectOnce(): Promise<{ up: boolean; reason: string }> {
-    return this.serveOnce().catch((error: Error) => {
-      this.connection?.destroy(`could not connect: ${error.message}`);
-      throw error;
-    });
-  }
-
-  /** One fresh connection: connect, log in, serve until it ends. */
-  private async serveOnce(): Promise<{ up: boolean; reason: string }> {
+  /** One fresh connection: connect, log in, serve until it ends (a throw in tls.connect ends it too, in open). */
+  protected async connectOnce(): Promise<{ up: boolean; reason: string }> {
     const o = this.o;
-    const socket = connectSocket(o);
-    const connection = new UcpConnection(socket, this.connectionOptions(o.keepAliveMs), (l, t) => this.log(l, t), "main");
+    const connection = new UcpConnection(undefined, this.connectionOptions(o.keepAliveMs), (l, t) => this.log(l, t), "main");
     this.connection = connection;
     const down = new Promise<string>((resolve) => (connection.onDown = resolve));
     connection.onOperation = (frame, answer) => this.onOperation(frame, answer, "main");
     // A submit's result pumps the window itself; a keep-alive's must too (window 1 stalled).
     connection.onSlotFree = () => this.window.pump();
-    const connectTimer = setTimeout(() => connection.destroy(`could not connect to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`), o.connectTimeoutMs);
-    const connected = await Promise.race([new Promise<boolean>((r) => socket.once(readyEvent(o), () => r(true))), down.then(() => false)]);
-    clearTimeout(connectTimer);
-    if (!connected) return { up: false, reason: await down };
-    const login = await this.login(connection);
-    if (login) {
-      connection.destroy(login);
-      return { up: false, reason: login };
-    }
+    const notUp = await connection.open(o, () => this.login(connection)).then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    if (notUp !== undefined) return { up: false, reason: notUp };
     if (this.closing) return { up: true, reason: "closing" };
     connection.startKeepAlive();
     this.log("info", `logged in to ${o.host}:${o.port} as ${o.username}`);

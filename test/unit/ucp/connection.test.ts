@@ -1,17 +1,21 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { UcpConnection, type LogFn } from "../../../lib/ucp/connection";
+import { ConnectionDownError, UcpConnection, type LogFn } from "../../../lib/ucp/connection";
+import { LinkDownError } from "../../../lib/session/link-base";
 import { FrameReader, encodeFrame, type Frame } from "../../../lib/ucp/frame";
 import { waitFor } from "../../helpers/wait";
 
-/** A UcpConnection on one end of a loopback socket, the other end written by hand. */
-async function pair(options: Partial<{ window: number; responseTimeoutMs: number }> = {}) {
+/**
+ * A UcpConnection on one end of a loopback socket, the other end written by hand. `side`
+ * "accepted": the connection has the end the peer dialled, as on the receive port (§2.6).
+ */
+async function pair(options: Partial<{ window: number; responseTimeoutMs: number }> = {}, side: "dialled" | "accepted" = "dialled") {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
-  const socket = net.connect({ host: "127.0.0.1", port: (server.address() as net.AddressInfo).port });
-  const peer = await accepted;
+  const dialled = net.connect({ host: "127.0.0.1", port: (server.address() as net.AddressInfo).port });
+  const [socket, peer] = side === "dialled" ? [dialled, await accepted] : [await accepted, dialled];
   const logs: string[] = [];
   const log: LogFn = (level, text) => logs.push(`${level}: ${text}`);
   const connection = new UcpConnection(socket, { window: 2, responseTimeoutMs: 2_000, keepAliveMs: 0, keepAliveAdc: "1", inactivityTimeoutMs: 0, ...options }, log, "test");
@@ -102,6 +106,32 @@ describe("UcpConnection", () => {
       p.peer.destroy();
       await waitFor(() => errors.length === 1, "the error");
       assert.deepEqual(errors, ["connection closed by the peer"]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test("on a socket the SMSC opened (receive port), a peer that goes away ends the connection once and hands each operation in flight back once", async () => {
+    const p = await pair({ window: 3 }, "accepted");
+    try {
+      const errors: string[] = [];
+      const downs: string[] = [];
+      p.connection.onDown = (reason) => downs.push(reason);
+      for (let i = 0; i < 3; i++) {
+        p.connection.request(31, ["1", "0539"], (e) => errors.push(e instanceof ConnectionDownError && e instanceof LinkDownError ? e.message : `unexpected: ${e?.message ?? "a result"}`));
+      }
+      await waitFor(() => p.received.length === 3, "the three operations at the peer");
+      assert.deepEqual(p.received.map((f) => f.trn), [0, 1, 2]);
+      p.peer.destroy();
+      await waitFor(() => downs.length === 1, "the end");
+      p.connection.destroy("a second end");
+      assert.deepEqual(errors, ["connection closed by the peer", "connection closed by the peer", "connection closed by the peer"]);
+      assert.deepEqual(downs, ["connection closed by the peer"]);
+      assert.equal(p.connection.up, false);
+      assert.equal(p.connection.inFlight, 0);
+      const late: string[] = [];
+      assert.equal(p.connection.request(31, ["1", "0539"], (e) => late.push(e?.message ?? "a result")), true);
+      assert.deepEqual(late, ["connection closed by the peer"]);
     } finally {
       await p.close();
     }

@@ -1,5 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import * as net from "node:net";
 import { UcpSession } from "../../../lib/ucp/session";
 import { buildSubmit } from "../../../lib/ucp/submit";
 import { TrnWindow } from "../../../lib/ucp/window";
@@ -280,6 +281,48 @@ describe("TLS: verified by default, optional CA", () => {
       assert.equal((await r.session.submit(fields())).ok, true);
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe("connecting: the dial's failures end it with a reason and are retried", () => {
+  /** A session to `port` with short timers, its logs, and a close. */
+  function dial(port: number, tls: boolean) {
+    const session = new UcpSession({ host: "127.0.0.1", port, tls, username: USERNAME, password: PASSWORD, connectTimeoutMs: 150, reconnectMinMs: 50, reconnectMaxMs: 100, drainTimeoutMs: 200 });
+    const logs: string[] = [];
+    session.on("log", (l: { level: string; text: string }) => logs.push(`${l.level}: ${l.text}`));
+    return { session, logs };
+  }
+
+  test("a peer that takes the TCP connection but never answers the TLS handshake: 'could not connect to host:port within N ms', then again", async () => {
+    const silent = net.createServer((socket) => socket.on("error", () => undefined));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
+    const port = (silent.address() as net.AddressInfo).port;
+    const d = dial(port, true);
+    try {
+      await d.session.start();
+      await waitFor(() => d.logs.filter((l) => l.includes("could not connect")).length >= 2, "two connect timeouts");
+      assert.equal(d.session.status.lastError, `could not connect to 127.0.0.1:${port} within 150 ms`);
+      assert.ok(d.logs.every((l) => !l.includes(PASSWORD)));
+    } finally {
+      await d.session.close();
+      silent.close();
+    }
+  });
+
+  test("nothing listening on the port: 'connection error: ECONNREFUSED ...', then again", async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", () => resolve()));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const d = dial(port, false);
+    try {
+      await d.session.start();
+      await waitFor(() => d.logs.filter((l) => l.includes("ECONNREFUSED")).length >= 2, "two refused connections");
+      assert.match(d.session.status.lastError ?? "", /^connection error: ECONNREFUSED connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
+      assert.equal(d.session.status.state === "reconnecting" || d.session.status.state === "connecting", true);
+    } finally {
+      await d.session.close();
     }
   });
 });
