@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { InFlightMap, LinkBase, LinkDownError, type InFlight } from "../../../lib/session/link-base";
+import { loopback } from "../../helpers/loopback";
 import { waitFor } from "../../helpers/wait";
 
 /**
@@ -31,12 +32,9 @@ class AdoptedLink extends LinkBase<InFlight> {
 
 /** A link on the accepting end of a loopback socket (the peer dialled in), and the peer's end. */
 async function adopted(onData: (chunk: Buffer) => void = () => undefined) {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
-  const peer = net.connect({ host: "127.0.0.1", port: (server.address() as net.AddressInfo).port });
+  const ends = await loopback();
+  const { accepted: socket, dialled: peer } = ends;
   peer.on("error", () => undefined);
-  const socket = await accepted;
   const noDelay: boolean[] = [];
   const setNoDelay = socket.setNoDelay.bind(socket);
   socket.setNoDelay = (on?: boolean) => {
@@ -54,8 +52,7 @@ async function adopted(onData: (chunk: Buffer) => void = () => undefined) {
     downs,
     async close() {
       link.destroy("test over");
-      peer.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ends.close();
     },
   };
 }

@@ -1,9 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import * as net from "node:net";
 import { ConnectionDownError, UcpConnection, type LogFn } from "../../../lib/ucp/connection";
 import { LinkDownError } from "../../../lib/session/link-base";
 import { FrameReader, encodeFrame, type Frame } from "../../../lib/ucp/frame";
+import { loopback } from "../../helpers/loopback";
 import { waitFor } from "../../helpers/wait";
 
 /**
@@ -11,11 +11,9 @@ import { waitFor } from "../../helpers/wait";
  * "accepted": the connection has the end the peer dialled, as on the receive port (§2.6).
  */
 async function pair(options: Partial<{ window: number; responseTimeoutMs: number }> = {}, side: "dialled" | "accepted" = "dialled") {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
-  const dialled = net.connect({ host: "127.0.0.1", port: (server.address() as net.AddressInfo).port });
-  const [socket, peer] = side === "dialled" ? [dialled, await accepted] : [await accepted, dialled];
+  const ends = await loopback();
+  const [socket, peer] = side === "dialled" ? [ends.dialled, ends.accepted] : [ends.accepted, ends.dialled];
+  peer.on("error", () => undefined);
   const logs: string[] = [];
   const log: LogFn = (level, text) => logs.push(`${level}: ${text}`);
   const connection = new UcpConnection(socket, { window: 2, responseTimeoutMs: 2_000, keepAliveMs: 0, keepAliveAdc: "1", inactivityTimeoutMs: 0, ...options }, log, "test");
@@ -26,7 +24,6 @@ async function pair(options: Partial<{ window: number; responseTimeoutMs: number
   peer.on("data", (chunk) => {
     for (const d of reader.push(chunk)) if (d.ok) received.push(d.frame);
   });
-  peer.on("error", () => undefined);
   return {
     connection,
     peer,
@@ -35,8 +32,7 @@ async function pair(options: Partial<{ window: number; responseTimeoutMs: number
     down: () => downReason,
     async close() {
       connection.destroy("test over");
-      peer.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ends.close();
     },
   };
 }
