@@ -15,6 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, installTarball, packPackage, startNodeRed, type NodeRed } from "../sim/node-red";
+import { AllocProfiler, DIR_VARIABLE, PRELOAD } from "./alloc-profile";
 import { BRIDGE_FLOWS, loadFlow, withBindSettings, type FlowNode, type Protocol } from "./flow";
 import { runMtLoad } from "./load";
 import { Peers } from "./peers";
@@ -57,6 +58,8 @@ const HELP = `Usage: node dist/bench/run.js [options]
   --receipt-delay MS   SMSC simulator's delay from submit_sm_resp to receipt (default 100)
   --store URL          STORE_URL for the flow (default: the embedded store in the user directory)
   --cpu-prof DIR       write a V8 CPU profile of Node-RED into DIR (open in Chrome DevTools)
+  --alloc-prof DIR     sample Node-RED's heap allocations during each scenario into DIR/<scenario>.heapprofile
+                       (summary: node dist/bench/profile.js DIR/<scenario>.heapprofile)
   --node-options=STR   NODE_OPTIONS for Node-RED only, e.g. --node-options=--max-old-space-size=96
   --max-minutes N      abort the whole run after this long (default 10; --soak 40)
   --echo               print Node-RED's log
@@ -72,6 +75,7 @@ interface Cli extends BenchOptions {
   store: string;
   tarball?: string;
   cpuProf?: string;
+  allocProf?: string;
   /** NODE_OPTIONS of the Node-RED process (V8 heap limits, say); the harness keeps its own. */
   nodeOptions: string;
   maxMinutes: number;
@@ -102,6 +106,7 @@ export function parseCli(argv: string[]): Cli {
       "receipt-delay": { type: "string" },
       tarball: { type: "string" },
       "cpu-prof": { type: "string" },
+      "alloc-prof": { type: "string" },
       "node-options": { type: "string" },
       "max-minutes": { type: "string" },
       echo: { type: "boolean" },
@@ -147,6 +152,7 @@ export function parseCli(argv: string[]): Cli {
     store: values.store ?? "",
     tarball: values.tarball ? path.resolve(values.tarball) : undefined,
     cpuProf: values["cpu-prof"] ? path.resolve(values["cpu-prof"]) : undefined,
+    allocProf: values["alloc-prof"] ? path.resolve(values["alloc-prof"]) : undefined,
     nodeOptions: values["node-options"]?.trim() ?? "",
     maxMinutes: int("max-minutes", values["max-minutes"], mode === "soak" ? 40 : 10),
     echo: values.echo ?? false,
@@ -227,6 +233,11 @@ export async function main(argv: string[]): Promise<number> {
       fs.mkdirSync(cli.cpuProf, { recursive: true });
       nodeFlags.push("--cpu-prof", `--cpu-prof-dir=${JSON.stringify(cli.cpuProf)}`);
     }
+    if (cli.allocProf) {
+      fs.mkdirSync(cli.allocProf, { recursive: true });
+      env[DIR_VARIABLE] = cli.allocProf;
+      nodeFlags.push("--require", JSON.stringify(PRELOAD));
+    }
     const nodeBinary = path.join(work, "node-red-node.sh");
     fs.writeFileSync(nodeBinary, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${nodeFlags.join(" ")} "$@"\n`, { mode: 0o755 });
     log(`starting Node-RED with ${path.relative(process.cwd(), cli.flowFile)}, metrics ${cli.metrics ? "on" : "off"} ...`);
@@ -257,6 +268,7 @@ export async function main(argv: string[]): Promise<number> {
       deploy,
       log,
       nodeRedLog: () => nodeRed.log(),
+      allocProfiler: cli.allocProf ? new AllocProfiler(cli.allocProf, red.process.pid!, () => nodeRed.log()) : undefined,
     };
     const warm = await warmUp(ctx);
     const rows: Row[] = [];
@@ -307,6 +319,7 @@ export async function main(argv: string[]): Promise<number> {
       fs.writeFileSync(cli.json, JSON.stringify(report, null, 2) + "\n");
       log(`\nJSON report: ${cli.json}`);
     }
+    if (cli.allocProf) log(`allocation profiles of Node-RED, one per scenario: ${cli.allocProf}/<scenario>.heapprofile`);
     if (cli.cpuProf) log(`CPU profile of Node-RED: ${cli.cpuProf} (written when Node-RED stops)`);
     return failed ? 1 : 0;
   } finally {
