@@ -61,6 +61,8 @@ const HELP = `Usage: node dist/bench/run.js [options]
   --alloc-prof DIR     sample Node-RED's heap allocations during each scenario into DIR/<scenario>.heapprofile
                        (summary: node dist/bench/profile.js DIR/<scenario>.heapprofile)
   --node-options=STR   NODE_OPTIONS for Node-RED only, e.g. --node-options=--max-old-space-size=96
+  --node-flags=STR     flags on Node-RED's node command line, for V8 flags NODE_OPTIONS refuses,
+                       e.g. --node-flags=--no-turbo-inlining (with --alloc-prof: each function charged alone)
   --max-minutes N      abort the whole run after this long (default 10; --soak 40)
   --echo               print Node-RED's log
   --metrics off        run Node-RED with rapidproSms.metrics false: no counters, no trace (the
@@ -78,6 +80,8 @@ interface Cli extends BenchOptions {
   allocProf?: string;
   /** NODE_OPTIONS of the Node-RED process (V8 heap limits, say); the harness keeps its own. */
   nodeOptions: string;
+  /** More flags on Node-RED's node command line (the wrapper's), split at spaces. */
+  nodeFlags: string[];
   maxMinutes: number;
   echo: boolean;
   keep: boolean;
@@ -108,6 +112,7 @@ export function parseCli(argv: string[]): Cli {
       "cpu-prof": { type: "string" },
       "alloc-prof": { type: "string" },
       "node-options": { type: "string" },
+      "node-flags": { type: "string" },
       "max-minutes": { type: "string" },
       echo: { type: "boolean" },
       keep: { type: "boolean" },
@@ -154,6 +159,7 @@ export function parseCli(argv: string[]): Cli {
     cpuProf: values["cpu-prof"] ? path.resolve(values["cpu-prof"]) : undefined,
     allocProf: values["alloc-prof"] ? path.resolve(values["alloc-prof"]) : undefined,
     nodeOptions: values["node-options"]?.trim() ?? "",
+    nodeFlags: values["node-flags"]?.trim().split(/\s+/).filter(Boolean) ?? [],
     maxMinutes: int("max-minutes", values["max-minutes"], mode === "soak" ? 40 : 10),
     echo: values.echo ?? false,
     keep: values.keep ?? false,
@@ -228,7 +234,7 @@ export async function main(argv: string[]): Promise<number> {
     // --cpu-prof and --trace-gc-nvp are refused in NODE_OPTIONS; a wrapper that execs node keeps Node-RED's pid.
     // --trace-gc-nvp prints one line per collection (a few a second under load) with the bytes allocated since
     // the one before, which gives each scenario its KB allocated per message.
-    const nodeFlags = ["--trace-gc-nvp"];
+    const nodeFlags = ["--trace-gc-nvp", ...cli.nodeFlags.map((flag) => JSON.stringify(flag))];
     if (cli.cpuProf) {
       fs.mkdirSync(cli.cpuProf, { recursive: true });
       nodeFlags.push("--cpu-prof", `--cpu-prof-dir=${JSON.stringify(cli.cpuProf)}`);
@@ -304,6 +310,8 @@ export async function main(argv: string[]): Promise<number> {
         receiptDelayMs: cli.receiptDelayMs,
         store: cli.store || "embedded",
         ...(cli.nodeOptions ? { nodeOptions: cli.nodeOptions } : {}),
+        ...(cli.nodeFlags.length ? { nodeFlags: cli.nodeFlags.join(" ") } : {}),
+        ...(cli.allocProf ? { allocProf: "on" } : {}),
       },
       scenarios: rows,
       skipped,
