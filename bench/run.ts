@@ -15,6 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, installTarball, packPackage, startNodeRed, type NodeRed } from "../sim/node-red";
+import { AllocProfiler, DIR_VARIABLE, PRELOAD } from "./alloc-profile";
 import { BRIDGE_FLOWS, loadFlow, withBindSettings, type FlowNode, type Protocol } from "./flow";
 import { runMtLoad } from "./load";
 import { Peers } from "./peers";
@@ -57,7 +58,11 @@ const HELP = `Usage: node dist/bench/run.js [options]
   --receipt-delay MS   SMSC simulator's delay from submit_sm_resp to receipt (default 100)
   --store URL          STORE_URL for the flow (default: the embedded store in the user directory)
   --cpu-prof DIR       write a V8 CPU profile of Node-RED into DIR (open in Chrome DevTools)
+  --alloc-prof DIR     sample Node-RED's heap allocations during each scenario into DIR/<scenario>.heapprofile
+                       (summary: node dist/bench/profile.js DIR/<scenario>.heapprofile)
   --node-options=STR   NODE_OPTIONS for Node-RED only, e.g. --node-options=--max-old-space-size=96
+  --node-flags=STR     flags on Node-RED's node command line, for V8 flags NODE_OPTIONS refuses,
+                       e.g. --node-flags=--no-turbo-inlining (with --alloc-prof: each function charged alone)
   --max-minutes N      abort the whole run after this long (default 10; --soak 40)
   --echo               print Node-RED's log
   --metrics off        run Node-RED with rapidproSms.metrics false: no counters, no trace (the
@@ -72,8 +77,11 @@ interface Cli extends BenchOptions {
   store: string;
   tarball?: string;
   cpuProf?: string;
+  allocProf?: string;
   /** NODE_OPTIONS of the Node-RED process (V8 heap limits, say); the harness keeps its own. */
   nodeOptions: string;
+  /** More flags on Node-RED's node command line (the wrapper's), split at spaces. */
+  nodeFlags: string[];
   maxMinutes: number;
   echo: boolean;
   keep: boolean;
@@ -102,7 +110,9 @@ export function parseCli(argv: string[]): Cli {
       "receipt-delay": { type: "string" },
       tarball: { type: "string" },
       "cpu-prof": { type: "string" },
+      "alloc-prof": { type: "string" },
       "node-options": { type: "string" },
+      "node-flags": { type: "string" },
       "max-minutes": { type: "string" },
       echo: { type: "boolean" },
       keep: { type: "boolean" },
@@ -147,7 +157,9 @@ export function parseCli(argv: string[]): Cli {
     store: values.store ?? "",
     tarball: values.tarball ? path.resolve(values.tarball) : undefined,
     cpuProf: values["cpu-prof"] ? path.resolve(values["cpu-prof"]) : undefined,
+    allocProf: values["alloc-prof"] ? path.resolve(values["alloc-prof"]) : undefined,
     nodeOptions: values["node-options"]?.trim() ?? "",
+    nodeFlags: values["node-flags"]?.trim().split(/\s+/).filter(Boolean) ?? [],
     maxMinutes: int("max-minutes", values["max-minutes"], mode === "soak" ? 40 : 10),
     echo: values.echo ?? false,
     keep: values.keep ?? false,
@@ -222,10 +234,15 @@ export async function main(argv: string[]): Promise<number> {
     // --cpu-prof and --trace-gc-nvp are refused in NODE_OPTIONS; a wrapper that execs node keeps Node-RED's pid.
     // --trace-gc-nvp prints one line per collection (a few a second under load) with the bytes allocated since
     // the one before, which gives each scenario its KB allocated per message.
-    const nodeFlags = ["--trace-gc-nvp"];
+    const nodeFlags = ["--trace-gc-nvp", ...cli.nodeFlags.map((flag) => JSON.stringify(flag))];
     if (cli.cpuProf) {
       fs.mkdirSync(cli.cpuProf, { recursive: true });
       nodeFlags.push("--cpu-prof", `--cpu-prof-dir=${JSON.stringify(cli.cpuProf)}`);
+    }
+    if (cli.allocProf) {
+      fs.mkdirSync(cli.allocProf, { recursive: true });
+      env[DIR_VARIABLE] = cli.allocProf;
+      nodeFlags.push("--require", JSON.stringify(PRELOAD));
     }
     const nodeBinary = path.join(work, "node-red-node.sh");
     fs.writeFileSync(nodeBinary, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${nodeFlags.join(" ")} "$@"\n`, { mode: 0o755 });
@@ -257,6 +274,7 @@ export async function main(argv: string[]): Promise<number> {
       deploy,
       log,
       nodeRedLog: () => nodeRed.log(),
+      allocProfiler: cli.allocProf ? new AllocProfiler(cli.allocProf, red.process.pid!, () => nodeRed.log()) : undefined,
     };
     const warm = await warmUp(ctx);
     const rows: Row[] = [];
@@ -292,6 +310,8 @@ export async function main(argv: string[]): Promise<number> {
         receiptDelayMs: cli.receiptDelayMs,
         store: cli.store || "embedded",
         ...(cli.nodeOptions ? { nodeOptions: cli.nodeOptions } : {}),
+        ...(cli.nodeFlags.length ? { nodeFlags: cli.nodeFlags.join(" ") } : {}),
+        ...(cli.allocProf ? { allocProf: "on" } : {}),
       },
       scenarios: rows,
       skipped,
@@ -307,6 +327,7 @@ export async function main(argv: string[]): Promise<number> {
       fs.writeFileSync(cli.json, JSON.stringify(report, null, 2) + "\n");
       log(`\nJSON report: ${cli.json}`);
     }
+    if (cli.allocProf) log(`allocation profiles of Node-RED, one per scenario: ${cli.allocProf}/<scenario>.heapprofile`);
     if (cli.cpuProf) log(`CPU profile of Node-RED: ${cli.cpuProf} (written when Node-RED stops)`);
     return failed ? 1 : 0;
   } finally {

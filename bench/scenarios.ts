@@ -12,6 +12,7 @@
  *   mixed    dlr and mo at once
  *   cap      mt against a bind capped at `capRate`/s, submits counted at the SMSC over 30 s
  */
+import type { AllocProfiler } from "./alloc-profile";
 import { runCeiling, runSessionCeiling, type SubmitLoadResult } from "./ceiling";
 import type { Flow, FlowNode } from "./flow";
 import { withBindSettings } from "./flow";
@@ -87,6 +88,8 @@ export interface BenchContext {
   log(line: string): void;
   /** Everything Node-RED printed so far (its GC lines included); the scenarios read the allocation from it. */
   nodeRedLog(): string;
+  /** With --alloc-prof: samples Node-RED's allocations during each watched scenario. */
+  allocProfiler?: AllocProfiler;
 }
 
 /** Generous (the bridge may be slow), but bounded: a scenario that has not finished by then reports what it has. */
@@ -103,17 +106,17 @@ export async function runScenario(name: ScenarioName, ctx: BenchContext): Promis
     case "session":
       return [submitRow("session", await runSessionCeiling(submitOptions(ctx)), ctx, "submit_sm via lib/smpp session (no Node-RED)")];
     case "mt":
-      return watched(ctx, (progress) => mt(ctx, progress, "mt"));
+      return watched(ctx, name, (progress) => mt(ctx, progress, "mt"));
     case "latency":
-      return watched(ctx, (progress) => mt(ctx, progress, "latency", ctx.options.latencyRate));
+      return watched(ctx, name, (progress) => mt(ctx, progress, "latency", ctx.options.latencyRate));
     case "dlr":
-      return watched(ctx, (progress) => dlr(ctx, progress));
+      return watched(ctx, name, (progress) => dlr(ctx, progress));
     case "mo":
-      return watched(ctx, (progress) => mo(ctx, progress));
+      return watched(ctx, name, (progress) => mo(ctx, progress));
     case "mixed":
-      return watched(ctx, (progress) => mixed(ctx, progress));
+      return watched(ctx, name, (progress) => mixed(ctx, progress));
     case "cap":
-      return watched(ctx, (progress) => cap(ctx, progress));
+      return watched(ctx, name, (progress) => cap(ctx, progress));
   }
 }
 
@@ -152,12 +155,13 @@ function row(scenario: string, counts: string, messages: number, sent: number, o
 }
 
 /** Runs a scenario with Node-RED watched; the rows get its CPU and peak RSS. */
-async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<{ rows: Row[]; moved: number }>): Promise<Row[]> {
+async function watched(ctx: BenchContext, name: ScenarioName, body: (progress: Progress) => Promise<{ rows: Row[]; moved: number }>): Promise<Row[]> {
   const progress: Progress = { count: () => 0 };
   const before = await ctx.peers.counters();
   const harnessBefore = process.cpuUsage();
   const logFrom = ctx.nodeRedLog().length;
   const syscallsBefore = syscalls(ctx.pid);
+  await ctx.allocProfiler?.start();
   const watch = new ProcessWatch(ctx.pid, ctx.options.rssEveryMs, () => progress.count(), (point) => {
     if (ctx.options.printRss) {
       ctx.log(`  RSS ${point.rssMb} MB (anon ${point.anonMb ?? "?"}, file ${point.fileMb ?? "?"}) at ${point.atS} s, ${point.messages} messages`);
@@ -165,13 +169,17 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
   });
   let result: { rows: Row[]; moved: number };
   let usage: ProcessUsage;
+  let logTo = 0;
   try {
     result = await body(progress);
   } finally {
     usage = watch.stop();
+    // The profile's own serialisation (a few MB) happens after this point, outside the window.
+    logTo = ctx.nodeRedLog().length;
+    await ctx.allocProfiler?.stop(name);
   }
   const harness = process.cpuUsage(harnessBefore);
-  const allocatedBytes = allocatedIn(ctx.nodeRedLog().slice(logFrom));
+  const allocatedBytes = allocatedIn(ctx.nodeRedLog().slice(logFrom, logTo));
   const syscallsAfter = syscalls(ctx.pid);
   const after = await ctx.peers.counters();
   const refused = after.courierRefused - before.courierRefused;
@@ -193,6 +201,7 @@ async function watched(ctx: BenchContext, body: (progress: Progress) => Promise<
     }
   }
   noteSmsc(result.rows, before, after);
+  ctx.allocProfiler?.describe({ scenario: name, messages: result.moved, traceGcKbPerMessage: result.rows[0]?.allocatedKbPerMessage });
   return result.rows;
 }
 

@@ -6,7 +6,7 @@
  * abstract answer (lib/delivery/answers.ts) the protocol's table turns into its own code.
  */
 import type { MO } from "../contract";
-import { HeldParts, type PartHandle, type SharedPartGroups, type StoredPart } from "../sms/held-parts";
+import { HeldParts, holdsParts, type PartHandle, type SharedPartGroups, type StoredPart } from "../sms/held-parts";
 import type { Alphabet } from "../sms/alphabet";
 import type { PartialMessage, Reassembler } from "../sms/reassembly";
 import type { ConcatInfo } from "../sms/udh";
@@ -127,6 +127,8 @@ export class MoDesk {
     const msg: MoHandOver = { mo, parts: count };
     if (partial) msg.partial = { total: partial.total, missing: partial.missing, reason: partial.reason };
     const answer = HAND_OVER_ANSWER[(await this.events.mo(msg)).kind];
+    // Most MOs are one SMS, never kept: nothing to let go or put back, so no chain of promises for it.
+    if (!holdsParts(handles)) return answer;
     if (answer === "taken") {
       const release = (this.held?.release(handles) ?? Promise.resolve())
         .catch((err: Error) => this.events.warn(`long MO from ${mo.from} handed on, but its kept parts could not be let go: ${err.message}`))

@@ -236,7 +236,10 @@ export class HeldParts {
     return { partial };
   }
 
-  /** Lets the kept parts of a message go once it was handed over. */
+  /**
+   * Lets the kept parts of a message go once it was handed over. Only handles that were kept
+   * (or, shared, grouped) hold anything: see `holdsParts`.
+   */
   async release(handles: readonly PartHandle[]): Promise<void> {
     if (this.shared) {
       for (const group of groupsOf(handles)) await this.shared.release(group);
@@ -277,6 +280,11 @@ function parseStored(json: string, handle: PartHandle): Fragment<PartHandle> | u
   } catch {
     return undefined;
   }
+}
+
+/** Whether `release` or `putBack` has anything to do for these handles: a whole SMS never kept has not. */
+export function holdsParts(handles: readonly PartHandle[]): boolean {
+  return handles.some((h) => h.kept !== undefined || h.group !== undefined);
 }
 
 function groupsOf(handles: readonly PartHandle[]): Set<string> {

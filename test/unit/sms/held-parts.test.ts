@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { HeldParts, type PartHandle, type StoredPart } from "../../../lib/sms/held-parts";
+import { HeldParts, holdsParts, type PartHandle, type StoredPart } from "../../../lib/sms/held-parts";
 import type { Fragment, PartialMessage } from "../../../lib/sms/reassembly";
 import type { DurableQueue } from "../../../lib/store/queue";
 import { EmbeddedQueue } from "../../../lib/store/queue-embedded";
@@ -46,6 +46,18 @@ async function receive(held: HeldParts, seq: number) {
   if (added.status === "pending") await held.keep(handle);
   return added;
 }
+
+describe("holdsParts: whether a hand-over has kept parts to let go or put back", () => {
+  const kept = Promise.resolve("part:1");
+  const cases: Array<{ name: string; handles: PartHandle[]; want: boolean }> = [
+    { name: "a whole SMS, never kept", handles: [{}], want: false },
+    { name: "no handle at all", handles: [], want: false },
+    { name: "a part kept in the queue", handles: [{ kept }], want: true },
+    { name: "a part of a shared group", handles: [{ group: "g1" }], want: true },
+    { name: "the completing part (not kept) and the kept ones", handles: [{ kept }, { kept }, {}], want: true },
+  ];
+  for (const c of cases) test(c.name, () => assert.equal(holdsParts(c.handles), c.want));
+});
 
 describe("parts of long MOs kept across a restart", () => {
   test("parts kept before a restart complete the message after it, and are let go once it is handed over", async () => {
