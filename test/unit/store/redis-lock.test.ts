@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { RedisLocks } from "../../../lib/store/redis-lock";
 import { redisSkipReason, startRedis, type RedisServer } from "../../helpers/redis-server";
+import { waitFor } from "../../helpers/wait";
 
 const skip = redisSkipReason || undefined;
 if (skip) console.log(`# Redis lock tests skipped: ${skip}`);
@@ -42,7 +43,8 @@ describe("message locks shared by instances", { skip }, () => {
         events.push("a ends");
       },
     );
-    await pause(50);
+    // b asks once a holds the name (both connect at once; a fixed pause let b ask first on a slow machine).
+    await waitFor(() => events.includes("a starts"), "a to hold the name", 10_000);
     await b.run("m1", async () => void events.push("b starts"), { waitMs: 10_000 });
     await first;
     assert.deepEqual(events, ["a starts", "a ends", "b starts"], "without renewal b would start after 300 ms, while a still works");

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import Redis from "ioredis";
 import { openStore } from "../../../lib/store/index";
 import { RedisPutNotifier } from "../../../lib/store/redis-notify";
 import { redisSkipReason, startRedis, type RedisServer } from "../../helpers/redis-server";
@@ -12,12 +13,31 @@ import { redisSkipReason, startRedis, type RedisServer } from "../../helpers/red
 const skip = redisSkipReason || undefined;
 if (skip) console.log(`# Redis put notice tests skipped: ${skip}`);
 
+/**
+ * Waits until Redis counts `count` subscribers on `channel`: a notifier subscribes in the
+ * background (lib/store/redis-notify.ts) and a notice published before that is not heard, so a
+ * fixed pause (200 ms, before) let the test fail whenever connecting and subscribing took longer.
+ */
+async function subscribed(admin: Redis, channel: string, count: number): Promise<void> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const reply = (await admin.call("PUBSUB", "NUMSUB", channel)) as [string, number];
+    const subscribers = Number(reply[1]);
+    if (subscribers >= count) return;
+    if (Date.now() > until) throw new Error(`${subscribers} of ${count} subscribers on ${channel} after 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe("put notices across instances", { skip }, () => {
   let redis: RedisServer;
+  let admin: Redis;
   before(async () => {
     redis = await startRedis();
+    admin = new Redis(redis.url);
   });
   after(async () => {
+    admin?.disconnect();
     await redis?.stop();
   });
 
@@ -25,8 +45,8 @@ describe("put notices across instances", { skip }, () => {
     const a = await openStore({ url: redis.url });
     const b = await openStore({ url: `${redis.url}/0` });
     try {
-      // The subscription is made while the store opens; give it its round trip.
-      await new Promise((r) => setTimeout(r, 200));
+      // The subscriptions are made while the stores open, without being waited for.
+      await subscribed(admin, "rapidpro-sms:puts", 2);
       const watch = b.watchParts(["sub-1", "sub-2"]);
       const other = b.watchParts(["unrelated"]);
       const started = Date.now();
@@ -47,7 +67,7 @@ describe("put notices across instances", { skip }, () => {
     const listener = new RedisPutNotifier({ url: redis.url, prefix: "n:", onPut: (ids) => heard.push(ids), onError: () => undefined });
     const sender = new RedisPutNotifier({ url: redis.url, prefix: "n:", onPut: () => undefined, onError: () => undefined });
     try {
-      await new Promise((r) => setTimeout(r, 200));
+      await subscribed(admin, "n:puts", 2);
       const raw = (sender as unknown as { publisher: { publish(c: string, m: string): Promise<number> } }).publisher;
       await raw.publish("n:puts", "not json");
       await raw.publish("n:puts", JSON.stringify([1, 2]));
