@@ -209,16 +209,20 @@ describe("rate limit: \"recommended … when a peak traffic doesn't exceed 10 me
     const { sim, client } = await setup({}, { budgetMs: 60_000 });
     const sends = Array.from({ length: 75 }, (_, i) => client.send(mt(`m-${i}`), {}, Date.now() + 60_000));
     await Promise.all(sends);
-    const start = sim.sent[0].at;
-    const inWindow = sim.sent.filter((m) => m.at >= start && m.at < start + 6000).length;
-    assert.ok(inWindow >= 57 && inWindow <= 63, `${inWindow} messages in 6 s`);
+    // Counted as the provider sees the client's rate: every request that arrived, a 408'd one
+    // too, since each attempt (a retry as well) takes a slot of the limiter. Counting only the
+    // accepted ones measured the simulator's own window instead: under load, requests that
+    // waited for a core arrive in a bunch, some get 408, and the accepted count fell to 57.
+    const start = sim.requests[0].at;
+    const inWindow = sim.requests.filter((r) => r.at >= start && r.at < start + 6000).length;
+    assert.ok(inWindow >= 57 && inWindow <= 63, `${inWindow} requests in 6 s`);
     assert.equal(sim.sent.length, 75);
     assert.equal(new Set(sim.sent.map((m) => m.ptag)).size, 75, "a message went out twice");
     // A 408 is "retry within the rate": every message above went out once all the same. How many
     // 408s there were is not asserted: client and simulator share this process, so on a loaded
     // machine a request that waited for a core reaches the simulator's one-second window in a
     // bunch. The spacing the limiter keeps is asserted on a mocked clock in rate.test.ts.
-    console.log(`[rapporto rate] ${inWindow} in the first 6 s, ${sim.requests.filter((r) => r.status === 408).length} answered 408`);
+    console.log(`[rapporto rate] ${inWindow} requests in the first 6 s, ${sim.requests.filter((r) => r.status === 408).length} answered 408`);
   });
 
   test("a 408 (client set above the provider's limit) backs off, and every message goes out once", async () => {
