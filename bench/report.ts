@@ -54,7 +54,9 @@ export function addRatios(rows: Row[]): void {
   for (const r of rows) r.ratioToCeiling = Math.round((r.rate.steady / ceiling.rate.steady) * 1000) / 1000;
 }
 
-/** The issue's targets, as far as the scenarios that ran can tell. */
+const PEAK_RSS_TARGET_MB = 150;
+
+/** The issues' targets, as far as the scenarios that ran can tell. */
 export function targets(rows: Row[]): Target[] {
   const get = (name: string) => rows.find((r) => r.scenario === name);
   const out: Target[] = [];
@@ -78,7 +80,8 @@ export function targets(rows: Row[]): Target[] {
   const peaks = rows.map((r) => r.peakRssMb).filter((x): x is number => x !== undefined);
   if (peaks.length) {
     const peak = Math.max(...peaks);
-    out.push({ name: "Node-RED peak RSS", target: "<= 200 MB", measured: `${peak} MB`, met: peak <= 200 });
+    // Issue #19 lowered this from the first benchmark issue's 200 MB: "at most 150 MB in every scenario".
+    out.push({ name: "Node-RED peak RSS", target: `<= ${PEAK_RSS_TARGET_MB} MB`, measured: `${peak} MB`, met: peak <= PEAK_RSS_TARGET_MB });
   }
   const cap = get("cap");
   if (cap?.extra?.measuredPerS !== undefined) {
