@@ -88,7 +88,9 @@ describe("Redis outbox with two instances, one killed", { skip }, () => {
   });
 
   test("an item out longer than the lease stays with its instance: the lease is renewed until the ack", async () => {
-    const leaseMs = 300;
+    // Renewed every third of the lease: long enough that a stall of a loaded machine (under two
+    // thirds, 667 ms) does not let the other instance in.
+    const leaseMs = 1000;
     const errors: string[] = [];
     const a = new RedisQueue<Call>({ url: redis.url, name: "renew", prefix: "renew:", leaseMs, onBackgroundError: (e) => errors.push(e.message) });
     const b = new RedisQueue<Call>({ url: redis.url, name: "renew", prefix: "renew:", leaseMs });
@@ -97,7 +99,7 @@ describe("Redis outbox with two instances, one killed", { skip }, () => {
       await a.push("m1", { key: "m1", n: 1 });
       const [first] = await a.peek(10);
       assert.equal(first.value.n, 0);
-      // A slow courier: four leases long. Without renewal b would take item 0 after 300 ms.
+      // A slow courier: four leases long. Without renewal b would take item 0 after one lease.
       await new Promise((r) => setTimeout(r, 4 * leaseMs));
       assert.deepEqual(await b.peek(10), [], "the other instance gets nothing of the key while a has its head out");
       await a.ack(first.id);
