@@ -90,7 +90,13 @@ export class UcpConnection extends LinkBase<Pending, TrnWindow<Pending>> {
     return this.connect(o, {
       ...this.socketHooks,
       sniFromHost: true,
-      ready: (loggedIn) => void login().then((refusal) => (refusal === undefined ? loggedIn() : this.destroy(refusal))),
+      // A login that throws ends the connection as a throw in guard() would: a rejection left
+      // unhandled here would end the whole Node-RED process.
+      ready: (loggedIn) =>
+        void login().then(
+          (refusal) => (refusal === undefined ? loggedIn() : this.destroy(refusal)),
+          (error: Error) => this.destroy(`internal error: ${error.message}`),
+        ),
     });
   }
 

@@ -1,5 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import * as net from "node:net";
 import { ConnectionDownError, UcpConnection, type LogFn } from "../../../lib/ucp/connection";
 import { LinkDownError } from "../../../lib/session/link-base";
 import { FrameReader, encodeFrame, type Frame } from "../../../lib/ucp/frame";
@@ -130,6 +131,28 @@ describe("UcpConnection", () => {
       assert.deepEqual(late, ["connection closed by the peer"]);
     } finally {
       await p.close();
+    }
+  });
+
+  test("a login that throws while dialled ends the connection with the reason; open() rejects, nothing unhandled", { timeout: 10_000 }, async () => {
+    const server = net.createServer((socket) => socket.on("error", () => undefined));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const connection = new UcpConnection(undefined, { window: 2, responseTimeoutMs: 2_000, keepAliveMs: 0, keepAliveAdc: "1", inactivityTimeoutMs: 0 }, () => undefined, "test");
+    const downs: string[] = [];
+    connection.onDown = (reason) => downs.push(reason);
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      await assert.rejects(connection.open({ host: "127.0.0.1", port, connectTimeoutMs: 2_000 }, () => Promise.reject(new Error("login broke"))), /internal error: login broke/);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(downs, ["internal error: login broke"]);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.removeListener("unhandledRejection", onUnhandled);
+      connection.destroy("test over");
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
