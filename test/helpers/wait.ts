@@ -1,7 +1,7 @@
-/** Polls `check` every 10 ms until it holds; fails naming `what` after `timeoutMs`. */
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+/** Polls `check` (or awaits it, when it asks a server) every 10 ms until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

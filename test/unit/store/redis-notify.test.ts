@@ -9,6 +9,7 @@ import Redis from "ioredis";
 import { openStore } from "../../../lib/store/index";
 import { RedisPutNotifier } from "../../../lib/store/redis-notify";
 import { redisSkipReason, startRedis, type RedisServer } from "../../helpers/redis-server";
+import { waitFor } from "../../helpers/wait";
 
 const skip = redisSkipReason || undefined;
 if (skip) console.log(`# Redis put notice tests skipped: ${skip}`);
@@ -19,14 +20,8 @@ if (skip) console.log(`# Redis put notice tests skipped: ${skip}`);
  * fixed pause (200 ms, before) let the test fail whenever connecting and subscribing took longer.
  */
 async function subscribed(admin: Redis, channel: string, count: number): Promise<void> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const reply = (await admin.call("PUBSUB", "NUMSUB", channel)) as [string, number];
-    const subscribers = Number(reply[1]);
-    if (subscribers >= count) return;
-    if (Date.now() > until) throw new Error(`${subscribers} of ${count} subscribers on ${channel} after 10 s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const subscribers = async () => Number(((await admin.call("PUBSUB", "NUMSUB", channel)) as [string, number])[1]);
+  await waitFor(async () => (await subscribers()) >= count, `${count} subscribers on ${channel}`, 10_000);
 }
 
 describe("put notices across instances", { skip }, () => {
