@@ -170,17 +170,20 @@ async function watched(ctx: BenchContext, name: ScenarioName, body: (progress: P
   let result: { rows: Row[]; moved: number };
   let usage: ProcessUsage;
   let logTo = 0;
+  let harness: NodeJS.CpuUsage;
+  let syscallsAfter: ReturnType<typeof syscalls>;
   try {
     result = await body(progress);
   } finally {
     usage = watch.stop();
-    // The profile's own serialisation (a few MB) happens after this point, outside the window.
+    // The window closes here: the profile's serialisation and file write (a few MB) come after
+    // it, and neither its allocation nor its write calls nor the wait for it are counted.
     logTo = ctx.nodeRedLog().length;
+    harness = process.cpuUsage(harnessBefore);
+    syscallsAfter = syscalls(ctx.pid);
     await ctx.allocProfiler?.stop(name);
   }
-  const harness = process.cpuUsage(harnessBefore);
   const allocatedBytes = allocatedIn(ctx.nodeRedLog().slice(logFrom, logTo));
-  const syscallsAfter = syscalls(ctx.pid);
   const after = await ctx.peers.counters();
   const refused = after.courierRefused - before.courierRefused;
   const per1k = (seconds: number | undefined) =>
